@@ -1,0 +1,58 @@
+// What an emulated CUDA thread can ask the emulator: its indices, barriers, warp collectives.
+// Used by cuda_shim.h (the CUDA environment of emulated kernel code) and implemented in
+// scheduler.cpp. Not for direct use by kernels.
+#pragma once
+
+#include <vector_types.h>
+
+#include <cstddef>
+
+namespace deeper::emu::detail {
+
+struct ThreadIdentity {
+  uint3 thread_idx;
+  unsigned linear;  // threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)
+  unsigned lane;    // linear % 32
+  unsigned warp;    // linear / 32
+};
+
+struct BlockIdentity {
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+  unsigned char* dynamic_shared;
+  std::size_t dynamic_shared_bytes;
+};
+
+extern thread_local const ThreadIdentity* tl_thread;
+extern thread_local const BlockIdentity* tl_block;
+
+enum class BarrierKind { sync, count, all, any };
+// __syncthreads and its predicate variants: waits for every live thread of the block.
+int block_barrier(BarrierKind kind, int predicate);
+
+// Kinds of warp collective; lanes meeting in one collective must agree on the kind and the mask.
+enum class WarpOp {
+  syncwarp, shfl, vote_ballot, vote_any, vote_all, match_any, match_all,
+  reduce_add, reduce_min, reduce_max, reduce_and, reduce_or, reduce_xor,
+  wmma_load, wmma_store, wmma_mma, active_mask,
+};
+const char* warp_op_name(WarpOp op);
+
+// Completes a collective once every lane named in the mask has arrived: slots[lane] is what each
+// participating lane deposited (nullptr for lanes that do not take part).
+using WarpCompletion = void (*)(void* const* slots, unsigned participants);
+
+// Waits until every existing lane of the warp named in `mask` has reached a collective of the same
+// kind and mask; then the last lane to arrive runs `complete` once for all of them.
+void warp_collective(unsigned mask, WarpOp op, void* slot, WarpCompletion complete);
+
+// Throws deeper::Error: a shuffle width that is not a power of two in [1, 32].
+[[noreturn]] void throw_bad_width(int width);
+
+// __activemask(): waits until no lane of the warp can run on without blocking (each has exited, or
+// waits at a barrier, a collective or here), then returns the lanes waiting here: the lanes that
+// converged at this point, which is what the intrinsic reports on a GPU.
+unsigned active_mask();
+
+}  // namespace deeper::emu::detail

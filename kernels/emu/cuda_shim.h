@@ -43,16 +43,16 @@
 
 // ---------------------------------------------------------------------------------------------
 // Built-in variables.
-#define threadIdx (::deeper::emu::detail::tl_thread->thread_idx)
-#define blockIdx (::deeper::emu::detail::tl_block->block_idx)
-#define blockDim (::deeper::emu::detail::tl_block->block_dim)
-#define gridDim (::deeper::emu::detail::tl_block->grid_dim)
+#define threadIdx (::deeper::emu::detail::this_thread().thread_idx)
+#define blockIdx (::deeper::emu::detail::this_block().block_idx)
+#define blockDim (::deeper::emu::detail::this_block().block_dim)
+#define gridDim (::deeper::emu::detail::this_block().grid_dim)
 inline constexpr int warpSize = 32;
 
 // Dynamic shared memory: DEEPER_DYNAMIC_SHARED(float, tile) declares `float* tile` pointing at the
 // launch's dynamic shared memory (kernels/common/kernel_prelude.cuh has the CUDA spelling).
 #define DEEPER_DYNAMIC_SHARED(T, name) \
-  T* name = reinterpret_cast<T*>(::deeper::emu::detail::tl_block->dynamic_shared)
+  T* name = reinterpret_cast<T*>(::deeper::emu::detail::this_block().dynamic_shared)
 
 // ---------------------------------------------------------------------------------------------
 // Block barriers.

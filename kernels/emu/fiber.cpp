@@ -154,10 +154,7 @@ void Fiber::resume() { switch_to_fiber(); }
 
 void Fiber::suspend() { switch_to_scheduler(false); }
 
-void Fiber::finish_and_return() {
-  switch_to_scheduler(true);
-  __builtin_unreachable();
-}
+void Fiber::finish_and_return() { switch_to_scheduler(true); }
 
 void Fiber::switch_to_fiber() {
 #if defined(DEEPER_EMU_ASAN)

@@ -93,6 +93,7 @@ Global& global() {
 struct BlockRun;
 thread_local BlockRun* tl_run = nullptr;
 thread_local EmuThread* tl_emu_thread = nullptr;
+thread_local const detail::BlockIdentity* tl_block = nullptr;
 
 struct BlockRun {
   const char* kernel_name = "";
@@ -231,11 +232,9 @@ struct BlockRun {
       runnable.pop_back();
       EmuThread& t = threads[index];
       tl_emu_thread = &t;
-      detail::tl_thread = &t.id;
       ++switches;
       t.fiber->resume();
       tl_emu_thread = nullptr;
-      detail::tl_thread = nullptr;
       if (error) std::rethrow_exception(error);
       if (t.state == State::done) {
         --live;
@@ -271,8 +270,15 @@ void validate(dim3 grid, dim3 block, std::size_t shared, const char* name) {
 
 namespace detail {
 
-thread_local const ThreadIdentity* tl_thread = nullptr;
-thread_local const BlockIdentity* tl_block = nullptr;
+const ThreadIdentity& this_thread() {
+  if (tl_emu_thread == nullptr) fail("threadIdx used outside an emulated kernel");
+  return tl_emu_thread->id;
+}
+
+const BlockIdentity& this_block() {
+  if (tl_block == nullptr) fail("blockIdx, blockDim or gridDim used outside an emulated kernel");
+  return *tl_block;
+}
 
 const char* warp_op_name(WarpOp op) {
   switch (op) {
@@ -393,11 +399,11 @@ void launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, const char*
     BlockRun* run;
     explicit Scope(BlockRun* r) : run(r) {
       tl_run = r;
-      detail::tl_block = &r->block;
+      tl_block = &r->block;
     }
     ~Scope() {
       tl_run = nullptr;
-      detail::tl_block = nullptr;
+      tl_block = nullptr;
       global().switches += run->switches;
     }
   } scope(&run);

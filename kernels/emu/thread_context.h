@@ -24,8 +24,10 @@ struct BlockIdentity {
   std::size_t dynamic_shared_bytes;
 };
 
-extern thread_local const ThreadIdentity* tl_thread;
-extern thread_local const BlockIdentity* tl_block;
+// The calling emulated thread and its block (defined in scheduler.cpp, out of line: kernel code
+// never touches the scheduler's thread-local state directly).
+const ThreadIdentity& this_thread();
+const BlockIdentity& this_block();
 
 enum class BarrierKind { sync, count, all, any };
 // __syncthreads and its predicate variants: waits for every live thread of the block.

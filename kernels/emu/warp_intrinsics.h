@@ -42,7 +42,7 @@ T shuffle(unsigned mask, T value, unsigned source) {
   return out;
 }
 
-inline unsigned lane_id() { return tl_thread->lane; }
+inline unsigned lane_id() { return this_thread().lane; }
 
 inline unsigned checked_width(int width) {
   const auto w = static_cast<unsigned>(width);

@@ -1,0 +1,92 @@
+// random_fill on the CPU: the reference for the kernel in random_fill.cu, computed straight from
+// the element definition in random_fill.h (element i from Philox block i / per, word or pair
+// i % per), one block per loop iteration, OpenMP over blocks. It is also the cpu backend's
+// implementation. Also defines check_random_fill_params, which every backend calls first.
+#include <cstdint>
+
+#include "core/error.h"
+#include "kernels/common/random.h"
+#include "kernels/common/random_fill.h"
+
+namespace deeper::kernels {
+
+void check_random_fill_params(const RandomFillParams& p) {
+  DEEPER_CHECK(p.count >= 0, "random_fill: count must be >= 0, got {}", p.count);
+  DEEPER_CHECK(p.count == 0 || p.out != nullptr, "random_fill: null output buffer for {} elements", p.count);
+  const auto d = static_cast<std::uint32_t>(p.dist);
+  DEEPER_CHECK(d <= static_cast<std::uint32_t>(RandomDistribution::bits_u32), "random_fill: unknown distribution {}",
+               d);
+  DEEPER_CHECK(p.dist != RandomDistribution::uniform_u32 || p.bound >= 1,
+               "random_fill: uniform_u32 needs bound >= 1 (values in [0, bound))");
+}
+
+namespace cpu_impl {
+
+namespace {
+
+// The value of one 32-bit-distribution element: word `lane` of Philox block `j`.
+float float_element(RandomDistribution dist, const rng::Philox4x32Block& b, int lane) {
+  switch (dist) {
+    case RandomDistribution::uniform_f32: return rng::uniform_float(b.w[lane]);
+    case RandomDistribution::uniform_open_f32: return rng::uniform_float_open(b.w[lane]);
+    default: {
+      const int pair = lane & ~1;  // Box-Muller on words (0, 1) or (2, 3)
+      const rng::Float2 z = rng::normal_float2(b.w[pair], b.w[pair + 1]);
+      return (lane & 1) ? z.y : z.x;
+    }
+  }
+}
+
+double double_element(RandomDistribution dist, const rng::Philox4x32Block& b, int lane) {
+  if (dist == RandomDistribution::uniform_f64) {
+    return lane == 0 ? rng::uniform_double(b.w[0], b.w[1]) : rng::uniform_double(b.w[2], b.w[3]);
+  }
+  const rng::Double2 z = rng::normal_double2(b.w[0], b.w[1], b.w[2], b.w[3]);
+  return lane == 0 ? z.x : z.y;
+}
+
+}  // namespace
+
+void random_fill(const RandomFillParams& p) {
+  check_random_fill_params(p);
+  const std::int64_t per = random_elements_per_block(p.dist);
+  const std::int64_t blocks = (p.count + per - 1) / per;
+  const bool affine = !(p.scale == 1.0 && p.shift == 0.0);
+  const float scale_f = static_cast<float>(p.scale);
+  const float shift_f = static_cast<float>(p.shift);
+
+#pragma omp parallel for schedule(static) if (blocks > 4096)
+  for (std::int64_t j = 0; j < blocks; ++j) {
+    const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, static_cast<std::uint64_t>(j));
+    for (std::int64_t i = j * per; i < (j + 1) * per && i < p.count; ++i) {
+      const int lane = static_cast<int>(i - j * per);
+      switch (p.dist) {
+        case RandomDistribution::bits_u32: static_cast<std::uint32_t*>(p.out)[i] = b.w[lane]; break;
+        case RandomDistribution::uniform_u32: {
+          // Lemire's test on the word, then the same word of draws 1, 2, ... until one is accepted.
+          std::uint32_t value = 0;
+          std::uint32_t word = b.w[lane];
+          for (std::uint32_t draw = 1; !rng::uniform_int_try(word, p.bound, &value); ++draw) {
+            word = rng::random_block(p.seed, p.stream, static_cast<std::uint64_t>(j), draw).w[lane];
+          }
+          static_cast<std::uint32_t*>(p.out)[i] = value;
+          break;
+        }
+        case RandomDistribution::uniform_f64:
+        case RandomDistribution::normal_f64: {
+          const double v = double_element(p.dist, b, lane);
+          static_cast<double*>(p.out)[i] = affine ? rng::exact::fma(p.scale, v, p.shift) : v;
+          break;
+        }
+        default: {
+          const float v = float_element(p.dist, b, lane);
+          static_cast<float*>(p.out)[i] = affine ? rng::exact::fma(scale_f, v, shift_f) : v;
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace cpu_impl
+}  // namespace deeper::kernels

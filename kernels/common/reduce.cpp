@@ -27,6 +27,7 @@ void reduce_sum(const ReduceSumParams& p) {
     float block_total = 0.0f;
     for (std::int64_t i = static_cast<std::int64_t>(b) * kReduceThreads; i < p.n; i += stride) {
       const std::int64_t end = i + kReduceThreads < p.n ? i + kReduceThreads : p.n;
+#pragma omp simd reduction(+ : block_total)
       for (std::int64_t j = i; j < end; ++j) block_total += p.in[j];
     }
     p.partials[b] = block_total;

@@ -5,7 +5,8 @@
 //
 // Layout: out is a contiguous array of float, double or uint32 (by distribution); no alignment
 // beyond the element's is assumed. One thread computes one Philox block (4 outputs of 32 bits or 2
-// of 64 bits) in a grid-stride loop with 64-bit indices; the last block may be partial.
+// of 64 bits) in a grid-stride loop with 64-bit indices; the first and last blocks may be partial
+// (an offset that is not a multiple of the block's elements, a count that ends mid-block).
 // Version 1.
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/common/random.h"
@@ -30,26 +31,29 @@ DEEPER_HD_INLINE constexpr int per_block() {
   return (D == RandomDistribution::uniform_f64 || D == RandomDistribution::normal_f64) ? 2 : 4;
 }
 
-// One thread per Philox block j: computes the block's values and stores the ones below count.
+// One thread per Philox block j (grid-stride over the blocks that hold elements [offset,
+// offset + count)): computes the block's values and stores the ones in that range.
 template <RandomDistribution D>
 __global__ void random_fill_kernel(RandomFillParams p) {
   constexpr int per = per_block<D>();
-  const std::int64_t blocks = (p.count + per - 1) / per;
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::uint64_t begin = p.offset;
+  const std::uint64_t end = p.offset + static_cast<std::uint64_t>(p.count);
+  const std::uint64_t first_block = begin / per;
+  const std::uint64_t blocks = (end - 1) / per - first_block + 1;
+  const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
   const bool affine = !(p.scale == 1.0 && p.shift == 0.0);
-  for (std::int64_t j = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < blocks;
-       j += stride) {
-    const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, static_cast<std::uint64_t>(j));
-    const std::int64_t first = j * per;
-    const int n = p.count - first < per ? static_cast<int>(p.count - first) : per;
+  for (std::uint64_t t = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < blocks; t += stride) {
+    const std::uint64_t j = first_block + t;
+    const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, j);
+    const std::uint64_t i0 = j * per;  // element of word/pair 0; out[i - begin] holds element i
     if constexpr (D == RandomDistribution::uniform_u32 || D == RandomDistribution::bits_u32) {
-      std::uint32_t* out = static_cast<std::uint32_t*>(p.out) + first;
+      std::uint32_t* out = static_cast<std::uint32_t*>(p.out);
       DEEPER_RANDOM_UNROLL
       for (int l = 0; l < per; ++l) {
-        if (l < n) {
-          out[l] = D == RandomDistribution::bits_u32
-                       ? b.w[l]
-                       : rng::uniform_int_at(p.seed, p.stream, static_cast<std::uint64_t>(j), l, b.w[l], p.bound);
+        if (i0 + l >= begin && i0 + l < end) {
+          out[i0 + l - begin] = D == RandomDistribution::bits_u32
+                                    ? b.w[l]
+                                    : rng::uniform_int_at(p.seed, p.stream, j, l, b.w[l], p.bound);
         }
       }
     } else if constexpr (per == 4) {
@@ -58,25 +62,29 @@ __global__ void random_fill_kernel(RandomFillParams p) {
                                                                         : rng::normal_float4(b);
       const float scale = static_cast<float>(p.scale);
       const float shift = static_cast<float>(p.shift);
-      float* out = static_cast<float*>(p.out) + first;
+      float* out = static_cast<float*>(p.out);
       DEEPER_RANDOM_UNROLL
       for (int l = 0; l < per; ++l) {
-        if (l < n) out[l] = affine ? rng::exact::fma(scale, v.v[l], shift) : v.v[l];
+        if (i0 + l >= begin && i0 + l < end) out[i0 + l - begin] = affine ? rng::exact::fma(scale, v.v[l], shift) : v.v[l];
       }
     } else {
-      const rng::Double2 v = D == RandomDistribution::uniform_f64 ? rng::uniform_double2(b) : rng::normal_double2(b);
-      double* out = static_cast<double*>(p.out) + first;
-      out[0] = affine ? rng::exact::fma(p.scale, v.x, p.shift) : v.x;
-      if (n > 1) out[1] = affine ? rng::exact::fma(p.scale, v.y, p.shift) : v.y;
+      const rng::Double2 r = D == RandomDistribution::uniform_f64 ? rng::uniform_double2(b) : rng::normal_double2(b);
+      const double v[2] = {r.x, r.y};
+      double* out = static_cast<double*>(p.out);
+      DEEPER_RANDOM_UNROLL
+      for (int l = 0; l < per; ++l) {
+        if (i0 + l >= begin && i0 + l < end) out[i0 + l - begin] = affine ? rng::exact::fma(p.scale, v[l], p.shift) : v[l];
+      }
     }
   }
 }
 
 template <RandomDistribution D>
 void launch_fill(const RandomFillParams& p, void* stream) {
-  const std::int64_t blocks = (p.count + per_block<D>() - 1) / per_block<D>();
-  deeper::launch(random_fill_kernel<D>, dim3(deeper::grid_blocks(blocks, kThreads)), dim3(kThreads), 0, stream,
-                 "random_fill", p);
+  const std::uint64_t end = p.offset + static_cast<std::uint64_t>(p.count);
+  const std::uint64_t blocks = (end - 1) / per_block<D>() - p.offset / per_block<D>() + 1;
+  deeper::launch(random_fill_kernel<D>, dim3(deeper::grid_blocks(static_cast<long long>(blocks), kThreads)),
+                 dim3(kThreads), 0, stream, "random_fill", p);
 }
 
 }  // namespace

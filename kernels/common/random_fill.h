@@ -9,8 +9,9 @@
 //   64-bit distributions (uniform_f64, normal_f64):
 //     block j = i / 2; uniform_f64 uses words (0, 1) for even i and (2, 3) for odd i;
 //     normal_f64 is the Box-Muller pair of the block (normal_double2), x for even i, y for odd i.
-// So the value of element i does not depend on count, on the grid, or on the backend; filling
-// [0, n) and then [0, m) gives the same leading min(n, m) elements.
+// Here i is the element's index in the whole sequence: out[k] holds element i = offset + k, so a
+// long sequence can be produced in tiles (fill [0, a), then offset a) and every tile matches.
+// The value of element i does not depend on count, offset, the grid, or the backend.
 //
 // Floating-point results are then mapped affinely, out = fma(scale, v, shift) in the output's
 // precision (scale and shift rounded to float for the f32 distributions); scale = 1, shift = 0
@@ -48,13 +49,15 @@ struct RandomFillParams {
   std::uint64_t seed = 0;
   std::uint32_t stream = 0;
   RandomDistribution dist = RandomDistribution::uniform_f32;
-  std::uint32_t bound = 0;  // uniform_u32 only: values in [0, bound)
+  std::uint64_t offset = 0;  // out[k] holds element offset + k of the sequence
+  std::uint32_t bound = 0;   // uniform_u32 only: values in [0, bound)
   double scale = 1.0;       // floating-point distributions: out = fma(scale, v, shift)
   double shift = 0.0;
 };
 
 // Throws deeper::Error when the parameters are unusable: count < 0, a null `out` with count > 0,
-// an unknown distribution, or uniform_u32 with bound == 0. Every backend calls it first.
+// offset + count above 2^64 - 1, an unknown distribution, or uniform_u32 with bound == 0. Every
+// backend calls it first.
 void check_random_fill_params(const RandomFillParams& p);
 
 namespace cpu_impl {

@@ -1,7 +1,8 @@
 // random_fill on the CPU: the reference for the kernel in random_fill.cu, computed straight from
-// the element definition in random_fill.h (element i from Philox block i / per, word or pair
-// i % per), one block per loop iteration, OpenMP over blocks. It is also the cpu backend's
+// the element definition in random_fill.h (element i = offset + k from Philox block i / per, word
+// or pair i % per, stored at out[k]), one block per loop iteration, OpenMP over blocks. It is also the cpu backend's
 // implementation. Also defines check_random_fill_params, which every backend calls first.
+#include <cstddef>
 #include <cstdint>
 
 #include "core/error.h"
@@ -13,6 +14,8 @@ namespace deeper::kernels {
 void check_random_fill_params(const RandomFillParams& p) {
   DEEPER_CHECK(p.count >= 0, "random_fill: count must be >= 0, got {}", p.count);
   DEEPER_CHECK(p.count == 0 || p.out != nullptr, "random_fill: null output buffer for {} elements", p.count);
+  DEEPER_CHECK(static_cast<std::uint64_t>(p.count) <= ~std::uint64_t{0} - p.offset,
+               "random_fill: offset {} + count {} passes 2^64 - 1", p.offset, p.count);
   const auto d = static_cast<std::uint32_t>(p.dist);
   DEEPER_CHECK(d <= static_cast<std::uint32_t>(RandomDistribution::bits_u32), "random_fill: unknown distribution {}",
                d);
@@ -49,38 +52,45 @@ double double_element(RandomDistribution dist, const rng::Philox4x32Block& b, in
 
 void random_fill(const RandomFillParams& p) {
   check_random_fill_params(p);
-  const std::int64_t per = random_elements_per_block(p.dist);
-  const std::int64_t blocks = (p.count + per - 1) / per;
+  if (p.count == 0) return;
+  const auto per = static_cast<std::uint64_t>(random_elements_per_block(p.dist));
+  const std::uint64_t begin = p.offset;                                  // first element
+  const std::uint64_t end = p.offset + static_cast<std::uint64_t>(p.count);  // one past the last
+  const std::uint64_t first_block = begin / per;
+  const auto blocks = static_cast<std::int64_t>((end - 1) / per - first_block + 1);
   const bool affine = !(p.scale == 1.0 && p.shift == 0.0);
   const float scale_f = static_cast<float>(p.scale);
   const float shift_f = static_cast<float>(p.shift);
 
 #pragma omp parallel for schedule(static) if (blocks > 4096)
-  for (std::int64_t j = 0; j < blocks; ++j) {
-    const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, static_cast<std::uint64_t>(j));
-    for (std::int64_t i = j * per; i < (j + 1) * per && i < p.count; ++i) {
-      const int lane = static_cast<int>(i - j * per);
+  for (std::int64_t t = 0; t < blocks; ++t) {
+    const std::uint64_t j = first_block + static_cast<std::uint64_t>(t);
+    const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, j);
+    for (int lane = 0; lane < static_cast<int>(per); ++lane) {
+      const std::uint64_t i = j * per + static_cast<std::uint64_t>(lane);  // <= 2^64 - 1: no wrap
+      if (i < begin || i >= end) continue;
+      const std::size_t k = static_cast<std::size_t>(i - begin);  // position in out
       switch (p.dist) {
-        case RandomDistribution::bits_u32: static_cast<std::uint32_t*>(p.out)[i] = b.w[lane]; break;
+        case RandomDistribution::bits_u32: static_cast<std::uint32_t*>(p.out)[k] = b.w[lane]; break;
         case RandomDistribution::uniform_u32: {
           // Lemire's test on the word, then the same word of draws 1, 2, ... until one is accepted.
           std::uint32_t value = 0;
           std::uint32_t word = b.w[lane];
           for (std::uint32_t draw = 1; !rng::uniform_int_try(word, p.bound, &value); ++draw) {
-            word = rng::random_block(p.seed, p.stream, static_cast<std::uint64_t>(j), draw).w[lane];
+            word = rng::random_block(p.seed, p.stream, j, draw).w[lane];
           }
-          static_cast<std::uint32_t*>(p.out)[i] = value;
+          static_cast<std::uint32_t*>(p.out)[k] = value;
           break;
         }
         case RandomDistribution::uniform_f64:
         case RandomDistribution::normal_f64: {
           const double v = double_element(p.dist, b, lane);
-          static_cast<double*>(p.out)[i] = affine ? rng::exact::fma(p.scale, v, p.shift) : v;
+          static_cast<double*>(p.out)[k] = affine ? rng::exact::fma(p.scale, v, p.shift) : v;
           break;
         }
         default: {
           const float v = float_element(p.dist, b, lane);
-          static_cast<float*>(p.out)[i] = affine ? rng::exact::fma(scale_f, v, shift_f) : v;
+          static_cast<float*>(p.out)[k] = affine ? rng::exact::fma(scale_f, v, shift_f) : v;
           break;
         }
       }

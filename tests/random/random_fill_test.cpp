@@ -94,10 +94,15 @@ TEST(RandomFill, EmulatorMatchesCpuBitForBit) {
         const std::uint64_t seed = seeds[v];
         const std::uint32_t stream = streams[(v + static_cast<int>(n)) % 3];
         SCOPED_TRACE(std::string(dist_name(d)) + " n=" + std::to_string(n) + " seed=" + std::to_string(seed) +
-                     " stream=" + std::to_string(stream));
+                     " stream=" + std::to_string(stream) + " variant=" + std::to_string(v));
+        // Offsets: none, one that splits a block, one past 2^32 blocks (the index's high word).
+        const std::uint64_t offset = v == 0 ? 0 : v == 1 ? 3 : (std::uint64_t{5} << 34) + 1;
         Poisoned cpu(d, n), emu(d, n);
-        dk::cpu_impl::random_fill(params(d, cpu.data(), n, seed, stream));
-        dk::emu_impl::random_fill(params(d, emu.data(), n, seed, stream), nullptr);
+        RandomFillParams p = params(d, cpu.data(), n, seed, stream);
+        p.offset = offset;
+        dk::cpu_impl::random_fill(p);
+        p.out = emu.data();
+        dk::emu_impl::random_fill(p, nullptr);
         EXPECT_EQ(cpu.first_unwritten(), -1);
         EXPECT_EQ(emu.first_unwritten(), -1);
         EXPECT_TRUE(cpu.guards_intact());
@@ -186,6 +191,43 @@ TEST(RandomFill, ElementDefinition) {
   std::vector<float> shorter(10);
   dk::cpu_impl::random_fill(params(RandomDistribution::normal_f32, shorter.data(), 10, seed, stream));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(shorter[i], nf[i]);
+}
+
+// out[k] holds element offset + k: tiles at any offsets reassemble the whole sequence, on the cpu
+// and under the emulator, including an offset whose block index needs the counter's high word.
+TEST(RandomFill, TilesWithOffsetsReassemble) {
+  const std::uint64_t far = (std::uint64_t{3} << 33) - 5;  // block index passes 2^32
+  for (RandomDistribution d : kAllDists) {
+    SCOPED_TRACE(dist_name(d));
+    for (std::uint64_t base : {std::uint64_t{0}, far}) {
+      const std::int64_t n = 1000;
+      Poisoned whole(d, n);
+      RandomFillParams p = params(d, whole.data(), n, 11, 12);
+      p.offset = base;
+      dk::cpu_impl::random_fill(p);
+      std::vector<unsigned char> tiled(static_cast<std::size_t>(n) * whole.elem);
+      const std::int64_t cuts[] = {0, 1, 2, 7, 130, 131, 600, n};
+      for (int c = 0; c + 1 < 8; ++c) {
+        RandomFillParams t = params(d, tiled.data() + static_cast<std::size_t>(cuts[c]) * whole.elem,
+                                    cuts[c + 1] - cuts[c], 11, 12);
+        t.offset = base + static_cast<std::uint64_t>(cuts[c]);
+        if (c % 2) {
+          dk::emu_impl::random_fill(t, nullptr);
+        } else {
+          dk::cpu_impl::random_fill(t);
+        }
+      }
+      ASSERT_EQ(std::memcmp(tiled.data(), whole.data(), tiled.size()), 0) << "base " << base;
+    }
+  }
+  // The far elements are what the definition says: element i = far + k from block i / 4.
+  std::uint32_t w[8];
+  RandomFillParams p = params(RandomDistribution::bits_u32, w, 8, 11, 12);
+  p.offset = far;
+  dk::emu_impl::random_fill(p, nullptr);
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    EXPECT_EQ(w[k], rng::random_block(11, 12, (far + k) / 4).w[(far + k) % 4]) << k;
+  }
 }
 
 // Pinned outputs. Every random choice in deeper (datasets, initial weights, permutations) depends
@@ -381,6 +423,20 @@ TEST(RandomFill, RejectsBadParameters) {
   EXPECT_THROW(dk::emu_impl::random_fill(p, nullptr), deeper::Error);
   p = params(RandomDistribution::uniform_u32, &u, 1, 0, 0);
   p.bound = 0;
+  EXPECT_THROW(dk::cpu_impl::random_fill(p), deeper::Error);
+  EXPECT_THROW(dk::emu_impl::random_fill(p, nullptr), deeper::Error);
+  std::uint32_t last[3] = {0, 0, 0};
+  p = params(RandomDistribution::bits_u32, last, 2, 0, 0);
+  p.offset = ~std::uint64_t{0} - 2;  // elements 2^64 - 3 and 2^64 - 2: the last ones allowed
+  EXPECT_NO_THROW(dk::cpu_impl::random_fill(p));
+  EXPECT_EQ(last[0], rng::random_block(0, 0, p.offset / 4).w[p.offset % 4]);
+  EXPECT_EQ(last[1], rng::random_block(0, 0, (p.offset + 1) / 4).w[(p.offset + 1) % 4]);
+  EXPECT_EQ(last[2], 0u);
+  std::uint32_t last_emu[3] = {0, 0, 0};
+  p.out = last_emu;
+  EXPECT_NO_THROW(dk::emu_impl::random_fill(p, nullptr));
+  EXPECT_TRUE(last_emu[0] == last[0] && last_emu[1] == last[1] && last_emu[2] == 0u);
+  p.count = 3;  // offset + count would reach 2^64
   EXPECT_THROW(dk::cpu_impl::random_fill(p), deeper::Error);
   EXPECT_THROW(dk::emu_impl::random_fill(p, nullptr), deeper::Error);
   p = params(static_cast<RandomDistribution>(99), &u, 1, 0, 0);

@@ -18,6 +18,8 @@
 // (the defaults) leave v unchanged. Integer distributions ignore scale and shift.
 #pragma once
 
+#include "kernels/runtime/device.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -75,5 +77,10 @@ namespace cuda_impl {
 // Exists only when deeper_kernels was built with nvcc (DEEPER_HAVE_CUDA_KERNELS == 1).
 void random_fill(const RandomFillParams& p, void* stream);
 }  // namespace cuda_impl
+
+// Runs on `device`'s backend (out must be memory of that device); `stream` is a Stream::native()
+// handle, nullptr for the default stream. Throws deeper::Error for cuda when the library was built
+// without nvcc.
+void random_fill(const Device& device, const RandomFillParams& p, void* stream = nullptr);
 
 }  // namespace deeper::kernels

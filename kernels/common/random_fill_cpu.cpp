@@ -1,11 +1,13 @@
 // random_fill on the CPU: the reference for the kernel in random_fill.cu, computed straight from
 // the element definition in random_fill.h (element i = offset + k from Philox block i / per, word
-// or pair i % per, stored at out[k]), one block per loop iteration, OpenMP over blocks. It is also the cpu backend's
-// implementation. Also defines check_random_fill_params, which every backend calls first.
+// or pair i % per, stored at out[k]), one block per loop iteration, OpenMP over blocks. It is also
+// the cpu backend's implementation. This file also holds check_random_fill_params, which every
+// backend calls first, and the backend dispatch.
 #include <cstddef>
 #include <cstdint>
 
 #include "core/error.h"
+#include "kernels/common/dispatch.h"
 #include "kernels/common/random.h"
 #include "kernels/common/random_fill.h"
 
@@ -99,4 +101,14 @@ void random_fill(const RandomFillParams& p) {
 }
 
 }  // namespace cpu_impl
+
+void random_fill(const Device& device, const RandomFillParams& p, void* stream) {
+  switch (device.backend) {
+    case Backend::cpu: return cpu_impl::random_fill(p);
+    case Backend::emu: return emu_impl::random_fill(p, stream);
+    case Backend::cuda: return DEEPER_CUDA_KERNEL(cuda_impl::random_fill(p, stream));
+  }
+  fail("random_fill: unknown backend {}", static_cast<int>(device.backend));
+}
+
 }  // namespace deeper::kernels

@@ -116,6 +116,24 @@ TEST(RandomFill, EmulatorMatchesCpuBitForBit) {
   EXPECT_EQ(deeper::emu::stats().launches - launches_before, static_cast<std::uint64_t>(nonempty));
 }
 
+// The backend dispatch reaches the same implementations; cuda without nvcc kernels is an error.
+TEST(RandomFill, DispatchByDevice) {
+  const std::int64_t n = 777;
+  std::vector<float> ref(n), cpu(n), emu(n);
+  dk::cpu_impl::random_fill(params(RandomDistribution::normal_f32, ref.data(), n, 8, 8));
+  const std::uint64_t launches = deeper::emu::stats().launches;
+  dk::random_fill(deeper::Device::cpu(), params(RandomDistribution::normal_f32, cpu.data(), n, 8, 8));
+  EXPECT_EQ(deeper::emu::stats().launches, launches);
+  dk::random_fill(deeper::Device::emu(), params(RandomDistribution::normal_f32, emu.data(), n, 8, 8));
+  EXPECT_EQ(deeper::emu::stats().launches, launches + 1);
+  EXPECT_EQ(cpu, ref);
+  EXPECT_EQ(emu, ref);
+  if (!deeper::cuda_kernels_built()) {
+    EXPECT_THROW(dk::random_fill(deeper::Device::cuda(), params(RandomDistribution::normal_f32, cpu.data(), n, 8, 8)),
+                 deeper::Error);
+  }
+}
+
 // Scale and shift: out = fma(scale, v, shift) in the output precision, same on both backends.
 TEST(RandomFill, AffineMatchesAndIsTheFma) {
   for (RandomDistribution d : {RandomDistribution::uniform_f32, RandomDistribution::normal_f32,

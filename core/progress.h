@@ -7,7 +7,8 @@
 //   deeper-render: render: 5000/10000 images (50%), 1.23k images/s, ETA 0:04
 // and in both cases one final line when the work is done:
 //   deeper-render: render: done, 10000 images in 8.1 s (1.23k images/s)
-// With --quiet (log level below info) nothing is printed.
+// With --quiet (log level below info) nothing is printed. A terminal has one status line: show one
+// bar at a time (a second live bar replaces the first).
 //
 //   deeper::Progress progress("render", n_images, {.unit = "images"});
 //   for (...) { ...; progress.advance(batch); }   // from any thread

@@ -14,9 +14,11 @@ void* Arena::allocate(std::size_t bytes, std::string_view name) {
   // used_ is a multiple of the alignment (or equals the capacity), so every allocation starts
   // aligned. Compare before rounding the request up, so that a size near SIZE_MAX cannot overflow.
   if (bytes > capacity - used_) {
-    fail("arena on {} is full: cannot allocate '{}' ({}, {} bytes); {} of {} used ({} of {} bytes), high water {}",
-         device().name(), name, format_bytes(bytes), bytes, format_bytes(used_), format_bytes(capacity), used_,
-         capacity, format_bytes(high_water_));
+    fail(
+        "arena on {} is full: cannot allocate '{}' ({}, {} bytes); {} of {} used ({} of {} bytes), high "
+        "water {}",
+        device().name(), name, format_bytes(bytes), bytes, format_bytes(used_), format_bytes(capacity), used_,
+        capacity, format_bytes(high_water_));
   }
   std::byte* const base = static_cast<std::byte*>(buffer_.data());
   void* result = base != nullptr ? base + used_ : nullptr;
@@ -28,9 +30,10 @@ void* Arena::allocate(std::size_t bytes, std::string_view name) {
 
 void Arena::reset(Mark mark) {
   if (mark.offset > used_) {
-    fail("arena on {}: cannot reset to offset {} beyond the {} bytes in use (a mark from a scope that was "
-         "already reset)",
-         device().name(), mark.offset, used_);
+    fail(
+        "arena on {}: cannot reset to offset {} beyond the {} bytes in use (a mark from a scope that was "
+        "already reset)",
+        device().name(), mark.offset, used_);
   }
   used_ = mark.offset;
 }

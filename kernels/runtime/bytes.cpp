@@ -8,8 +8,7 @@
 namespace deeper {
 
 std::string format_bytes(std::uint64_t bytes) {
-  static constexpr std::array<std::string_view, 7> units = {"B",   "KiB", "MiB", "GiB",
-                                                            "TiB", "PiB", "EiB"};
+  static constexpr std::array<std::string_view, 7> units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   if (bytes < 1024) return fmt::format("{} B", bytes);
   double value = static_cast<double>(bytes);
   std::size_t unit = 0;

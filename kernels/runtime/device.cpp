@@ -77,8 +77,8 @@ CudaProbe run_probe() {
                            "update the NVIDIA driver",
                            cuda_version_text(driver), cuda_version_text(runtime))};
   }
-  return {0, fmt::format("cudaGetDeviceCount failed: {} ({}){}",
-                         cudaGetErrorString(status), cudaGetErrorName(status), visible_note)};
+  return {0, fmt::format("cudaGetDeviceCount failed: {} ({}){}", cudaGetErrorString(status),
+                         cudaGetErrorName(status), visible_note)};
 }
 
 // The probe runs once; callers on hot paths (copies, allocations) read it without copying.
@@ -160,9 +160,10 @@ DeviceChoice select_device(std::string_view spec) {
   const std::string unusable = cuda_unusable_reason(device);
   if (!unusable.empty()) fail("device {} requested but {}", device.name(), unusable);
   if (!cuda_kernels_built()) {
-    fail("device {} requested but this build has no CUDA kernels (configured with "
-         "DEEPER_WITH_CUDA=OFF); rebuild with CUDA or use --device cpu or emu",
-         device.name());
+    fail(
+        "device {} requested but this build has no CUDA kernels (configured with "
+        "DEEPER_WITH_CUDA=OFF); rebuild with CUDA or use --device cpu or emu",
+        device.name());
   }
   return {device, fmt::format("device {}: as requested", with_gpu_name(device))};
 }
@@ -170,7 +171,8 @@ DeviceChoice select_device(std::string_view spec) {
 std::string describe_device(const Device& device) {
   switch (device.backend) {
     case Backend::cpu:
-      return fmt::format("cpu: {} hardware threads, OpenMP uses {}", hardware_threads(), omp_get_max_threads());
+      return fmt::format("cpu: {} hardware threads, OpenMP uses {}", hardware_threads(),
+                         omp_get_max_threads());
     case Backend::emu:
       return fmt::format("emu: kernel emulator on the CPU, {} hardware threads", hardware_threads());
     case Backend::cuda: break;
@@ -184,9 +186,8 @@ std::string describe_device(const Device& device) {
   DEEPER_CUDA_CHECK(cudaDriverGetVersion(&driver));
   DEEPER_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   return fmt::format("{}: {}, {} SMs, {} memory, compute capability {}.{}, driver {}, runtime {}",
-                     device.name(), prop.name, prop.multiProcessorCount,
-                     format_bytes(prop.totalGlobalMem), prop.major, prop.minor,
-                     cuda_version_text(driver), cuda_version_text(runtime));
+                     device.name(), prop.name, prop.multiProcessorCount, format_bytes(prop.totalGlobalMem),
+                     prop.major, prop.minor, cuda_version_text(driver), cuda_version_text(runtime));
 }
 
 CudaDeviceScope::CudaDeviceScope(const Device& device) {

@@ -79,7 +79,8 @@ DeviceBuffer::DeviceBuffer(Device device, std::size_t bytes) : device_(device) {
     void* data = nullptr;
     const cudaError_t status = cudaMalloc(&data, bytes);
     if (status != cudaSuccess) {
-      const std::string cuda_message = detail::cuda_error_message(status, "cudaMalloc(&data, bytes)", __FILE__, __LINE__);
+      const std::string cuda_message =
+          detail::cuda_error_message(status, "cudaMalloc(&data, bytes)", __FILE__, __LINE__);
       static_cast<void>(cudaGetLastError());
       std::size_t free_bytes = 0;
       std::size_t total_bytes = 0;
@@ -99,7 +100,9 @@ DeviceBuffer::DeviceBuffer(Device device, std::size_t bytes) : device_(device) {
 DeviceBuffer::~DeviceBuffer() { release(); }
 
 DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : device_(other.device_), data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+    : device_(other.device_),
+      data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)) {}
 
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   if (this != &other) {
@@ -122,7 +125,9 @@ void DeviceBuffer::release() noexcept {
   bytes_ = 0;
 }
 
-std::uint64_t DeviceBuffer::allocation_count() { return device_buffer_allocations.load(std::memory_order_relaxed); }
+std::uint64_t DeviceBuffer::allocation_count() {
+  return device_buffer_allocations.load(std::memory_order_relaxed);
+}
 
 // ------------------------------------------------------------------------------------------------
 // PinnedBuffer
@@ -132,14 +137,14 @@ PinnedBuffer::PinnedBuffer(std::size_t bytes) {
   if (probe_cuda().device_count > 0) {
     const std::uint64_t physical = physical_memory_bytes();
     if (bytes > physical) {
-      fail("cannot allocate {} of pinned host memory: larger than this machine's {} of memory", size_text(bytes),
-           format_bytes(physical));
+      fail("cannot allocate {} of pinned host memory: larger than this machine's {} of memory",
+           size_text(bytes), format_bytes(physical));
     }
     void* data = nullptr;
     const cudaError_t status = cudaHostAlloc(&data, bytes, cudaHostAllocPortable);
     if (status != cudaSuccess) {
-      const std::string cuda_message =
-          detail::cuda_error_message(status, "cudaHostAlloc(&data, bytes, cudaHostAllocPortable)", __FILE__, __LINE__);
+      const std::string cuda_message = detail::cuda_error_message(
+          status, "cudaHostAlloc(&data, bytes, cudaHostAllocPortable)", __FILE__, __LINE__);
       static_cast<void>(cudaGetLastError());
       fail("cannot allocate {} of pinned host memory: {}", size_text(bytes), cuda_message);
     }
@@ -187,8 +192,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
                 Stream* stream) {
   if (bytes == 0) return;
   if (dst == nullptr || src == nullptr) {
-    fail("cannot copy {} from {} to {}: {} pointer is null", size_text(bytes), src_device.name(), dst_device.name(),
-         src == nullptr ? "the source" : "the destination");
+    fail("cannot copy {} from {} to {}: {} pointer is null", size_text(bytes), src_device.name(),
+         dst_device.name(), src == nullptr ? "the source" : "the destination");
   }
   if (dst_device.host_memory() && src_device.host_memory()) {
     wait_for(stream);
@@ -198,7 +203,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   for (const Device& device : {src_device, dst_device}) {
     const std::string unusable = cuda_unusable_reason(device);
     if (!unusable.empty()) {
-      fail("cannot copy {} from {} to {}: {}", size_text(bytes), src_device.name(), dst_device.name(), unusable);
+      fail("cannot copy {} from {} to {}: {}", size_text(bytes), src_device.name(), dst_device.name(),
+           unusable);
     }
   }
   const Device active = pick_cuda_device(stream, dst_device, src_device, "a copy");

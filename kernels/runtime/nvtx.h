@@ -31,4 +31,5 @@ class NvtxRange {
 #define DEEPER_NVTX_CONCAT_INNER(a, b) a##b
 #define DEEPER_NVTX_CONCAT(a, b) DEEPER_NVTX_CONCAT_INNER(a, b)
 // A range named `name` from here to the end of the enclosing scope.
-#define DEEPER_NVTX_RANGE(name) const ::deeper::NvtxRange DEEPER_NVTX_CONCAT(deeper_nvtx_range_, __LINE__)(name)
+#define DEEPER_NVTX_RANGE(name) \
+  const ::deeper::NvtxRange DEEPER_NVTX_CONCAT(deeper_nvtx_range_, __LINE__)(name)

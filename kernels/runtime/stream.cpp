@@ -88,12 +88,13 @@ void Event::release() noexcept {
 }
 
 void Event::record(Stream& stream) {
-  DEEPER_CHECK(stream.device() == device_, "cannot record an event of {} on a stream of {}",
-               device_.name(), stream.device().name());
+  DEEPER_CHECK(stream.device() == device_, "cannot record an event of {} on a stream of {}", device_.name(),
+               stream.device().name());
   if (device_.backend == Backend::cuda) {
     DEEPER_CHECK(native_ != nullptr && stream.native() != nullptr, "event or stream on {} was moved from",
                  device_.name());
-    DEEPER_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(native_), static_cast<cudaStream_t>(stream.native())));
+    DEEPER_CUDA_CHECK(
+        cudaEventRecord(static_cast<cudaEvent_t>(native_), static_cast<cudaStream_t>(stream.native())));
   } else {
     host_time_ = std::chrono::steady_clock::now();
   }

@@ -19,8 +19,8 @@ std::size_t checked_nbytes(const Shape& shape, DType dtype, std::string_view ope
   const std::int64_t numel = shape.numel();
   const auto element = static_cast<std::int64_t>(dtype_size(dtype));
   if (numel > std::numeric_limits<std::int64_t>::max() / element) {
-    fail("{}: {} {} has {} elements, too many bytes to address", operation, dtype_name(dtype), shape.to_string(),
-         numel);
+    fail("{}: {} {} has {} elements, too many bytes to address", operation, dtype_name(dtype),
+         shape.to_string(), numel);
   }
   return static_cast<std::size_t>(numel * element);
 }
@@ -44,7 +44,8 @@ std::string_view layout_name(Layout layout) {
 // ------------------------------------------------------------------------------------------------
 // Shape
 
-Shape::Shape(std::initializer_list<std::int64_t> dims) : Shape(std::span<const std::int64_t>(dims.begin(), dims.size())) {}
+Shape::Shape(std::initializer_list<std::int64_t> dims)
+    : Shape(std::span<const std::int64_t>(dims.begin(), dims.size())) {}
 
 Shape::Shape(std::span<const std::int64_t> dims) {
   if (dims.size() > static_cast<std::size_t>(max_rank)) {
@@ -109,8 +110,8 @@ Tensor Tensor::view(void* data, const Shape& shape, DType dtype, Device device, 
     fail("Tensor::view: null pointer for {} {} on {}", dtype_name(dtype), shape.to_string(), device.name());
   }
   if (reinterpret_cast<std::uintptr_t>(data) % dtype_size(dtype) != 0) {
-    fail("Tensor::view: pointer {} is not aligned to the {}-byte {} elements", fmt::ptr(data), dtype_size(dtype),
-         dtype_name(dtype));
+    fail("Tensor::view: pointer {} is not aligned to the {}-byte {} elements", fmt::ptr(data),
+         dtype_size(dtype), dtype_name(dtype));
   }
   Tensor t;
   t.base_ = static_cast<std::byte*>(data);
@@ -147,7 +148,8 @@ Tensor Tensor::slice(std::int64_t begin, std::int64_t end) const {
   if (rank() == 0) fail("Tensor::slice: cannot slice a scalar ({})", to_string());
   const std::int64_t rows = shape_[0];
   if (begin < 0 || end < begin || end > rows) {
-    fail("Tensor::slice: rows [{}, {}) out of range for dim 0 of size {} in {}", begin, end, rows, to_string());
+    fail("Tensor::slice: rows [{}, {}) out of range for dim 0 of size {} in {}", begin, end, rows,
+         to_string());
   }
   std::vector<std::int64_t> dims(shape_.dims().begin(), shape_.dims().end());
   dims[0] = 1;
@@ -164,8 +166,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
   check_defined("reshape");
   const std::int64_t numel = shape.numel();
   if (numel != numel_) {
-    fail("Tensor::reshape: cannot view {} ({} elements) as {} ({} elements)", to_string(), numel_, shape.to_string(),
-         numel);
+    fail("Tensor::reshape: cannot view {} ({} elements) as {} ({} elements)", to_string(), numel_,
+         shape.to_string(), numel);
   }
   Tensor t = *this;
   t.shape_ = shape;

@@ -41,12 +41,30 @@ constexpr DType dtype_of() {
   static_assert(sizeof(T) == 0, "no DType for this C++ type (bf16/f16 tensors: use data_raw())");
   return DType::f32;
 }
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<double>() { return DType::f64; }
-template <> constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<std::int64_t>() { return DType::i64; }
-template <> constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<std::uint16_t>() { return DType::u16; }
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::f64;
+}
+template <>
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::i32;
+}
+template <>
+constexpr DType dtype_of<std::int64_t>() {
+  return DType::i64;
+}
+template <>
+constexpr DType dtype_of<std::uint8_t>() {
+  return DType::u8;
+}
+template <>
+constexpr DType dtype_of<std::uint16_t>() {
+  return DType::u16;
+}
 
 // Up to 8 non-negative dimensions. A rank-0 shape is a scalar (one element).
 class Shape {
@@ -79,10 +97,12 @@ class Tensor {
   Tensor() = default;  // undefined: holds nothing; most operations throw
 
   // A new tensor that owns its storage (one DeviceBuffer), contents uninitialised.
-  static Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu(), Layout layout = Layout::plain);
+  static Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu(),
+                      Layout layout = Layout::plain);
   // A non-owning view of `data` (memory of `device`), which must outlive the tensor and be aligned
   // to the element size; data may be null only when the shape has no elements.
-  static Tensor view(void* data, const Shape& shape, DType dtype, Device device, Layout layout = Layout::plain);
+  static Tensor view(void* data, const Shape& shape, DType dtype, Device device,
+                     Layout layout = Layout::plain);
   // A non-owning view of a fresh allocation from `arena` (valid until the arena is reset past it);
   // `name` appears in the error when the arena is full.
   static Tensor view(Arena& arena, const Shape& shape, DType dtype, std::string_view name,

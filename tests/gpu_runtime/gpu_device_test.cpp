@@ -21,9 +21,14 @@ TEST(GpuDevice, ProbeFindsTheGpuAndSelectionUsesIt) {
   const CudaProbe probe = probe_cuda();
   EXPECT_GE(probe.device_count, 1);
   EXPECT_NE(probe.reason.find("visible"), std::string::npos) << probe.reason;
+  if (!cuda_kernels_built()) {
+    EXPECT_THROW(select_device("cuda:0"), Error);
+    EXPECT_EQ(select_device("auto").device, Device::cpu());
+    GTEST_SKIP() << "built without CUDA kernels (DEEPER_WITH_CUDA=OFF): " << select_device("auto").why;
+  }
   const DeviceChoice choice = select_device("cuda:0");
-  if (!cuda_kernels_built()) GTEST_SKIP() << "built without CUDA kernels: " << choice.why;
   EXPECT_EQ(choice.device, Device::cuda(0));
+  EXPECT_NE(choice.why.find("cuda:0"), std::string::npos) << choice.why;
   EXPECT_EQ(select_device("auto").device, Device::cuda(0));
   EXPECT_EQ(select_device("cuda").device, Device::cuda(0));
 }
@@ -55,7 +60,8 @@ TEST(GpuDevice, DescriptionNamesTheGpu) {
 TEST(GpuDevice, InvalidOrdinalIsReportedAsSuch) {
   DEEPER_REQUIRE_CUDA();
   const std::string message = error_of([] { DEEPER_CUDA_CHECK(cudaSetDevice(999)); });
-  EXPECT_NE(message.find("cudaSetDevice(999) failed at tests/gpu_runtime/gpu_device_test.cpp:"), std::string::npos)
+  EXPECT_NE(message.find("cudaSetDevice(999) failed at tests/gpu_runtime/gpu_device_test.cpp:"),
+            std::string::npos)
       << message;
   EXPECT_NE(message.find("(cudaErrorInvalidDevice)"), std::string::npos) << message;
 }

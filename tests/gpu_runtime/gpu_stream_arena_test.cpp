@@ -50,8 +50,8 @@ TEST(GpuStream, HostAndCudaEventsDoNotMix) {
   DEEPER_REQUIRE_CUDA();
   Stream stream(gpu);
   Event host_event(Device::cpu());
-  EXPECT_NE(error_of([&] { host_event.record(stream); }).find("cannot record an event of cpu on a stream of cuda:0"),
-            std::string::npos);
+  const std::string message = error_of([&] { host_event.record(stream); });
+  EXPECT_NE(message.find("cannot record an event of cpu on a stream of cuda:0"), std::string::npos) << message;
 }
 
 TEST(GpuArena, CarvesDeviceMemoryWithoutNewAllocations) {
@@ -73,8 +73,9 @@ TEST(GpuArena, CarvesDeviceMemoryWithoutNewAllocations) {
   stream.synchronize();
   EXPECT_EQ(DeviceBuffer::allocation_count(), before);
   EXPECT_EQ(arena.used(), 0u);
-  EXPECT_NE(error_of([&] { arena.allocate(std::size_t{65} << 20, "too_big"); }).find("arena on cuda:0 is full"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { arena.allocate(std::size_t{65} << 20, "too_big"); }).find("arena on cuda:0 is full"),
+      std::string::npos);
 }
 
 TEST(GpuTensor, ToAndFromTheDeviceKeepsValues) {

@@ -6,10 +6,10 @@
 
 #include "kernels/runtime/device.h"
 
-#define DEEPER_REQUIRE_CUDA()                                                    \
-  do {                                                                           \
-    const ::deeper::CudaProbe deeper_probe_ = ::deeper::probe_cuda();            \
-    if (deeper_probe_.device_count == 0) {                                       \
-      GTEST_SKIP() << "no usable CUDA device: " << deeper_probe_.reason;         \
-    }                                                                            \
+#define DEEPER_REQUIRE_CUDA()                                            \
+  do {                                                                   \
+    const ::deeper::CudaProbe deeper_probe_ = ::deeper::probe_cuda();    \
+    if (deeper_probe_.device_count == 0) {                               \
+      GTEST_SKIP() << "no usable CUDA device: " << deeper_probe_.reason; \
+    }                                                                    \
   } while (0)

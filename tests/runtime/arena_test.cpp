@@ -64,7 +64,8 @@ TEST(Arena, ResetToAStaleMarkThrows) {
   const Arena::Mark late = arena.mark();
   arena.reset();
   const std::string message = error_of([&] { arena.reset(late); });
-  EXPECT_NE(message.find("cannot reset to offset 512 beyond the 0 bytes in use"), std::string::npos) << message;
+  EXPECT_NE(message.find("cannot reset to offset 512 beyond the 0 bytes in use"), std::string::npos)
+      << message;
 }
 
 TEST(Arena, ExhaustionNamesTheRequestNameUsedAndCapacity) {

@@ -51,9 +51,7 @@ TEST(CudaCheck, RealFailingCallNamesTheCallTextPlaceAndCudaMessage) {
   EXPECT_EQ(message, expected_message("cudaSetDevice(999)", line, status));
 }
 
-TEST(CudaCheck, ThrowsDeeperError) {
-  EXPECT_THROW(DEEPER_CUDA_CHECK(cudaErrorNotReady), Error);
-}
+TEST(CudaCheck, ThrowsDeeperError) { EXPECT_THROW(DEEPER_CUDA_CHECK(cudaErrorNotReady), Error); }
 
 TEST(CudaCheck, NoThrowVariantLogsOneWarningLine) {
   ::testing::internal::CaptureStderr();
@@ -63,7 +61,8 @@ TEST(CudaCheck, NoThrowVariantLogsOneWarningLine) {
     DEEPER_CUDA_CHECK_NOTHROW(cudaErrorInvalidValue);
   });
   const std::string logged = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(logged, "deeper: warning: " + expected_message("cudaErrorInvalidValue", line, cudaErrorInvalidValue) + "\n");
+  EXPECT_EQ(logged, "deeper: warning: " +
+                        expected_message("cudaErrorInvalidValue", line, cudaErrorInvalidValue) + "\n");
 }
 
 TEST(CudaCheck, NoThrowVariantIsSilentOnSuccess) {

@@ -35,9 +35,7 @@ TEST(Device, ParsesExplicitForms) {
   EXPECT_EQ(parse_device("cuda:1023"), Device::cuda(1023));
 }
 
-TEST(Device, AutoResolvesLikeSelectDevice) {
-  EXPECT_EQ(parse_device("auto"), select_device("auto").device);
-}
+TEST(Device, AutoResolvesLikeSelectDevice) { EXPECT_EQ(parse_device("auto"), select_device("auto").device); }
 
 TEST(Device, RejectsTyposNamingTheAcceptedForms) {
   for (const char* spec : {"", "gpu", "CUDA", "Cpu", " cpu", "cpu ", "cuda0", "emu:0", "cpu:0", "auto,cpu"}) {
@@ -62,7 +60,9 @@ TEST(Device, ProbeGivesACountAndAReason) {
   EXPECT_EQ(again.reason, probe.reason);
 }
 
-TEST(Device, KernelsBuiltFlagMatchesTheBuild) { EXPECT_EQ(cuda_kernels_built(), DEEPER_HAVE_CUDA_KERNELS != 0); }
+TEST(Device, KernelsBuiltFlagMatchesTheBuild) {
+  EXPECT_EQ(cuda_kernels_built(), DEEPER_HAVE_CUDA_KERNELS != 0);
+}
 
 TEST(Device, AutoPicksCudaOnlyWhenUsableAndSaysWhy) {
   const CudaProbe probe = probe_cuda();
@@ -83,7 +83,8 @@ TEST(Device, AutoPicksCudaOnlyWhenUsableAndSaysWhy) {
 
 TEST(Device, WithoutCudaAutoFallsBackAndExplicitCudaThrowsTheReason) {
   const CudaProbe probe = probe_cuda();
-  if (probe.device_count > 0) GTEST_SKIP() << "this machine has a usable CUDA device (" << probe.reason << ")";
+  if (probe.device_count > 0)
+    GTEST_SKIP() << "this machine has a usable CUDA device (" << probe.reason << ")";
   EXPECT_EQ(select_device("auto").device, Device::cpu());
   for (const char* spec : {"cuda", "cuda:0", "cuda:3"}) {
     const std::string message = error_of([&] { select_device(spec); });

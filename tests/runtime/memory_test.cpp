@@ -72,7 +72,8 @@ TEST(DeviceBuffer, AbsurdSizeNamesTheSizeAndDevice) {
 TEST(DeviceBuffer, CudaWithoutAGpuNamesTheSizeDeviceAndReason) {
   if (probe_cuda().device_count > 0) GTEST_SKIP() << "a CUDA device is usable here";
   const std::string message = error_of([] { DeviceBuffer buffer(Device::cuda(0), 4096); });
-  EXPECT_EQ(message, "cannot allocate 4 KiB (4096 bytes) on cuda:0: CUDA is unusable: " + probe_cuda().reason);
+  EXPECT_EQ(message,
+            "cannot allocate 4 KiB (4096 bytes) on cuda:0: CUDA is unusable: " + probe_cuda().reason);
 }
 
 TEST(PinnedBuffer, FallsBackToAlignedHostMemoryWithoutCuda) {
@@ -124,9 +125,10 @@ TEST(CopyBytes, ToCudaWithoutAGpuSaysWhy) {
   if (probe_cuda().device_count > 0) GTEST_SKIP() << "a CUDA device is usable here";
   int host = 1;
   int fake_device_memory = 0;
-  const std::string message = error_of(
-      [&] { copy_bytes(&fake_device_memory, Device::cuda(0), &host, Device::cpu(), sizeof(int)); });
-  EXPECT_EQ(message, "cannot copy 4 B (4 bytes) from cpu to cuda:0: CUDA is unusable: " + probe_cuda().reason);
+  const std::string message =
+      error_of([&] { copy_bytes(&fake_device_memory, Device::cuda(0), &host, Device::cpu(), sizeof(int)); });
+  EXPECT_EQ(message,
+            "cannot copy 4 B (4 bytes) from cpu to cuda:0: CUDA is unusable: " + probe_cuda().reason);
   EXPECT_NE(error_of([&] { fill_bytes(&fake_device_memory, Device::cuda(0), 1, 4); }).find("cannot fill 4 B"),
             std::string::npos);
   EXPECT_EQ(fake_device_memory, 0);

@@ -22,7 +22,8 @@ TEST(Nvtx, RangesNestAndAreCheapWithoutAProfiler) {
   for (int i = 0; i < 100000; ++i) {
     const NvtxRange range("tight loop");
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // Without a tool each push/pop pair is a few nanoseconds; 100k pairs in well under 100 ms even
   // under sanitizers. (Under nsys this test still passes, just closer to the limit.)
   EXPECT_LT(ms, 100.0);

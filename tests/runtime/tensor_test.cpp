@@ -42,9 +42,11 @@ TEST(Shape, BasicsAndText) {
 
 TEST(Shape, RejectsNegativeDimsTooManyDimsAndOverflow) {
   EXPECT_EQ(error_of([] { Shape s{2, -3}; }), "negative dimension -3 (dim 1) in shape [2, -3]");
-  EXPECT_NE(error_of([] { Shape s{1, 1, 1, 1, 1, 1, 1, 1, 1}; }).find("9 dims: at most 8"), std::string::npos);
+  EXPECT_NE(error_of([] { Shape s{1, 1, 1, 1, 1, 1, 1, 1, 1}; }).find("9 dims: at most 8"),
+            std::string::npos);
   const Shape big{1 << 30, 1 << 30, 1 << 30};
-  EXPECT_NE(error_of([&] { static_cast<void>(big.numel()); }).find("more than 2^63 elements"), std::string::npos);
+  EXPECT_NE(error_of([&] { static_cast<void>(big.numel()); }).find("more than 2^63 elements"),
+            std::string::npos);
 }
 
 TEST(Tensor, EmptyDescribesItself) {
@@ -64,15 +66,20 @@ TEST(Tensor, EmptyDescribesItself) {
 TEST(Tensor, NbytesOverflowIsAnError) {
   // 2^62 elements fit in int64, their 2^65 bytes do not.
   const std::string message = error_of([] { Tensor::empty({std::int64_t{1} << 60, 4}, DType::f64); });
-  EXPECT_EQ(message, "Tensor::empty: f64 [1152921504606846976, 4] has 4611686018427387904 elements, too many "
-                     "bytes to address");
-  EXPECT_NE(error_of([] { Tensor::empty({std::int64_t{1} << 62, 4}, DType::u8); }).find("more than 2^63"),
+  EXPECT_EQ(message,
+            "Tensor::empty: f64 [1152921504606846976, 4] has 4611686018427387904 elements, too many "
+            "bytes to address");
+  EXPECT_NE(error_of([] {
+              Tensor::empty({std::int64_t{1} << 62, 4}, DType::u8);
+            }).find("more than 2^63"),
             std::string::npos);
 }
 
 TEST(Tensor, NhwcNeedsFourDims) {
   EXPECT_EQ(Tensor::empty({2, 8, 8, 3}, DType::f32, Device::cpu(), Layout::nhwc).layout(), Layout::nhwc);
-  EXPECT_EQ(error_of([] { Tensor::empty({8, 8, 3}, DType::f32, Device::cpu(), Layout::nhwc); }),
+  EXPECT_EQ(error_of([] {
+              Tensor::empty({8, 8, 3}, DType::f32, Device::cpu(), Layout::nhwc);
+            }),
             "Tensor::empty: layout nhwc needs a 4-D shape [N, H, W, C], got [8, 8, 3]");
 }
 
@@ -138,7 +145,9 @@ TEST(Tensor, ReshapeKeepsElementsAndChecksCount) {
   EXPECT_EQ(flat.data_raw(), t.data_raw());
   EXPECT_EQ(flat.layout(), Layout::plain);
   EXPECT_EQ(t.reshape({2, 4, 2, 6}).layout(), Layout::nhwc);
-  EXPECT_EQ(error_of([&] { t.reshape({5, 20}); }),
+  EXPECT_EQ(error_of([&] {
+              t.reshape({5, 20});
+            }),
             "Tensor::reshape: cannot view Tensor(f32 [2, 4, 4, 3], nhwc, cpu) (96 elements) as [5, 20] "
             "(100 elements)");
   EXPECT_EQ(flat.with_layout(Layout::plain).layout(), Layout::plain);

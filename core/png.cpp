@@ -43,7 +43,7 @@ void check_image_size(int width, int height, int channels, std::string_view what
   if (channels < 1 || channels > 4) {
     fail("{}: {} channels; PNG images have 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)", what, channels);
   }
-  if ((std::int64_t{width} * channels + 1) * height > kMaxPngBytes) {
+  if (std::int64_t{width} * channels + 1 > kMaxPngBytes / height) {
     fail("{}: image {}x{}x{} is too large for the PNG writer (over 1 GiB)", what, width, height, channels);
   }
 }

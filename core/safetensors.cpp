@@ -242,6 +242,7 @@ void SafetensorsFile::add(std::string name, const void* data, DType dtype, std::
   a.shape.assign(shape.begin(), shape.end());
   const auto n = checked_element_count(shape, fmt::format("safetensors tensor '{}'", name));
   a.data.resize(static_cast<std::size_t>(n) * dtype_size(dtype));
+  if (!a.data.empty() && data == nullptr) fail("safetensors tensor '{}': no data pointer for {} bytes", name, a.data.size());
   if (!a.data.empty()) std::memcpy(a.data.data(), data, a.data.size());
   add(std::move(name), std::move(a));
 }

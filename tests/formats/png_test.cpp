@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -94,6 +95,7 @@ TEST(Png, RejectsBadSizes) {
   EXPECT_ERROR(write_png(dir / "x.png", Image8{2, 2, 5, std::vector<std::uint8_t>(20)}), "5 channels");
   EXPECT_ERROR(write_png(dir / "x.png", Image8{2, 2, 3, std::vector<std::uint8_t>(11)}), "needs 12 bytes but holds 11");
   EXPECT_ERROR(write_png(dir / "x.png", Image8{100000, 100000, 4, {}}), "too large for the PNG writer");
+  EXPECT_ERROR(write_png(dir / "x.png", Image8{INT_MAX, INT_MAX, 4, {}}), "too large for the PNG writer");
   EXPECT_TRUE(dir.entries().empty());
 }
 

@@ -44,8 +44,8 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
     if (errno != EEXIST) {
       const int err = errno;
       temp_.clear();
-      fail("cannot write '{}': cannot create a temporary file in '{}': {}", target_.string(),
-           dir.string(), std::strerror(err));
+      fail("cannot write '{}': cannot create a temporary file in '{}': {}", target_.string(), dir.string(),
+           std::strerror(err));
     }
   }
   if (fd_ < 0) {

@@ -2,14 +2,14 @@
 // dict, dtype mapping, size checks, and the encoder with 64-byte header alignment.
 #include "core/npy.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <fstream>
 #include <limits>
 #include <optional>
-
-#include <fmt/ranges.h>
 
 #include "core/atomic_file.h"
 
@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::array<unsigned char, 6> kMagic = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMaxHeaderBytes = std::size_t{16} << 20;  // far above any real header
-constexpr std::size_t kAlign = 64;                               // numpy aligns the data to 64 bytes
+constexpr std::size_t kAlign = 64;                              // numpy aligns the data to 64 bytes
 
 std::string npy_what(std::string_view name) { return fmt::format("npy file '{}'", name); }
 
@@ -55,8 +55,10 @@ DType dtype_from_descr(const std::string& descr, const std::string& what) {
         return d.dtype;
       }
       if (order == '>') {
-        fail("{}: big-endian data ('{}') is not supported; save it little-endian "
-             "(arr.astype('<{}'))", what, descr, code);
+        fail(
+            "{}: big-endian data ('{}') is not supported; save it little-endian "
+            "(arr.astype('<{}'))",
+            what, descr, code);
       }
       fail("{}: dtype '{}' has no little-endian byte order mark", what, descr);
     }
@@ -122,7 +124,8 @@ class HeaderParser {
  private:
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -149,7 +152,8 @@ class HeaderParser {
   bool match_word(std::string_view word) {
     if (s_.substr(pos_, word.size()) != word) return false;
     const std::size_t end = pos_ + word.size();
-    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_')) return false;
+    if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_'))
+      return false;
     pos_ = end;
     return true;
   }
@@ -191,8 +195,8 @@ class HeaderParser {
     }
     ++pos_;
     if (v.items.size() == 1 && !saw_comma) {
-      error(start, fmt::format("'({})' is an integer, not a tuple (a 1-d shape is written ({},))",
-                               v.items[0], v.items[0]));
+      error(start, fmt::format("'({})' is an integer, not a tuple (a 1-d shape is written ({},))", v.items[0],
+                               v.items[0]));
     }
     return v;
   }
@@ -235,8 +239,8 @@ struct Layout {
 
 // Parses the magic, version and header length from `prefix` (the first bytes of a file of
 // `total_size` bytes); returns the header length and sets `header_start`.
-std::size_t parse_prelude(std::span<const std::byte> prefix, std::uint64_t total_size, const std::string& what,
-                          std::size_t& header_start) {
+std::size_t parse_prelude(std::span<const std::byte> prefix, std::uint64_t total_size,
+                          const std::string& what, std::size_t& header_start) {
   if (total_size == 0) fail("{}: the file is empty", what);
   const auto* b = reinterpret_cast<const unsigned char*>(prefix.data());
   if (prefix.size() < kMagic.size() + 2 || !std::equal(kMagic.begin(), kMagic.end(), b)) {
@@ -283,8 +287,10 @@ Layout parse_header(std::string_view header, std::size_t data_offset, const std:
   Layout layout;
   layout.dtype = dtype_from_descr(r.descr->text, what);
   if (r.fortran_order->flag) {
-    fail("{}: Fortran-order (column-major) arrays are not supported; save a C-order array "
-         "(np.ascontiguousarray)", what);
+    fail(
+        "{}: Fortran-order (column-major) arrays are not supported; save a C-order array "
+        "(np.ascontiguousarray)",
+        what);
   }
   layout.shape = std::move(r.shape->items);
   const std::int64_t n = checked_element_count(layout.shape, what);
@@ -370,7 +376,8 @@ HostArray read_npy(const std::filesystem::path& path) {
   const std::size_t header_len = parse_prelude(head, total, what, header_start);
   std::string header(header_len, '\0');
   in.seekg(static_cast<std::streamoff>(header_start));
-  if (!in.read(header.data(), static_cast<std::streamsize>(header_len))) fail("{}: read error in the header", what);
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
+    fail("{}: read error in the header", what);
   const Layout layout = parse_header(header, header_start + header_len, what);
   check_data_size(layout, total, what);
 
@@ -390,10 +397,11 @@ namespace {
 // The prelude + padded header for an array, as numpy writes it.
 std::vector<std::byte> encode_header(DType dtype, std::span<const std::int64_t> shape, int version,
                                      const std::string& what) {
-  if (version < 0 || version > 3) fail("{}: cannot write format version {} (use 0 for automatic, 1, 2 or 3)", what, version);
-  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(dtype, what),
-                                 shape.size() == 1 ? fmt::format("({},)", shape[0])
-                                                   : fmt::format("({})", fmt::join(shape, ", ")));
+  if (version < 0 || version > 3)
+    fail("{}: cannot write format version {} (use 0 for automatic, 1, 2 or 3)", what, version);
+  std::string dict = fmt::format(
+      "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(dtype, what),
+      shape.size() == 1 ? fmt::format("({},)", shape[0]) : fmt::format("({})", fmt::join(shape, ", ")));
   // Pad with spaces so that prelude + header + '\n' is a multiple of 64.
   const auto padded_len = [&](std::size_t prelude) {
     const std::size_t unpadded = prelude + dict.size() + 1;
@@ -413,7 +421,8 @@ std::vector<std::byte> encode_header(DType dtype, std::span<const std::int64_t> 
   for (auto c : kMagic) out.push_back(static_cast<std::byte>(c));
   out.push_back(static_cast<std::byte>(version));
   out.push_back(std::byte{0});
-  for (std::size_t i = 0; i < prelude - 8; ++i) out.push_back(static_cast<std::byte>((header_len >> (8 * i)) & 0xFF));
+  for (std::size_t i = 0; i < prelude - 8; ++i)
+    out.push_back(static_cast<std::byte>((header_len >> (8 * i)) & 0xFF));
   for (char c : dict) out.push_back(static_cast<std::byte>(c));
   return out;
 }

@@ -31,14 +31,22 @@ inline constexpr std::int64_t kMaxFileElements = std::int64_t{1} << 40;
 // The DType of a C++ element type (float, double, int32_t, int64_t, uint8_t, uint16_t, bool).
 template <typename T>
 constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DType::f32;
-  else if constexpr (std::is_same_v<T, double>) return DType::f64;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return DType::i32;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return DType::i64;
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return DType::u8;
-  else if constexpr (std::is_same_v<T, std::uint16_t>) return DType::u16;
-  else if constexpr (std::is_same_v<T, bool>) return DType::boolean;
-  else static_assert(sizeof(T) == 0, "no DType for this element type");
+  if constexpr (std::is_same_v<T, float>)
+    return DType::f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return DType::f64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return DType::i32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return DType::i64;
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return DType::u8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return DType::u16;
+  else if constexpr (std::is_same_v<T, bool>)
+    return DType::boolean;
+  else
+    static_assert(sizeof(T) == 0, "no DType for this element type");
 }
 
 // Element count of `shape`, checked: dimensions non-negative, and the product of the non-zero
@@ -97,8 +105,8 @@ void write_npy(const std::filesystem::path& path, std::span<const T> values,
                std::span<const std::int64_t> shape) {
   const std::int64_t n = checked_element_count(shape, fmt::format("npy file '{}'", path.string()));
   if (static_cast<std::int64_t>(values.size()) != n) {
-    fail("npy file '{}': shape {} needs {} elements but {} were given", path.string(),
-         shape_string(shape), n, values.size());
+    fail("npy file '{}': shape {} needs {} elements but {} were given", path.string(), shape_string(shape), n,
+         values.size());
   }
   write_npy(path, values.data(), dtype_of<T>(), shape);
 }

@@ -33,7 +33,8 @@ void append_bytes(void* context, void* data, int size) {
 }
 
 std::size_t pixel_count(int width, int height, int channels) {
-  return static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels);
+  return static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+         static_cast<std::size_t>(channels);
 }
 
 }  // namespace
@@ -52,7 +53,8 @@ Image8 image_from_float(std::span<const float> pixels, int width, int height, in
   check_image_size(width, height, channels, "float image");
   const std::size_t n = pixel_count(width, height, channels);
   if (pixels.size() != n) {
-    fail("float image: {}x{}x{} needs {} values but {} were given", width, height, channels, n, pixels.size());
+    fail("float image: {}x{}x{} needs {} values but {} were given", width, height, channels, n,
+         pixels.size());
   }
   Image8 img{width, height, channels, std::vector<std::uint8_t>(n)};
   for (std::size_t i = 0; i < n; ++i) {
@@ -130,7 +132,8 @@ Image8 read_png(const std::filesystem::path& path) {
   return decode_png(bytes, path.string());
 }
 
-Image8 image_grid(std::span<const Image8> images, int columns, int padding, std::array<std::uint8_t, 4> background) {
+Image8 image_grid(std::span<const Image8> images, int columns, int padding,
+                  std::array<std::uint8_t, 4> background) {
   if (images.empty()) fail("image grid: no images");
   if (columns <= 0) fail("image grid: {} columns; need at least 1", columns);
   if (padding < 0) fail("image grid: negative padding {}", padding);
@@ -162,11 +165,14 @@ Image8 image_grid(std::span<const Image8> images, int columns, int padding, std:
   }
   const std::size_t row_bytes = static_cast<std::size_t>(first.width) * static_cast<std::size_t>(c);
   for (std::size_t i = 0; i < images.size(); ++i) {
-    const std::int64_t gx = padding + static_cast<std::int64_t>(i % static_cast<std::size_t>(cols)) * (first.width + padding);
-    const std::int64_t gy = padding + static_cast<std::int64_t>(i / static_cast<std::size_t>(cols)) * (first.height + padding);
+    const std::int64_t gx =
+        padding + static_cast<std::int64_t>(i % static_cast<std::size_t>(cols)) * (first.width + padding);
+    const std::int64_t gy =
+        padding + static_cast<std::int64_t>(i / static_cast<std::size_t>(cols)) * (first.height + padding);
     for (int y = 0; y < first.height; ++y) {
       const std::size_t dst = (static_cast<std::size_t>(gy + y) * static_cast<std::size_t>(grid.width) +
-                               static_cast<std::size_t>(gx)) * static_cast<std::size_t>(c);
+                               static_cast<std::size_t>(gx)) *
+                              static_cast<std::size_t>(c);
       std::memcpy(&grid.pixels[dst], &images[i].pixels[static_cast<std::size_t>(y) * row_bytes], row_bytes);
     }
   }

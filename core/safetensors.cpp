@@ -2,15 +2,15 @@
 // (duplicate keys, types, dtypes, shapes), offset coverage checks, aligned data placement.
 #include "core/safetensors.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <set>
-
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
 
@@ -113,7 +113,8 @@ Entry parse_entry(const std::string& name, const Json& v, const std::string& wha
   e.name = name;
   const auto& dtype = v["dtype"];
   if (!dtype.is_string()) fail("{}: tensor '{}': dtype must be a string", what, name);
-  e.dtype = safetensors_dtype_from_name(dtype.get_ref<const std::string&>(), fmt::format("{}: tensor '{}'", what, name));
+  e.dtype = safetensors_dtype_from_name(dtype.get_ref<const std::string&>(),
+                                        fmt::format("{}: tensor '{}'", what, name));
 
   const auto& shape = v["shape"];
   if (!shape.is_array()) fail("{}: tensor '{}': shape must be an array", what, name);
@@ -132,11 +133,12 @@ Entry parse_entry(const std::string& name, const Json& v, const std::string& wha
   }
   e.begin = get_unsigned(offsets[0], what, "data_offsets", name);
   e.end = get_unsigned(offsets[1], what, "data_offsets", name);
-  if (e.end < e.begin) fail("{}: tensor '{}': data_offsets [{}, {}] end before they begin", what, name, e.begin, e.end);
+  if (e.end < e.begin)
+    fail("{}: tensor '{}': data_offsets [{}, {}] end before they begin", what, name, e.begin, e.end);
   const std::uint64_t nbytes = static_cast<std::uint64_t>(n) * dtype_size(e.dtype);
   if (e.end - e.begin != nbytes) {
-    fail("{}: tensor '{}': data_offsets [{}, {}] span {} bytes but shape {} of {} needs {}", what, name, e.begin,
-         e.end, e.end - e.begin, shape_string(e.shape), safetensors_dtype_name(e.dtype), nbytes);
+    fail("{}: tensor '{}': data_offsets [{}, {}] span {} bytes but shape {} of {} needs {}", what, name,
+         e.begin, e.end, e.end - e.begin, shape_string(e.shape), safetensors_dtype_name(e.dtype), nbytes);
   }
   return e;
 }
@@ -162,14 +164,15 @@ void check_coverage(const std::vector<Entry>& entries, std::uint64_t buffer_size
            e->name, previous->begin, previous->end, e->begin, e->end);
     }
     if (e->begin > covered) {
-      fail("{}: hole in the data buffer: bytes [{}, {}) belong to no tensor (before tensor '{}')", what, covered,
-           e->begin, e->name);
+      fail("{}: hole in the data buffer: bytes [{}, {}) belong to no tensor (before tensor '{}')", what,
+           covered, e->begin, e->name);
     }
     covered = e->end;
     if (e->end > e->begin || previous == nullptr) previous = e;
   }
   if (covered != buffer_size) {
-    fail("{}: hole in the data buffer: bytes [{}, {}) at the end belong to no tensor", what, covered, buffer_size);
+    fail("{}: hole in the data buffer: bytes [{}, {}) at the end belong to no tensor", what, covered,
+         buffer_size);
   }
 }
 
@@ -236,13 +239,15 @@ const HostArray& SafetensorsFile::at(std::string_view name) const {
   return t->array;
 }
 
-void SafetensorsFile::add(std::string name, const void* data, DType dtype, std::span<const std::int64_t> shape) {
+void SafetensorsFile::add(std::string name, const void* data, DType dtype,
+                          std::span<const std::int64_t> shape) {
   HostArray a;
   a.dtype = dtype;
   a.shape.assign(shape.begin(), shape.end());
   const auto n = checked_element_count(shape, fmt::format("safetensors tensor '{}'", name));
   a.data.resize(static_cast<std::size_t>(n) * dtype_size(dtype));
-  if (!a.data.empty() && data == nullptr) fail("safetensors tensor '{}': no data pointer for {} bytes", name, a.data.size());
+  if (!a.data.empty() && data == nullptr)
+    fail("safetensors tensor '{}': no data pointer for {} bytes", name, a.data.size());
   if (!a.data.empty()) std::memcpy(a.data.data(), data, a.data.size());
   add(std::move(name), std::move(a));
 }
@@ -254,7 +259,8 @@ void SafetensorsFile::add(std::string name, HostArray array) {
 SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, std::string_view name) {
   const std::string what = st_what(name);
   const std::uint64_t n = header_length(bytes, bytes.size(), what);
-  const Header h = parse_header(header_text(bytes.subspan(8), static_cast<std::size_t>(n)), bytes.size(), what);
+  const Header h =
+      parse_header(header_text(bytes.subspan(8), static_cast<std::size_t>(n)), bytes.size(), what);
   SafetensorsFile out;
   out.metadata = h.metadata;
   for (const auto& e : h.entries) {
@@ -276,7 +282,8 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open it", what);
   std::array<std::byte, 8> first{};
-  in.read(reinterpret_cast<char*>(first.data()), static_cast<std::streamsize>(std::min<std::uint64_t>(total, 8)));
+  in.read(reinterpret_cast<char*>(first.data()),
+          static_cast<std::streamsize>(std::min<std::uint64_t>(total, 8)));
   const std::uint64_t n = header_length(first, total, what);
   std::string text(static_cast<std::size_t>(n), '\0');
   if (!in.read(text.data(), static_cast<std::streamsize>(n))) fail("{}: read error in the header", what);
@@ -287,7 +294,8 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
   for (const auto& e : h.entries) {
     HostArray a = make_array(e);
     in.seekg(static_cast<std::streamoff>(h.data_start + e.begin));
-    if (!a.data.empty() && !in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(a.data.size()))) {
+    if (!a.data.empty() &&
+        !in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(a.data.size()))) {
       fail("{}: read error in the data of tensor '{}'", what, e.name);
     }
     out.tensors.push_back({e.name, std::move(a)});
@@ -300,8 +308,8 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
 namespace {
 
 struct Plan {
-  std::string header;               // JSON padded with spaces to a multiple of 8
-  std::vector<std::size_t> order;   // tensor indices in data order
+  std::string header;                // JSON padded with spaces to a multiple of 8
+  std::vector<std::size_t> order;    // tensor indices in data order
   std::vector<std::uint64_t> sizes;  // bytes per tensor (by index)
 };
 
@@ -364,9 +372,9 @@ std::array<std::byte, 8> length_bytes(std::uint64_t n) {
 std::vector<SafetensorsView> views_of(const SafetensorsFile& file) {
   std::vector<SafetensorsView> views;
   for (const auto& t : file.tensors) {
-    const std::size_t expected =
-        static_cast<std::size_t>(checked_element_count(t.array.shape, fmt::format("safetensors tensor '{}'", t.name))) *
-        dtype_size(t.array.dtype);
+    const std::size_t expected = static_cast<std::size_t>(checked_element_count(
+                                     t.array.shape, fmt::format("safetensors tensor '{}'", t.name))) *
+                                 dtype_size(t.array.dtype);
     if (t.array.data.size() != expected) {
       fail("safetensors tensor '{}': {} data bytes do not match shape {} of {} ({} bytes)", t.name,
            t.array.data.size(), shape_string(t.array.shape), dtype_name(t.array.dtype), expected);
@@ -378,7 +386,8 @@ std::vector<SafetensorsView> views_of(const SafetensorsFile& file) {
 
 }  // namespace
 
-std::vector<std::byte> encode_safetensors(std::span<const SafetensorsView> tensors, const SafetensorsMetadata& metadata) {
+std::vector<std::byte> encode_safetensors(std::span<const SafetensorsView> tensors,
+                                          const SafetensorsMetadata& metadata) {
   const Plan p = plan_file(tensors, metadata, st_what("<memory>"));
   std::vector<std::byte> out;
   const auto len = length_bytes(p.header.size());

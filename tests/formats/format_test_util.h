@@ -45,7 +45,8 @@ class TempDir {
   // Names of the entries in the directory (to show that no temporary file was left behind).
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) names.push_back(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(path_))
+      names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -115,9 +116,9 @@ std::string error_message(F&& f) {
 }  // namespace deeper::test
 
 // EXPECT_ERROR(statement, "text"): the statement throws deeper::Error and its message contains text.
-#define EXPECT_ERROR(statement, text)                                                          \
-  do {                                                                                         \
-    const std::string deeper_msg_ = ::deeper::test::error_message([&] { statement; });         \
-    EXPECT_NE(deeper_msg_.find(text), std::string::npos)                                       \
-        << "message: '" << deeper_msg_ << "'\nexpected it to contain: '" << (text) << "'";     \
+#define EXPECT_ERROR(statement, text)                                                      \
+  do {                                                                                     \
+    const std::string deeper_msg_ = ::deeper::test::error_message([&] { statement; });     \
+    EXPECT_NE(deeper_msg_.find(text), std::string::npos)                                   \
+        << "message: '" << deeper_msg_ << "'\nexpected it to contain: '" << (text) << "'"; \
   } while (0)

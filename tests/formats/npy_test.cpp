@@ -26,7 +26,8 @@ std::string npy_bytes(int version, const std::string& dict, const std::string& d
   std::string out = "\x93NUMPY";
   out.push_back(static_cast<char>(version));
   out.push_back('\0');
-  for (std::size_t i = 0; i < prelude - 8; ++i) out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
+  for (std::size_t i = 0; i < prelude - 8; ++i)
+    out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
   return out + header + data;
 }
 
@@ -83,7 +84,8 @@ TEST(Npy, HeaderIsWhatNumpyWrites) {
   const std::string bytes = test::to_string(encode_npy(v, DType::f32, shape));
   ASSERT_GE(bytes.size(), 64u + 24u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));  // version 1.0 by default
-  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  const std::size_t header_len =
+      static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
   const std::size_t data_offset = 10 + header_len;
   EXPECT_EQ(data_offset % 64, 0u);  // numpy aligns the data to 64 bytes
   const std::string header = bytes.substr(10, header_len);
@@ -95,7 +97,8 @@ TEST(Npy, HeaderIsWhatNumpyWrites) {
   // 1-d shapes use Python's one-element tuple; u8 and bool have no byte order.
   const std::uint8_t u[3] = {1, 2, 3};
   const std::vector<std::int64_t> one = {3};
-  EXPECT_NE(test::to_string(encode_npy(u, DType::u8, one)).find("'descr': '|u1', 'fortran_order': False, 'shape': (3,)"),
+  EXPECT_NE(test::to_string(encode_npy(u, DType::u8, one))
+                .find("'descr': '|u1', 'fortran_order': False, 'shape': (3,)"),
             std::string::npos);
   EXPECT_NE(test::to_string(encode_npy(u, DType::boolean, one)).find("'|b1'"), std::string::npos);
 }
@@ -108,7 +111,9 @@ TEST(Npy, WriterChoosesVersion2OnlyWhenTheHeaderNeedsIt) {
   const std::string raw = test::read_raw(dir / "v2.npy");
   EXPECT_EQ(raw[6], '\x02');
   EXPECT_EQ((12 + (static_cast<unsigned char>(raw[8]) | static_cast<unsigned char>(raw[9]) << 8 |
-                   static_cast<unsigned char>(raw[10]) << 16)) % 64, 0u);
+                   static_cast<unsigned char>(raw[10]) << 16)) %
+                64,
+            0u);
   const HostArray a = read_npy(dir / "v2.npy");
   EXPECT_EQ(a.shape, many);
   EXPECT_EQ(a.to_vector<double>(), std::vector<double>{2.5});
@@ -118,21 +123,24 @@ TEST(Npy, WriterChoosesVersion2OnlyWhenTheHeaderNeedsIt) {
 TEST(Npy, ReadsHeadersInEveryFormNumpyHasWritten) {
   const std::string d = f32_data({1.5f, -2.0f});
   // Double quotes, no trailing comma, other key order, no padding, Python 2 long suffix.
-  for (const std::string& dict : {std::string("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,)}"),
-                                  std::string("{'shape': (2L,), 'fortran_order': False, 'descr': '<f4', }"),
-                                  std::string("{'descr':'<f4','fortran_order':False,'shape':(1, 2)}\n")}) {
+  for (const std::string& dict :
+       {std::string("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,)}"),
+        std::string("{'shape': (2L,), 'fortran_order': False, 'descr': '<f4', }"),
+        std::string("{'descr':'<f4','fortran_order':False,'shape':(1, 2)}\n")}) {
     SCOPED_TRACE(dict);
     const HostArray a = parse(npy_bytes(1, dict, d, /*pad=*/false));
     EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
   }
   for (int version : {1, 2, 3}) {
-    const HostArray a = parse(npy_bytes(version, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", d));
+    const HostArray a =
+        parse(npy_bytes(version, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", d));
     EXPECT_EQ(a.to_vector<float>(), (std::vector<float>{1.5f, -2.0f}));
   }
   // Single-byte types may carry any byte-order mark.
   for (const char* descr : {"|u1", "<u1", "=u1", "|b1", "<b1"}) {
-    const HostArray a = parse(npy_bytes(1, fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (1,), }}", descr),
-                                        std::string(1, '\1')));
+    const HostArray a =
+        parse(npy_bytes(1, fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (1,), }}", descr),
+                        std::string(1, '\1')));
     EXPECT_EQ(a.data.size(), 1u);
   }
 }
@@ -145,9 +153,11 @@ TEST(Npy, RejectsFortranOrderBigEndianAndUnsupportedDtypes) {
                "big-endian data ('>f4') is not supported");
   for (const char* descr : {"<c8", "<u4", "|i1", "|O", "<U3", "<M8[ns]", "", "f4", "|f4"}) {
     SCOPED_TRACE(descr);
-    const auto bytes = npy_bytes(1, fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (4,), }}", descr), d);
+    const auto bytes =
+        npy_bytes(1, fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (4,), }}", descr), d);
     const std::string msg = test::error_message([&] { parse(bytes); });
-    EXPECT_TRUE(msg.find("unsupported dtype") != std::string::npos || msg.find("no little-endian") != std::string::npos)
+    EXPECT_TRUE(msg.find("unsupported dtype") != std::string::npos ||
+                msg.find("no little-endian") != std::string::npos)
         << msg;
   }
   EXPECT_ERROR(parse(npy_bytes(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }", d)),
@@ -155,7 +165,8 @@ TEST(Npy, RejectsFortranOrderBigEndianAndUnsupportedDtypes) {
 }
 
 TEST(Npy, RejectsTruncatedFiles) {
-  const std::string good = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", f32_data({1, 2, 3, 4}));
+  const std::string good =
+      npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", f32_data({1, 2, 3, 4}));
   EXPECT_ERROR(parse(""), "the file is empty");
   EXPECT_ERROR(parse(good.substr(0, 4)), "not an .npy file");
   EXPECT_ERROR(parse(good.substr(0, 7)), "truncated");
@@ -181,8 +192,10 @@ TEST(Npy, RejectsBadDictSyntax) {
       {"{'descr': '<f4, 'fortran_order': False, 'shape': (2,), }", "expected ',' or '}'"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", "expected a quoted key or '}'"},
       {"{'descr': '<f4' 'fortran_order': False, 'shape': (2,)}", "expected ',' or '}' after a value"},
-      {"{'descr': '<f4', 'fortran_order': false, 'shape': (2,)}", "expected a string, True, False or a tuple"},
-      {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,)}", "expected a string, True, False or a tuple"},
+      {"{'descr': '<f4', 'fortran_order': false, 'shape': (2,)}",
+       "expected a string, True, False or a tuple"},
+      {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,)}",
+       "expected a string, True, False or a tuple"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2)}", "'(2)' is an integer, not a tuple"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': [2]}", "lists are not supported"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2 2)}", "expected ',' or ')' in shape tuple"},
@@ -209,9 +222,12 @@ TEST(Npy, RejectsBadDictSyntax) {
 
 TEST(Npy, RejectsMissingKeys) {
   const std::string d = f32_data({1, 2});
-  EXPECT_ERROR(parse(npy_bytes(1, "{'fortran_order': False, 'shape': (2,), }", d)), "header has no 'descr' key");
-  EXPECT_ERROR(parse(npy_bytes(1, "{'descr': '<f4', 'shape': (2,), }", d)), "header has no 'fortran_order' key");
-  EXPECT_ERROR(parse(npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, }", d)), "header has no 'shape' key");
+  EXPECT_ERROR(parse(npy_bytes(1, "{'fortran_order': False, 'shape': (2,), }", d)),
+               "header has no 'descr' key");
+  EXPECT_ERROR(parse(npy_bytes(1, "{'descr': '<f4', 'shape': (2,), }", d)),
+               "header has no 'fortran_order' key");
+  EXPECT_ERROR(parse(npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, }", d)),
+               "header has no 'shape' key");
   EXPECT_ERROR(parse(npy_bytes(1, "{}", d)), "header has no 'descr' key");
 }
 
@@ -219,8 +235,9 @@ TEST(Npy, RejectsAbsurdShapes) {
   const auto with_shape = [](const std::string& shape) {
     return npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", f32_data({1}));
   };
-  EXPECT_ERROR(parse(with_shape("(4294967296, 4294967296)")), "is absurd: more than 2^40 elements");  // overflows
-  EXPECT_ERROR(parse(with_shape("(2097152, 524289)")), "is absurd: more than 2^40 elements");         // 2^40 + 2^21
+  EXPECT_ERROR(parse(with_shape("(4294967296, 4294967296)")),
+               "is absurd: more than 2^40 elements");                                          // overflows
+  EXPECT_ERROR(parse(with_shape("(2097152, 524289)")), "is absurd: more than 2^40 elements");  // 2^40 + 2^21
   EXPECT_ERROR(parse(with_shape("(1099511627777,)")), "is absurd");
   EXPECT_ERROR(parse(with_shape("(0, 2199023255552)")), "is absurd");  // empty, but a nonsense dimension
   EXPECT_ERROR(parse(with_shape("(99999999999999999999,)")), "dimension does not fit in 64 bits");
@@ -230,7 +247,8 @@ TEST(Npy, RejectsAbsurdShapes) {
 }
 
 TEST(Npy, RejectsBadMagicAndVersions) {
-  const std::string good = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", f32_data({1}));
+  const std::string good =
+      npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", f32_data({1}));
   std::string bad = good;
   bad[1] = 'n';
   EXPECT_ERROR(parse(bad), "not an .npy file");
@@ -251,13 +269,19 @@ TEST(Npy, FileErrorsNameTheFile) {
   TempDir dir;
   EXPECT_ERROR(read_npy(dir / "missing.npy"), "missing.npy': no such file");
   EXPECT_ERROR(read_npy(dir.path()), "not a regular file");
-  test::write_raw(dir / "short.npy", npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", "12345678"));
-  EXPECT_ERROR(read_npy(dir / "short.npy"), fmt::format("npy file '{}': truncated", (dir / "short.npy").string()));
-  test::write_raw(dir / "lies.npy", npy_bytes(2, "{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", "12345678"));
+  test::write_raw(dir / "short.npy",
+                  npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", "12345678"));
+  EXPECT_ERROR(read_npy(dir / "short.npy"),
+               fmt::format("npy file '{}': truncated", (dir / "short.npy").string()));
+  test::write_raw(dir / "lies.npy",
+                  npy_bytes(2, "{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", "12345678"));
   EXPECT_ERROR(read_npy(dir / "lies.npy"), "lies.npy': the header does not match the data");
-  test::write_raw(dir / "f.npy", npy_bytes(3, "{'descr': '<i4', 'fortran_order': True, 'shape': (2,), }", "12345678"));
+  test::write_raw(dir / "f.npy",
+                  npy_bytes(3, "{'descr': '<i4', 'fortran_order': True, 'shape': (2,), }", "12345678"));
   EXPECT_ERROR(read_npy(dir / "f.npy"), "f.npy': Fortran-order");
-  test::write_raw(dir / "huge.npy", npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 2), }", ""));
+  test::write_raw(
+      dir / "huge.npy",
+      npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 2), }", ""));
   EXPECT_ERROR(read_npy(dir / "huge.npy"), "huge.npy': shape (1099511627776, 2) is absurd");
 }
 
@@ -270,7 +294,8 @@ TEST(Npy, FailedWritesKeepTheExistingFile) {
 
   // Rejected before writing: a dtype numpy lacks, a shape that does not match the data.
   const std::uint16_t bf16[3] = {0, 0, 0};
-  EXPECT_ERROR(write_npy(dir / "a.npy", bf16, DType::bf16, shape3), "dtype bf16 cannot be stored in an .npy file");
+  EXPECT_ERROR(write_npy(dir / "a.npy", bf16, DType::bf16, shape3),
+               "dtype bf16 cannot be stored in an .npy file");
   const std::vector<std::int64_t> shape4 = {4};
   EXPECT_ERROR(write_npy<float>(dir / "a.npy", old, shape4), "shape (4,) needs 4 elements but 3 were given");
   const std::vector<std::int64_t> bad = {-2};

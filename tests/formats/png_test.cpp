@@ -58,8 +58,15 @@ TEST(Png, WritesRawU8Buffers) {
 
 TEST(Png, FloatImagesAreClampedAndRounded) {
   TempDir dir;
-  const std::vector<float> px = {-0.5f, 0.0f, 0.5f, 1.0f, 1.5f, 0.2f, std::numeric_limits<float>::infinity(),
-                                 -std::numeric_limits<float>::infinity(), 0.999f};
+  const std::vector<float> px = {-0.5f,
+                                 0.0f,
+                                 0.5f,
+                                 1.0f,
+                                 1.5f,
+                                 0.2f,
+                                 std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(),
+                                 0.999f};
   write_png(dir / "f.png", px, 3, 1, 3);
   const Image8 img = read_png(dir / "f.png");
   EXPECT_EQ(img.pixels, (std::vector<std::uint8_t>{0, 0, 128, 255, 255, 51, 255, 0, 255}));
@@ -71,7 +78,8 @@ TEST(Png, NaNIsAnErrorAndKeepsTheExistingFile) {
   const std::string before = test::read_raw(dir / "f.png");
   std::vector<float> px(2 * 2 * 3, 0.5f);
   px[3 * 3 + 1] = std::nanf("");
-  EXPECT_ERROR(write_png(dir / "f.png", px, 2, 2, 3), "f.png': float image: NaN at pixel (y=1, x=1), channel 1");
+  EXPECT_ERROR(write_png(dir / "f.png", px, 2, 2, 3),
+               "f.png': float image: NaN at pixel (y=1, x=1), channel 1");
   EXPECT_EQ(test::read_raw(dir / "f.png"), before);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"f.png"});
 }
@@ -93,7 +101,8 @@ TEST(Png, RejectsBadSizes) {
   TempDir dir;
   EXPECT_ERROR(write_png(dir / "x.png", Image8{0, 3, 3, {}}), "image size 0x3 is not positive");
   EXPECT_ERROR(write_png(dir / "x.png", Image8{2, 2, 5, std::vector<std::uint8_t>(20)}), "5 channels");
-  EXPECT_ERROR(write_png(dir / "x.png", Image8{2, 2, 3, std::vector<std::uint8_t>(11)}), "needs 12 bytes but holds 11");
+  EXPECT_ERROR(write_png(dir / "x.png", Image8{2, 2, 3, std::vector<std::uint8_t>(11)}),
+               "needs 12 bytes but holds 11");
   EXPECT_ERROR(write_png(dir / "x.png", Image8{100000, 100000, 4, {}}), "too large for the PNG writer");
   EXPECT_ERROR(write_png(dir / "x.png", Image8{INT_MAX, INT_MAX, 4, {}}), "too large for the PNG writer");
   EXPECT_TRUE(dir.entries().empty());
@@ -122,11 +131,13 @@ TEST(Png, GridPlacesImagesInRowsWithPaddingAndBackground) {
     const int x0 = 1 + (i % 2) * 4;
     const int y0 = 1 + (i / 2) * 3;
     for (int y = 0; y < 2; ++y) {
-      for (int x = 0; x < 3; ++x) EXPECT_EQ(grid.at(y0 + y, x0 + x, 0), 10 * (i + 1)) << i << " " << y << " " << x;
+      for (int x = 0; x < 3; ++x)
+        EXPECT_EQ(grid.at(y0 + y, x0 + x, 0), 10 * (i + 1)) << i << " " << y << " " << x;
     }
   }
   // Padding and the empty sixth cell show the background.
-  for (const auto& [y, x] : std::vector<std::pair<int, int>>{{0, 0}, {1, 4}, {3, 2}, {8, 6}, {7, 8}, {9, 8}}) {
+  for (const auto& [y, x] :
+       std::vector<std::pair<int, int>>{{0, 0}, {1, 4}, {3, 2}, {8, 6}, {7, 8}, {9, 8}}) {
     EXPECT_EQ(grid.at(y, x, 0), 200) << y << "," << x;
     EXPECT_EQ(grid.at(y, x, 2), 202) << y << "," << x;
   }

@@ -24,7 +24,9 @@ std::string st_bytes(const std::string& header, const std::string& data, std::ui
   return out + header + data;
 }
 
-SafetensorsFile parse(const std::string& bytes) { return parse_safetensors(test::to_bytes(bytes), "m.safetensors"); }
+SafetensorsFile parse(const std::string& bytes) {
+  return parse_safetensors(test::to_bytes(bytes), "m.safetensors");
+}
 
 std::vector<std::byte> random_bytes(std::size_t n, unsigned seed, bool boolean = false) {
   std::mt19937 rng(seed);
@@ -142,8 +144,9 @@ TEST(Safetensors, RejectsBadHeaderLengths) {
   const std::string h = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
   EXPECT_ERROR(parse(""), "m.safetensors': truncated: 0 bytes is too short");
   EXPECT_ERROR(parse("1234567"), "7 bytes is too short for the 8-byte header length");
-  EXPECT_ERROR(parse(st_bytes(h, "x", h.size() + 2)),
-               fmt::format("header length {} is larger than the {} bytes that follow it", h.size() + 2, h.size() + 1));
+  EXPECT_ERROR(
+      parse(st_bytes(h, "x", h.size() + 2)),
+      fmt::format("header length {} is larger than the {} bytes that follow it", h.size() + 2, h.size() + 1));
   EXPECT_ERROR(parse(st_bytes(h, "x", 100'000'001)), "header length 100000001 exceeds the 100 MB limit");
   EXPECT_ERROR(parse(st_bytes(h, "x", ~std::uint64_t{0})), "exceeds the 100 MB limit");
   EXPECT_ERROR(parse(st_bytes("{", "")), "too small for a JSON object");
@@ -167,11 +170,13 @@ TEST(Safetensors, RejectsInvalidJson) {
       {R"({"a":{"dtype":8,"shape":[1],"data_offsets":[0,1]}})", "dtype must be a string"},
       {R"({"a":{"dtype":"U8","shape":1,"data_offsets":[0,1]}})", "shape must be an array"},
       {R"({"a":{"dtype":"U8","shape":[1.0],"data_offsets":[0,1]}})", "shape must hold integers"},
-      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}})", "data_offsets must be an array [begin, end]"},
+      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}})",
+       "data_offsets must be an array [begin, end]"},
       {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,"1"]}})", "data_offsets must hold integers"},
       {R"({"__metadata__":{"a":1},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
        "__metadata__ value for 'a' is not a string"},
-      {R"({"__metadata__":"x","a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "__metadata__ must be an object"},
+      {R"({"__metadata__":"x","a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
+       "__metadata__ must be an object"},
   };
   for (const auto& [header, expected] : cases) {
     SCOPED_TRACE(header);
@@ -185,24 +190,29 @@ TEST(Safetensors, RejectsInvalidJson) {
 TEST(Safetensors, RejectsUnknownDtypes) {
   for (const char* dtype : {"I8", "U32", "F8_E4M3", "f32", "C64", ""}) {
     SCOPED_TRACE(dtype);
-    const auto bytes = st_bytes(fmt::format(R"({{"a":{{"dtype":"{}","shape":[1],"data_offsets":[0,1]}}}})", dtype), "x");
+    const auto bytes =
+        st_bytes(fmt::format(R"({{"a":{{"dtype":"{}","shape":[1],"data_offsets":[0,1]}}}})", dtype), "x");
     EXPECT_ERROR(parse(bytes), fmt::format("tensor 'a': unsupported dtype '{}'", dtype));
   }
 }
 
 TEST(Safetensors, RejectsShapesThatDisagreeWithOffsets) {
-  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0'))),
-               "tensor 'a': data_offsets [0, 8] span 8 bytes but shape (3,) of F32 needs 12");
+  EXPECT_ERROR(
+      parse(st_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0'))),
+      "tensor 'a': data_offsets [0, 8] span 8 bytes but shape (3,) of F32 needs 12");
   EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[2,0]}})", "xx")),
                "data_offsets [2, 0] end before they begin");
   EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[-2],"data_offsets":[0,2]}})", "xx")),
                "shape holds a negative value -2");
-  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[1048577,1048576],"data_offsets":[0,2]}})", "xx")),
-               "is absurd: more than 2^40 elements");
-  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,2]}})", "xx")),
-               "shape dimension 18446744073709551615 is absurd");
-  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", "")),
-               "is absurd");
+  EXPECT_ERROR(
+      parse(st_bytes(R"({"a":{"dtype":"U8","shape":[1048577,1048576],"data_offsets":[0,2]}})", "xx")),
+      "is absurd: more than 2^40 elements");
+  EXPECT_ERROR(
+      parse(st_bytes(R"({"a":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,2]}})", "xx")),
+      "shape dimension 18446744073709551615 is absurd");
+  EXPECT_ERROR(
+      parse(st_bytes(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", "")),
+      "is absurd");
 }
 
 TEST(Safetensors, RejectsOverlapsHolesAndOutOfRangeOffsets) {
@@ -213,20 +223,23 @@ TEST(Safetensors, RejectsOverlapsHolesAndOutOfRangeOffsets) {
   };
   EXPECT_ERROR(parse(st_bytes(two(0, 4, 2, 6), "abcdef")), "tensors 'a' and 'b' overlap");
   EXPECT_ERROR(parse(st_bytes(two(0, 4, 0, 4), "abcd")), "overlap");
-  EXPECT_ERROR(parse(st_bytes(two(0, 2, 3, 5), "abcde")), "hole in the data buffer: bytes [2, 3) belong to no tensor");
+  EXPECT_ERROR(parse(st_bytes(two(0, 2, 3, 5), "abcde")),
+               "hole in the data buffer: bytes [2, 3) belong to no tensor");
   EXPECT_ERROR(parse(st_bytes(two(1, 3, 3, 5), "abcde")), "hole in the data buffer: bytes [0, 1)");
   EXPECT_ERROR(parse(st_bytes(two(0, 2, 2, 4), "abcdefg")), "bytes [4, 7) at the end belong to no tensor");
   EXPECT_ERROR(parse(st_bytes(two(0, 2, 2, 9), "abcde")),
                "tensor 'b': data_offsets [2, 9] run past the end of the 5-byte data buffer");
-  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[9,9]}})", "")), "run past the end");
+  EXPECT_ERROR(parse(st_bytes(R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[9,9]}})", "")),
+               "run past the end");
   EXPECT_ERROR(parse(st_bytes("{}", "abc")), "bytes [0, 3) at the end belong to no tensor");
 }
 
 TEST(Safetensors, FileErrorsNameTheFile) {
   TempDir dir;
   EXPECT_ERROR(read_safetensors(dir / "none.safetensors"), "none.safetensors': no such file");
-  test::write_raw(dir / "cut.safetensors",
-                  st_bytes(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})", std::string(9, '\0')));
+  test::write_raw(
+      dir / "cut.safetensors",
+      st_bytes(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})", std::string(9, '\0')));
   EXPECT_ERROR(read_safetensors(dir / "cut.safetensors"),
                fmt::format("safetensors file '{}': tensor 'a': data_offsets [0, 16] run past the end",
                            (dir / "cut.safetensors").string()));

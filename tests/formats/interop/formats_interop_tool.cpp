@@ -28,12 +28,17 @@ using namespace deeper::io;
 // The value of element i: small integers and halves, exact in every floating type (bf16 included).
 double value(std::int64_t i, DType dtype) {
   switch (dtype) {
-    case DType::boolean: return i % 3 == 0 ? 1 : 0;
-    case DType::u8: return static_cast<double>((i * 7) % 23);
-    case DType::u16: return static_cast<double>((i * 1000) % 65536);
+    case DType::boolean:
+      return i % 3 == 0 ? 1 : 0;
+    case DType::u8:
+      return static_cast<double>((i * 7) % 23);
+    case DType::u16:
+      return static_cast<double>((i * 1000) % 65536);
     case DType::i32:
-    case DType::i64: return static_cast<double>((i * 7) % 23 - 11);
-    default: return static_cast<double>((i * 7) % 23 - 11) + 0.5 * static_cast<double>(i % 2);
+    case DType::i64:
+      return static_cast<double>((i * 7) % 23 - 11);
+    default:
+      return static_cast<double>((i * 7) % 23 - 11) + 0.5 * static_cast<double>(i % 2);
   }
 }
 
@@ -44,7 +49,8 @@ std::uint16_t to_half(float f) {
   const std::uint32_t sign = (x >> 16) & 0x8000;
   if ((x & 0x7FFFFFFF) == 0) return static_cast<std::uint16_t>(sign);
   const int exponent = static_cast<int>((x >> 23) & 0xFF) - 127 + 15;
-  return static_cast<std::uint16_t>(sign | (static_cast<std::uint32_t>(exponent) << 10) | ((x >> 13) & 0x3FF));
+  return static_cast<std::uint16_t>(sign | (static_cast<std::uint32_t>(exponent) << 10) |
+                                    ((x >> 13) & 0x3FF));
 }
 std::uint16_t to_bf16(float f) {
   std::uint32_t x = 0;
@@ -63,15 +69,33 @@ HostArray make(DType dtype, std::vector<std::int64_t> shape) {
     std::byte* p = a.data.data() + static_cast<std::size_t>(i) * dtype_size(dtype);
     const auto put = [p](auto x) { std::memcpy(p, &x, sizeof x); };
     switch (dtype) {
-      case DType::f32: put(static_cast<float>(v)); break;
-      case DType::f64: put(v); break;
-      case DType::f16: put(to_half(static_cast<float>(v))); break;
-      case DType::bf16: put(to_bf16(static_cast<float>(v))); break;
-      case DType::i32: put(static_cast<std::int32_t>(v)); break;
-      case DType::i64: put(static_cast<std::int64_t>(v)); break;
-      case DType::u8: put(static_cast<std::uint8_t>(v)); break;
-      case DType::u16: put(static_cast<std::uint16_t>(v)); break;
-      case DType::boolean: put(static_cast<std::uint8_t>(v)); break;
+      case DType::f32:
+        put(static_cast<float>(v));
+        break;
+      case DType::f64:
+        put(v);
+        break;
+      case DType::f16:
+        put(to_half(static_cast<float>(v)));
+        break;
+      case DType::bf16:
+        put(to_bf16(static_cast<float>(v)));
+        break;
+      case DType::i32:
+        put(static_cast<std::int32_t>(v));
+        break;
+      case DType::i64:
+        put(static_cast<std::int64_t>(v));
+        break;
+      case DType::u8:
+        put(static_cast<std::uint8_t>(v));
+        break;
+      case DType::u16:
+        put(static_cast<std::uint16_t>(v));
+        break;
+      case DType::boolean:
+        put(static_cast<std::uint8_t>(v));
+        break;
     }
   }
   return a;
@@ -79,7 +103,8 @@ HostArray make(DType dtype, std::vector<std::int64_t> shape) {
 
 void generate(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  for (DType d : {DType::f32, DType::f64, DType::f16, DType::i32, DType::i64, DType::u8, DType::u16, DType::boolean}) {
+  for (DType d :
+       {DType::f32, DType::f64, DType::f16, DType::i32, DType::i64, DType::u8, DType::u16, DType::boolean}) {
     write_npy(dir / fmt::format("gen_{}_3x5.npy", dtype_name(d)), make(d, {3, 5}));
   }
   write_npy(dir / "gen_f32_scalar.npy", make(DType::f32, {}));
@@ -89,8 +114,8 @@ void generate(const std::filesystem::path& dir) {
   write_npy(dir / "gen_f32_7_v3.npy", make(DType::f32, {7}), 3);
 
   SafetensorsFile f;
-  for (DType d : {DType::u8, DType::f32, DType::bf16, DType::f64, DType::f16, DType::i32, DType::i64, DType::u16,
-                  DType::boolean}) {
+  for (DType d : {DType::u8, DType::f32, DType::bf16, DType::f64, DType::f16, DType::i32, DType::i64,
+                  DType::u16, DType::boolean}) {
     f.add(fmt::format("t_{}", dtype_name(d)), make(d, {3, 5}));
   }
   f.add("t_scalar", make(DType::f32, {}));

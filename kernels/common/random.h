@@ -36,7 +36,8 @@
 #include <bit>
 #include <cfloat>
 #include <cmath>
-static_assert(FLT_EVAL_METHOD == 0, "deeper's random numbers need float/double evaluated in their own precision");
+static_assert(FLT_EVAL_METHOD == 0,
+              "deeper's random numbers need float/double evaluated in their own precision");
 #endif
 
 namespace deeper::rng {
@@ -55,8 +56,8 @@ DEEPER_HD_INLINE Philox4x32Block philox_counter(std::uint32_t stream, std::uint6
 }
 
 // The 128 random bits of (seed, stream, index, draw).
-DEEPER_HD_INLINE Philox4x32Block random_block(std::uint64_t seed, std::uint32_t stream,
-                                              std::uint64_t index, std::uint32_t draw = 0) {
+DEEPER_HD_INLINE Philox4x32Block random_block(std::uint64_t seed, std::uint32_t stream, std::uint64_t index,
+                                              std::uint32_t draw = 0) {
   return philox4x32_10(philox_counter(stream, index, draw), philox_key(seed));
 }
 
@@ -80,12 +81,8 @@ DEEPER_HD_INLINE double sqrt(double a) { return __dsqrt_rn(a); }
 DEEPER_HD_INLINE double fma(double a, double b, double c) { return __fma_rn(a, b, c); }
 DEEPER_HD_INLINE std::uint32_t bits(float x) { return __float_as_uint(x); }
 DEEPER_HD_INLINE float from_bits(std::uint32_t b) { return __uint_as_float(b); }
-DEEPER_HD_INLINE std::uint64_t bits(double x) {
-  return static_cast<std::uint64_t>(__double_as_longlong(x));
-}
-DEEPER_HD_INLINE double from_bits(std::uint64_t b) {
-  return __longlong_as_double(static_cast<long long>(b));
-}
+DEEPER_HD_INLINE std::uint64_t bits(double x) { return static_cast<std::uint64_t>(__double_as_longlong(x)); }
+DEEPER_HD_INLINE double from_bits(std::uint64_t b) { return __longlong_as_double(static_cast<long long>(b)); }
 DEEPER_HD_INLINE float to_float(std::uint32_t x) { return __uint2float_rn(x); }
 DEEPER_HD_INLINE double to_double(std::uint64_t x) { return __ull2double_rn(x); }
 #else
@@ -140,7 +137,7 @@ DEEPER_HD_INLINE float log(float x) {
   std::uint32_t b = exact::bits(x);
   int e = static_cast<int>(b >> 23) - 127;
   std::uint32_t mb = (b & 0x007FFFFFu) | 0x3F800000u;  // 1 + f in [1, 2)
-  if (mb > 0x3FB504F3u) {                                // > sqrt(2): halve it, e + 1
+  if (mb > 0x3FB504F3u) {                              // > sqrt(2): halve it, e + 1
     mb -= 0x00800000u;
     e += 1;
   }
@@ -172,14 +169,14 @@ DEEPER_HD_INLINE double log(double x) {
   const double s = exact::div(f, exact::add(2.0, f));
   const double z = exact::mul(s, s);
   double r = exact::fma(z, 0x1.8618618618618p-4, 0x1.af286bca1af28p-4);  // 2/21, 2/19
-  r = exact::fma(z, r, 0x1.e1e1e1e1e1e1ep-4);                              // 2/17
-  r = exact::fma(z, r, 0x1.1111111111111p-3);                              // 2/15
-  r = exact::fma(z, r, 0x1.3b13b13b13b14p-3);                              // 2/13
-  r = exact::fma(z, r, 0x1.745d1745d1746p-3);                              // 2/11
-  r = exact::fma(z, r, 0x1.c71c71c71c71cp-3);                              // 2/9
-  r = exact::fma(z, r, 0x1.2492492492492p-2);                              // 2/7
-  r = exact::fma(z, r, 0x1.999999999999ap-2);                              // 2/5
-  r = exact::fma(z, r, 0x1.5555555555555p-1);                              // 2/3
+  r = exact::fma(z, r, 0x1.e1e1e1e1e1e1ep-4);                            // 2/17
+  r = exact::fma(z, r, 0x1.1111111111111p-3);                            // 2/15
+  r = exact::fma(z, r, 0x1.3b13b13b13b14p-3);                            // 2/13
+  r = exact::fma(z, r, 0x1.745d1745d1746p-3);                            // 2/11
+  r = exact::fma(z, r, 0x1.c71c71c71c71cp-3);                            // 2/9
+  r = exact::fma(z, r, 0x1.2492492492492p-2);                            // 2/7
+  r = exact::fma(z, r, 0x1.999999999999ap-2);                            // 2/5
+  r = exact::fma(z, r, 0x1.5555555555555p-1);                            // 2/3
   r = exact::mul(z, r);
   const double hfsq = exact::mul(exact::mul(0.5, f), f);
   const double log_m = exact::add(f, exact::fma(s, exact::add(hfsq, r), -hfsq));
@@ -209,19 +206,23 @@ DEEPER_HD_INLINE SinCosF sincos_turns24(std::uint32_t k) {
   const float a_lo = exact::fma(rf, -0x1.777a5cp-47f, exact::fma(rf, 0x1.921fb6p-22f, -a));
   const float a2 = exact::mul(a, a);
   float ps = exact::fma(a2, 0x1.71de3ap-19f, -0x1.a01a02p-13f);  // 1/9!, -1/7!
-  ps = exact::fma(a2, ps, 0x1.111112p-7f);                        // 1/5!
-  ps = exact::fma(a2, ps, -0x1.555556p-3f);                       // -1/3!
+  ps = exact::fma(a2, ps, 0x1.111112p-7f);                       // 1/5!
+  ps = exact::fma(a2, ps, -0x1.555556p-3f);                      // -1/3!
   const float s = exact::add(a, exact::fma(exact::mul(a, a2), ps, a_lo));
   float pc = exact::fma(a2, -0x1.27e4fcp-22f, 0x1.a01a02p-16f);  // -1/10!, 1/8!
-  pc = exact::fma(a2, pc, -0x1.6c16c2p-10f);                      // -1/6!
-  pc = exact::fma(a2, pc, 0x1.555556p-5f);                        // 1/4!
-  pc = exact::fma(a2, pc, -0.5f);                                 // -1/2!
+  pc = exact::fma(a2, pc, -0x1.6c16c2p-10f);                     // -1/6!
+  pc = exact::fma(a2, pc, 0x1.555556p-5f);                       // 1/4!
+  pc = exact::fma(a2, pc, -0.5f);                                // -1/2!
   const float c = exact::add(1.0f, exact::fma(a2, pc, exact::mul(-a, a_lo)));
   switch (quadrant) {
-    case 0: return SinCosF{s, c};
-    case 1: return SinCosF{c, -s};
-    case 2: return SinCosF{-s, -c};
-    default: return SinCosF{-c, s};
+    case 0:
+      return SinCosF{s, c};
+    case 1:
+      return SinCosF{c, -s};
+    case 2:
+      return SinCosF{-s, -c};
+    default:
+      return SinCosF{-c, s};
   }
 }
 
@@ -229,35 +230,38 @@ DEEPER_HD_INLINE SinCosF sincos_turns24(std::uint32_t k) {
 DEEPER_HD_INLINE SinCosD sincos_turns53(std::uint64_t k) {
   const std::uint64_t shifted = (k & ((1ull << 53) - 1u)) + (1ull << 50);
   const std::uint32_t quadrant = static_cast<std::uint32_t>(shifted >> 51) & 3u;
-  const std::int64_t r =
-      static_cast<std::int64_t>(shifted & ((1ull << 51) - 1u)) - (std::int64_t{1} << 50);
+  const std::int64_t r = static_cast<std::int64_t>(shifted & ((1ull << 51) - 1u)) - (std::int64_t{1} << 50);
   // a = r * 2 pi / 2^53 = a_hi + a_lo as above, 2 pi / 2^53 = 0x1.921fb54442d18p-51 + 0x1.1a62633145c07p-105.
   const double rd = static_cast<double>(r);  // exact: |r| <= 2^50
   const double a = exact::mul(rd, 0x1.921fb54442d18p-51);
   const double a_lo = exact::fma(rd, 0x1.1a62633145c07p-105, exact::fma(rd, 0x1.921fb54442d18p-51, -a));
   const double a2 = exact::mul(a, a);
   double ps = exact::fma(a2, 0x1.952c77030ad4ap-49, -0x1.ae7f3e733b81fp-41);  // 1/17!, -1/15!
-  ps = exact::fma(a2, ps, 0x1.6124613a86d09p-33);                              // 1/13!
-  ps = exact::fma(a2, ps, -0x1.ae64567f544e4p-26);                             // -1/11!
-  ps = exact::fma(a2, ps, 0x1.71de3a556c734p-19);                              // 1/9!
-  ps = exact::fma(a2, ps, -0x1.a01a01a01a01ap-13);                             // -1/7!
-  ps = exact::fma(a2, ps, 0x1.1111111111111p-7);                               // 1/5!
-  ps = exact::fma(a2, ps, -0x1.5555555555555p-3);                              // -1/3!
+  ps = exact::fma(a2, ps, 0x1.6124613a86d09p-33);                             // 1/13!
+  ps = exact::fma(a2, ps, -0x1.ae64567f544e4p-26);                            // -1/11!
+  ps = exact::fma(a2, ps, 0x1.71de3a556c734p-19);                             // 1/9!
+  ps = exact::fma(a2, ps, -0x1.a01a01a01a01ap-13);                            // -1/7!
+  ps = exact::fma(a2, ps, 0x1.1111111111111p-7);                              // 1/5!
+  ps = exact::fma(a2, ps, -0x1.5555555555555p-3);                             // -1/3!
   const double s = exact::add(a, exact::fma(exact::mul(a, a2), ps, a_lo));
   double pc = exact::fma(a2, -0x1.6827863b97d97p-53, 0x1.ae7f3e733b81fp-45);  // -1/18!, 1/16!
-  pc = exact::fma(a2, pc, -0x1.93974a8c07c9dp-37);                             // -1/14!
-  pc = exact::fma(a2, pc, 0x1.1eed8eff8d898p-29);                              // 1/12!
-  pc = exact::fma(a2, pc, -0x1.27e4fb7789f5cp-22);                             // -1/10!
-  pc = exact::fma(a2, pc, 0x1.a01a01a01a01ap-16);                              // 1/8!
-  pc = exact::fma(a2, pc, -0x1.6c16c16c16c17p-10);                             // -1/6!
-  pc = exact::fma(a2, pc, 0x1.5555555555555p-5);                               // 1/4!
-  pc = exact::fma(a2, pc, -0.5);                                               // -1/2!
+  pc = exact::fma(a2, pc, -0x1.93974a8c07c9dp-37);                            // -1/14!
+  pc = exact::fma(a2, pc, 0x1.1eed8eff8d898p-29);                             // 1/12!
+  pc = exact::fma(a2, pc, -0x1.27e4fb7789f5cp-22);                            // -1/10!
+  pc = exact::fma(a2, pc, 0x1.a01a01a01a01ap-16);                             // 1/8!
+  pc = exact::fma(a2, pc, -0x1.6c16c16c16c17p-10);                            // -1/6!
+  pc = exact::fma(a2, pc, 0x1.5555555555555p-5);                              // 1/4!
+  pc = exact::fma(a2, pc, -0.5);                                              // -1/2!
   const double c = exact::add(1.0, exact::fma(a2, pc, exact::mul(-a, a_lo)));
   switch (quadrant) {
-    case 0: return SinCosD{s, c};
-    case 1: return SinCosD{c, -s};
-    case 2: return SinCosD{-s, -c};
-    default: return SinCosD{-c, s};
+    case 0:
+      return SinCosD{s, c};
+    case 1:
+      return SinCosD{c, -s};
+    case 2:
+      return SinCosD{-s, -c};
+    default:
+      return SinCosD{-c, s};
   }
 }
 
@@ -268,9 +272,7 @@ DEEPER_HD_INLINE SinCosD sincos_turns53(std::uint64_t k) {
 // no rounding happens anywhere, so these are trivially identical on every backend.
 
 // [0, 1): the top 24 bits, k * 2^-24. All 2^24 values equally likely; 0 included, 1 excluded.
-DEEPER_HD_INLINE float uniform_float(std::uint32_t x) {
-  return static_cast<float>(x >> 8) * 0x1p-24f;
-}
+DEEPER_HD_INLINE float uniform_float(std::uint32_t x) { return static_cast<float>(x >> 8) * 0x1p-24f; }
 
 // (0, 1): the top 23 bits, (2k + 1) * 2^-24, the midpoints of a 2^-23 grid. Neither end is
 // reachable: the smallest value is 2^-24, the largest 1 - 2^-24.
@@ -333,13 +335,12 @@ struct Float4 {
 };
 
 DEEPER_HD_INLINE Float4 uniform_float4(const Philox4x32Block& b) {
-  return Float4{{uniform_float(b.w[0]), uniform_float(b.w[1]), uniform_float(b.w[2]),
-                 uniform_float(b.w[3])}};
+  return Float4{{uniform_float(b.w[0]), uniform_float(b.w[1]), uniform_float(b.w[2]), uniform_float(b.w[3])}};
 }
 
 DEEPER_HD_INLINE Float4 uniform_float_open4(const Philox4x32Block& b) {
-  return Float4{{uniform_float_open(b.w[0]), uniform_float_open(b.w[1]),
-                 uniform_float_open(b.w[2]), uniform_float_open(b.w[3])}};
+  return Float4{{uniform_float_open(b.w[0]), uniform_float_open(b.w[1]), uniform_float_open(b.w[2]),
+                 uniform_float_open(b.w[3])}};
 }
 
 // Two Box-Muller pairs: (w0, w1) -> v[0], v[1]; (w2, w3) -> v[2], v[3].
@@ -370,7 +371,7 @@ DEEPER_HD_INLINE bool uniform_int_try(std::uint32_t x, std::uint32_t bound, std:
   const std::uint64_t m = static_cast<std::uint64_t>(x) * bound;
   const std::uint32_t low = static_cast<std::uint32_t>(m);
   *out = static_cast<std::uint32_t>(m >> 32);
-  if (low >= bound) return true;  // fast path: low >= bound > threshold
+  if (low >= bound) return true;                         // fast path: low >= bound > threshold
   const std::uint32_t threshold = (0u - bound) % bound;  // 2^32 mod bound
   return low >= threshold;
 }
@@ -378,9 +379,8 @@ DEEPER_HD_INLINE bool uniform_int_try(std::uint32_t x, std::uint32_t bound, std:
 // The integer for word `lane` (0..3) of element `index`: draw 0 first, and on rejection the same
 // word of draws 1, 2, ... (each a fresh Philox block). Terminates with probability 1; the expected
 // number of extra draws is below bound / (2^32 - bound).
-DEEPER_HD_INLINE std::uint32_t uniform_int_at(std::uint64_t seed, std::uint32_t stream,
-                                              std::uint64_t index, int lane, std::uint32_t first_word,
-                                              std::uint32_t bound) {
+DEEPER_HD_INLINE std::uint32_t uniform_int_at(std::uint64_t seed, std::uint32_t stream, std::uint64_t index,
+                                              int lane, std::uint32_t first_word, std::uint32_t bound) {
   std::uint32_t out = 0;
   std::uint32_t x = first_word;
   for (std::uint32_t draw = 1; !uniform_int_try(x, bound, &out); ++draw) {

@@ -42,7 +42,8 @@ __global__ void random_fill_kernel(RandomFillParams p) {
   const std::uint64_t blocks = (end - 1) / per - first_block + 1;
   const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x;
   const bool affine = !(p.scale == 1.0 && p.shift == 0.0);
-  for (std::uint64_t t = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < blocks; t += stride) {
+  for (std::uint64_t t = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < blocks;
+       t += stride) {
     const std::uint64_t j = first_block + t;
     const rng::Philox4x32Block b = rng::random_block(p.seed, p.stream, j);
     const std::uint64_t i0 = j * per;  // element of word/pair 0; out[i - begin] holds element i
@@ -65,15 +66,18 @@ __global__ void random_fill_kernel(RandomFillParams p) {
       float* out = static_cast<float*>(p.out);
       DEEPER_RANDOM_UNROLL
       for (int l = 0; l < per; ++l) {
-        if (i0 + l >= begin && i0 + l < end) out[i0 + l - begin] = affine ? rng::exact::fma(scale, v.v[l], shift) : v.v[l];
+        if (i0 + l >= begin && i0 + l < end)
+          out[i0 + l - begin] = affine ? rng::exact::fma(scale, v.v[l], shift) : v.v[l];
       }
     } else {
-      const rng::Double2 r = D == RandomDistribution::uniform_f64 ? rng::uniform_double2(b) : rng::normal_double2(b);
+      const rng::Double2 r =
+          D == RandomDistribution::uniform_f64 ? rng::uniform_double2(b) : rng::normal_double2(b);
       const double v[2] = {r.x, r.y};
       double* out = static_cast<double*>(p.out);
       DEEPER_RANDOM_UNROLL
       for (int l = 0; l < per; ++l) {
-        if (i0 + l >= begin && i0 + l < end) out[i0 + l - begin] = affine ? rng::exact::fma(p.scale, v[l], p.shift) : v[l];
+        if (i0 + l >= begin && i0 + l < end)
+          out[i0 + l - begin] = affine ? rng::exact::fma(p.scale, v[l], p.shift) : v[l];
       }
     }
   }
@@ -93,13 +97,20 @@ void random_fill(const RandomFillParams& p, void* stream) {
   check_random_fill_params(p);
   if (p.count == 0) return;
   switch (p.dist) {
-    case RandomDistribution::uniform_f32: return launch_fill<RandomDistribution::uniform_f32>(p, stream);
-    case RandomDistribution::uniform_open_f32: return launch_fill<RandomDistribution::uniform_open_f32>(p, stream);
-    case RandomDistribution::normal_f32: return launch_fill<RandomDistribution::normal_f32>(p, stream);
-    case RandomDistribution::uniform_f64: return launch_fill<RandomDistribution::uniform_f64>(p, stream);
-    case RandomDistribution::normal_f64: return launch_fill<RandomDistribution::normal_f64>(p, stream);
-    case RandomDistribution::uniform_u32: return launch_fill<RandomDistribution::uniform_u32>(p, stream);
-    case RandomDistribution::bits_u32: return launch_fill<RandomDistribution::bits_u32>(p, stream);
+    case RandomDistribution::uniform_f32:
+      return launch_fill<RandomDistribution::uniform_f32>(p, stream);
+    case RandomDistribution::uniform_open_f32:
+      return launch_fill<RandomDistribution::uniform_open_f32>(p, stream);
+    case RandomDistribution::normal_f32:
+      return launch_fill<RandomDistribution::normal_f32>(p, stream);
+    case RandomDistribution::uniform_f64:
+      return launch_fill<RandomDistribution::uniform_f64>(p, stream);
+    case RandomDistribution::normal_f64:
+      return launch_fill<RandomDistribution::normal_f64>(p, stream);
+    case RandomDistribution::uniform_u32:
+      return launch_fill<RandomDistribution::uniform_u32>(p, stream);
+    case RandomDistribution::bits_u32:
+      return launch_fill<RandomDistribution::bits_u32>(p, stream);
   }
 }
 

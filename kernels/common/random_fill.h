@@ -53,7 +53,7 @@ struct RandomFillParams {
   RandomDistribution dist = RandomDistribution::uniform_f32;
   std::uint64_t offset = 0;  // out[k] holds element offset + k of the sequence
   std::uint32_t bound = 0;   // uniform_u32 only: values in [0, bound)
-  double scale = 1.0;       // floating-point distributions: out = fma(scale, v, shift)
+  double scale = 1.0;        // floating-point distributions: out = fma(scale, v, shift)
   double shift = 0.0;
 };
 

@@ -19,8 +19,8 @@ void check_random_fill_params(const RandomFillParams& p) {
   DEEPER_CHECK(static_cast<std::uint64_t>(p.count) <= ~std::uint64_t{0} - p.offset,
                "random_fill: offset {} + count {} passes 2^64 - 1", p.offset, p.count);
   const auto d = static_cast<std::uint32_t>(p.dist);
-  DEEPER_CHECK(d <= static_cast<std::uint32_t>(RandomDistribution::bits_u32), "random_fill: unknown distribution {}",
-               d);
+  DEEPER_CHECK(d <= static_cast<std::uint32_t>(RandomDistribution::bits_u32),
+               "random_fill: unknown distribution {}", d);
   DEEPER_CHECK(p.dist != RandomDistribution::uniform_u32 || p.bound >= 1,
                "random_fill: uniform_u32 needs bound >= 1 (values in [0, bound))");
 }
@@ -32,8 +32,10 @@ namespace {
 // The value of one 32-bit-distribution element: word `lane` of Philox block `j`.
 float float_element(RandomDistribution dist, const rng::Philox4x32Block& b, int lane) {
   switch (dist) {
-    case RandomDistribution::uniform_f32: return rng::uniform_float(b.w[lane]);
-    case RandomDistribution::uniform_open_f32: return rng::uniform_float_open(b.w[lane]);
+    case RandomDistribution::uniform_f32:
+      return rng::uniform_float(b.w[lane]);
+    case RandomDistribution::uniform_open_f32:
+      return rng::uniform_float_open(b.w[lane]);
     default: {
       const int pair = lane & ~1;  // Box-Muller on words (0, 1) or (2, 3)
       const rng::Float2 z = rng::normal_float2(b.w[pair], b.w[pair + 1]);
@@ -56,7 +58,7 @@ void random_fill(const RandomFillParams& p) {
   check_random_fill_params(p);
   if (p.count == 0) return;
   const auto per = static_cast<std::uint64_t>(random_elements_per_block(p.dist));
-  const std::uint64_t begin = p.offset;                                  // first element
+  const std::uint64_t begin = p.offset;                                      // first element
   const std::uint64_t end = p.offset + static_cast<std::uint64_t>(p.count);  // one past the last
   const std::uint64_t first_block = begin / per;
   const auto blocks = static_cast<std::int64_t>((end - 1) / per - first_block + 1);
@@ -73,7 +75,9 @@ void random_fill(const RandomFillParams& p) {
       if (i < begin || i >= end) continue;
       const std::size_t k = static_cast<std::size_t>(i - begin);  // position in out
       switch (p.dist) {
-        case RandomDistribution::bits_u32: static_cast<std::uint32_t*>(p.out)[k] = b.w[lane]; break;
+        case RandomDistribution::bits_u32:
+          static_cast<std::uint32_t*>(p.out)[k] = b.w[lane];
+          break;
         case RandomDistribution::uniform_u32: {
           // Lemire's test on the word, then the same word of draws 1, 2, ... until one is accepted.
           std::uint32_t value = 0;
@@ -104,9 +108,12 @@ void random_fill(const RandomFillParams& p) {
 
 void random_fill(const Device& device, const RandomFillParams& p, void* stream) {
   switch (device.backend) {
-    case Backend::cpu: return cpu_impl::random_fill(p);
-    case Backend::emu: return emu_impl::random_fill(p, stream);
-    case Backend::cuda: return DEEPER_CUDA_KERNEL(cuda_impl::random_fill(p, stream));
+    case Backend::cpu:
+      return cpu_impl::random_fill(p);
+    case Backend::emu:
+      return emu_impl::random_fill(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::random_fill(p, stream));
   }
   fail("random_fill: unknown backend {}", static_cast<int>(device.backend));
 }

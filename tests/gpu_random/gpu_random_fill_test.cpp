@@ -25,10 +25,10 @@ constexpr deeper::Device gpu = deeper::Device::cuda(0);
 constexpr unsigned char kPoison = 0xA5;
 
 // Skips the test, with the reason, when no CUDA device is usable or there are no nvcc kernels.
-#define REQUIRE_GPU_KERNELS()                                                                      \
-  do {                                                                                             \
-    const deeper::CudaProbe probe = deeper::probe_cuda();                                          \
-    if (probe.device_count == 0) GTEST_SKIP() << "no usable CUDA device: " << probe.reason;         \
+#define REQUIRE_GPU_KERNELS()                                                                           \
+  do {                                                                                                  \
+    const deeper::CudaProbe probe = deeper::probe_cuda();                                               \
+    if (probe.device_count == 0) GTEST_SKIP() << "no usable CUDA device: " << probe.reason;             \
     if (!deeper::cuda_kernels_built()) GTEST_SKIP() << "deeper_kernels was built without nvcc kernels"; \
   } while (0)
 
@@ -66,7 +66,8 @@ std::string compare_gpu_cpu(const RandomFillParams& base, deeper::Stream* stream
 
 TEST(GpuRandomFill, BitIdenticalToCpuReference) {
   REQUIRE_GPU_KERNELS();
-  const std::int64_t sizes[] = {1, 3, 255, 257, 4099, 1 << 20, 10'000'019};  // the last: many grid-stride rounds
+  const std::int64_t sizes[] = {1,    3,       255,       257,
+                                4099, 1 << 20, 10'000'019};  // the last: many grid-stride rounds
   const std::uint64_t offsets[] = {0, 3, (std::uint64_t{5} << 34) + 1};
   for (RandomDistribution d : kAllDists) {
     for (std::int64_t n : sizes) {
@@ -83,8 +84,7 @@ TEST(GpuRandomFill, BitIdenticalToCpuReference) {
           p.scale = 0.125;
           p.shift = -2.0;
         }
-        EXPECT_EQ(compare_gpu_cpu(p), "")
-            << "dist " << static_cast<int>(d) << " n " << n << " variant " << v;
+        EXPECT_EQ(compare_gpu_cpu(p), "") << "dist " << static_cast<int>(d) << " n " << n << " variant " << v;
       }
     }
   }

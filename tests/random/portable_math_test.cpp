@@ -32,7 +32,9 @@ double ulp_error(T got, long double ref) {
 }
 
 // A deterministic spread of 32-bit words (a Weyl sequence; no dependence on the generator under test).
-std::uint32_t weyl32(std::uint64_t i) { return static_cast<std::uint32_t>((i * 0x9E3779B97F4A7C15ull) >> 32); }
+std::uint32_t weyl32(std::uint64_t i) {
+  return static_cast<std::uint32_t>((i * 0x9E3779B97F4A7C15ull) >> 32);
+}
 std::uint64_t weyl64(std::uint64_t i) { return (i + 1) * 0x9E3779B97F4A7C15ull; }
 
 TEST(PortableMath, LogFloatWithin1_5Ulp) {
@@ -91,10 +93,14 @@ RefSinCos reference_sincos_turns(std::uint64_t k, int bits) {
   const long double angle = 2.0L * 3.14159265358979323846264338327950288L * std::ldexp(r, -bits);
   const long double s = std::sin(angle), c = std::cos(angle);
   switch (quadrant) {
-    case 0: return {s, c};
-    case 1: return {c, -s};
-    case 2: return {-s, -c};
-    default: return {-c, s};
+    case 0:
+      return {s, c};
+    case 1:
+      return {c, -s};
+    case 2:
+      return {-s, -c};
+    default:
+      return {-c, s};
   }
 }
 
@@ -110,8 +116,8 @@ TEST(PortableMath, SinCosTurns24Within1_5Ulp) {
       worst_k = k;
     }
   };
-  for (std::uint32_t k = 0; k < (1u << 24); k += 5) check(k);   // a fifth of all arguments
-  for (std::uint32_t q = 0; q < 4; ++q) {                        // and all around the octant edges
+  for (std::uint32_t k = 0; k < (1u << 24); k += 5) check(k);  // a fifth of all arguments
+  for (std::uint32_t q = 0; q < 4; ++q) {                      // and all around the octant edges
     for (std::uint32_t d = 0; d < 4096; ++d) {
       check(((q << 22) + (1u << 21) - 2048 + d) & 0xFFFFFFu);
       check(((q << 22) - 2048 + d) & 0xFFFFFFu);

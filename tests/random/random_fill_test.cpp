@@ -31,13 +31,20 @@ constexpr RandomDistribution kAllDists[] = {
 
 const char* dist_name(RandomDistribution d) {
   switch (d) {
-    case RandomDistribution::uniform_f32: return "uniform_f32";
-    case RandomDistribution::uniform_open_f32: return "uniform_open_f32";
-    case RandomDistribution::normal_f32: return "normal_f32";
-    case RandomDistribution::uniform_f64: return "uniform_f64";
-    case RandomDistribution::normal_f64: return "normal_f64";
-    case RandomDistribution::uniform_u32: return "uniform_u32";
-    case RandomDistribution::bits_u32: return "bits_u32";
+    case RandomDistribution::uniform_f32:
+      return "uniform_f32";
+    case RandomDistribution::uniform_open_f32:
+      return "uniform_open_f32";
+    case RandomDistribution::normal_f32:
+      return "normal_f32";
+    case RandomDistribution::uniform_f64:
+      return "uniform_f64";
+    case RandomDistribution::normal_f64:
+      return "normal_f64";
+    case RandomDistribution::uniform_u32:
+      return "uniform_u32";
+    case RandomDistribution::bits_u32:
+      return "bits_u32";
   }
   return "?";
 }
@@ -50,7 +57,9 @@ struct Poisoned {
   std::int64_t count;
   std::vector<unsigned char> bytes;
   Poisoned(RandomDistribution d, std::int64_t n)
-      : elem(dk::random_element_size(d)), count(n), bytes((static_cast<std::size_t>(n) + 2) * elem, kPoison) {}
+      : elem(dk::random_element_size(d)),
+        count(n),
+        bytes((static_cast<std::size_t>(n) + 2) * elem, kPoison) {}
   void* data() { return bytes.data() + elem; }
   bool guards_intact() const {
     for (std::size_t i = 0; i < elem; ++i) {
@@ -62,14 +71,16 @@ struct Poisoned {
   std::int64_t first_unwritten() const {
     for (std::int64_t i = 0; i < count; ++i) {
       bool all = true;
-      for (std::size_t b = 0; b < elem; ++b) all = all && bytes[(static_cast<std::size_t>(i) + 1) * elem + b] == kPoison;
+      for (std::size_t b = 0; b < elem; ++b)
+        all = all && bytes[(static_cast<std::size_t>(i) + 1) * elem + b] == kPoison;
       if (all) return i;
     }
     return -1;
   }
 };
 
-RandomFillParams params(RandomDistribution d, void* out, std::int64_t n, std::uint64_t seed, std::uint32_t stream) {
+RandomFillParams params(RandomDistribution d, void* out, std::int64_t n, std::uint64_t seed,
+                        std::uint32_t stream) {
   RandomFillParams p;
   p.out = out;
   p.count = n;
@@ -129,8 +140,9 @@ TEST(RandomFill, DispatchByDevice) {
   EXPECT_EQ(cpu, ref);
   EXPECT_EQ(emu, ref);
   if (!deeper::cuda_kernels_built()) {
-    EXPECT_THROW(dk::random_fill(deeper::Device::cuda(), params(RandomDistribution::normal_f32, cpu.data(), n, 8, 8)),
-                 deeper::Error);
+    EXPECT_THROW(
+        dk::random_fill(deeper::Device::cuda(), params(RandomDistribution::normal_f32, cpu.data(), n, 8, 8)),
+        deeper::Error);
   }
 }
 
@@ -169,7 +181,9 @@ TEST(RandomFill, ElementDefinition) {
   std::vector<std::uint32_t> bits(n), ints(n);
   std::vector<float> uf(n), uo(n), nf(n);
   std::vector<double> ud(n), nd(n);
-  auto fill = [&](RandomDistribution d, void* out) { dk::cpu_impl::random_fill(params(d, out, n, seed, stream)); };
+  auto fill = [&](RandomDistribution d, void* out) {
+    dk::cpu_impl::random_fill(params(d, out, n, seed, stream));
+  };
   fill(RandomDistribution::bits_u32, bits.data());
   fill(RandomDistribution::uniform_u32, ints.data());
   fill(RandomDistribution::uniform_f32, uf.data());
@@ -189,7 +203,8 @@ TEST(RandomFill, ElementDefinition) {
     // Lemire by the book: the first accepted word of draws 0, 1, 2, ... at this word position.
     std::uint32_t expected_int = 0;
     for (std::uint32_t draw = 0;; ++draw) {
-      const std::uint32_t x = rng::random_block(seed, stream, static_cast<std::uint64_t>(i / 4), draw).w[i % 4];
+      const std::uint32_t x =
+          rng::random_block(seed, stream, static_cast<std::uint64_t>(i / 4), draw).w[i % 4];
       const std::uint64_t m = static_cast<std::uint64_t>(x) * 1000003u;
       if (static_cast<std::uint32_t>(m) >= (std::uint64_t{1} << 32) % 1000003u) {
         expected_int = static_cast<std::uint32_t>(m >> 32);
@@ -319,10 +334,10 @@ TEST(RandomFillStats, NormalMomentsAndTails) {
       beyond3 += std::fabs(v) > 3.0;
     }
     const double mean = s1 / n, var = s2 / n - mean * mean;
-    EXPECT_NEAR(mean, 0.0, 5.0 / std::sqrt(n));               // se 1/sqrt(n)
-    EXPECT_NEAR(var, 1.0, 5.0 * std::sqrt(2.0 / n));          // se sqrt(2/n)
-    EXPECT_NEAR(s3 / n, 0.0, 5.0 * std::sqrt(15.0 / n));      // skewness, se sqrt(15/n)
-    EXPECT_NEAR(s4 / n, 3.0, 5.0 * std::sqrt(96.0 / n));      // kurtosis, se sqrt(96/n)
+    EXPECT_NEAR(mean, 0.0, 5.0 / std::sqrt(n));                     // se 1/sqrt(n)
+    EXPECT_NEAR(var, 1.0, 5.0 * std::sqrt(2.0 / n));                // se sqrt(2/n)
+    EXPECT_NEAR(s3 / n, 0.0, 5.0 * std::sqrt(15.0 / n));            // skewness, se sqrt(15/n)
+    EXPECT_NEAR(s4 / n, 3.0, 5.0 * std::sqrt(96.0 / n));            // kurtosis, se sqrt(96/n)
     const double p2 = 0.0455002638963584, p3 = 0.0026997960632601;  // P(|Z| > 2), P(|Z| > 3)
     EXPECT_NEAR(static_cast<double>(beyond2) / n, p2, 5.0 * std::sqrt(p2 * (1 - p2) / n));
     EXPECT_NEAR(static_cast<double>(beyond3) / n, p3, 5.0 * std::sqrt(p3 * (1 - p3) / n));
@@ -467,7 +482,8 @@ TEST(RandomFill, RejectsBadParameters) {
   EXPECT_EQ(u, 0u);  // bound 1: always 0
   // count == 0 with a null buffer is fine and launches nothing.
   const std::uint64_t launches = deeper::emu::stats().launches;
-  EXPECT_NO_THROW(dk::emu_impl::random_fill(params(RandomDistribution::normal_f32, nullptr, 0, 0, 0), nullptr));
+  EXPECT_NO_THROW(
+      dk::emu_impl::random_fill(params(RandomDistribution::normal_f32, nullptr, 0, 0, 0), nullptr));
   EXPECT_EQ(deeper::emu::stats().launches, launches);
 }
 

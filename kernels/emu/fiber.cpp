@@ -19,6 +19,7 @@
 #endif
 
 #if defined(DEEPER_EMU_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -106,6 +107,11 @@ Fiber::~Fiber() {
 }
 
 void Fiber::reset(Entry entry, void* arg) {
+#if defined(DEEPER_EMU_ASAN)
+  // A fiber that ended by switching away (or was abandoned) never returned from its frames, so
+  // ASan's shadow still marks their red zones: clear the whole stack before reusing it.
+  ASAN_UNPOISON_MEMORY_REGION(stack_lo_, stack_bytes_);
+#endif
 #if defined(__x86_64__)
   // Initial frame, from low to high addresses: MXCSR + x87 CW, r15, r14, r13 (= arg), r12 (= entry),
   // rbx, rbp, return address (= trampoline). After `ret` the stack pointer is 16-byte aligned, so the

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -42,9 +41,9 @@ class UsageError : public Error {
 struct CommonOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N | emu
   std::uint64_t seed = 0;
-  int threads = 0;              // 0 before parsing: becomes the hardware thread count
-  bool quiet = false;           // log warnings and errors only; no progress output
-  bool verbose = false;         // log debug records too
+  int threads = 0;       // 0 before parsing: becomes the hardware thread count
+  bool quiet = false;    // log warnings and errors only; no progress output
+  bool verbose = false;  // log debug records too
 };
 
 // The number of hardware threads (at least 1).

@@ -30,8 +30,8 @@ constexpr std::string_view kEraseLine = "\r\033[K";
 
 // The message on one line: trailing whitespace dropped, inner newlines turned into "; ".
 std::string one_line(std::string_view message) {
-  while (!message.empty() && (message.back() == '\n' || message.back() == '\r' ||
-                              message.back() == ' ' || message.back() == '\t')) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r' || message.back() == ' ' ||
+                              message.back() == '\t')) {
     message.remove_suffix(1);
   }
   std::string line;
@@ -50,10 +50,14 @@ std::string one_line(std::string_view message) {
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::error: return "error";
-    case Level::warn: return "warn";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
+    case Level::error:
+      return "error";
+    case Level::warn:
+      return "warn";
+    case Level::info:
+      return "info";
+    case Level::debug:
+      return "debug";
   }
   return "unknown";
 }
@@ -99,10 +103,18 @@ void write(Level l, std::string_view message) {
   if (!enabled(l)) return;
   std::string_view word;
   switch (l) {
-    case Level::error: word = "error: "; break;
-    case Level::warn: word = "warning: "; break;
-    case Level::info: word = ""; break;
-    case Level::debug: word = "debug: "; break;
+    case Level::error:
+      word = "error: ";
+      break;
+    case Level::warn:
+      word = "warning: ";
+      break;
+    case Level::info:
+      word = "";
+      break;
+    case Level::debug:
+      word = "debug: ";
+      break;
   }
   const std::string text = one_line(message);
   State& s = state();

@@ -1,6 +1,7 @@
 // Progress: a redrawn bar on a terminal, periodic log lines otherwise, one final line.
 #include "core/progress.h"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <exception>
-
-#include <fmt/format.h>
 
 #include "core/log.h"
 
@@ -136,9 +135,8 @@ void Progress::finish() {
   const double rate = elapsed > 0 ? static_cast<double>(count) / elapsed : 0;
   const std::string amount =
       total_ > 0 && count != total_ ? fmt::format("{}/{}", count, total_) : fmt::format("{}", count);
-  log::info("{}done, {} {} in {} ({} {}/s)", label_.empty() ? "" : label_ + ": ", amount,
-            options_.unit, format_duration(elapsed), elapsed > 0 ? format_rate(rate) : "?",
-            options_.unit);
+  log::info("{}done, {} {} in {} ({} {}/s)", label_.empty() ? "" : label_ + ": ", amount, options_.unit,
+            format_duration(elapsed), elapsed > 0 ? format_rate(rate) : "?", options_.unit);
 }
 
 std::string Progress::line_text(std::uint64_t count, double elapsed) const {
@@ -146,9 +144,8 @@ std::string Progress::line_text(std::uint64_t count, double elapsed) const {
   std::string text = label_.empty() ? "" : label_ + ": ";
   if (total_ > 0) {
     const double remaining = static_cast<double>(total_ - std::min(count, total_));
-    text += fmt::format("{}/{} {} ({}%), {} {}/s, ETA {}", count, total_, options_.unit,
-                        count * 100 / total_, format_rate(rate), options_.unit,
-                        rate > 0 ? format_clock(remaining / rate) : "?");
+    text += fmt::format("{}/{} {} ({}%), {} {}/s, ETA {}", count, total_, options_.unit, count * 100 / total_,
+                        format_rate(rate), options_.unit, rate > 0 ? format_clock(remaining / rate) : "?");
   } else {
     text += fmt::format("{} {}, {} {}/s", count, options_.unit, format_rate(rate), options_.unit);
   }
@@ -160,16 +157,15 @@ std::string Progress::status_text(std::uint64_t count, double elapsed) const {
   const std::string rate_text = elapsed > 0 ? format_rate(rate) : "?";
   if (total_ == 0) {
     std::string text = fmt::format("{}{} {}  {} {}/s", label_.empty() ? "" : label_ + " ", count,
-                                    options_.unit, rate_text, options_.unit);
+                                   options_.unit, rate_text, options_.unit);
     return text.substr(0, static_cast<std::size_t>(std::max(columns_ - 1, 1)));
   }
   const std::uint64_t shown = std::min(count, total_);
   const double fraction = static_cast<double>(shown) / static_cast<double>(total_);
   const double remaining = static_cast<double>(total_ - shown);
   const std::string tail =
-      fmt::format("{:3}%  {}/{} {}  {} {}/s  ETA {}", shown * 100 / total_, count, total_,
-                  options_.unit, rate_text, options_.unit,
-                  rate > 0 ? format_clock(remaining / rate) : "?");
+      fmt::format("{:3}%  {}/{} {}  {} {}/s  ETA {}", shown * 100 / total_, count, total_, options_.unit,
+                  rate_text, options_.unit, rate > 0 ? format_clock(remaining / rate) : "?");
   const std::string head = label_.empty() ? "" : label_ + " ";
   // The bar takes what is left of the line, keeping one column free so the line never wraps.
   const int room = columns_ - 1 - static_cast<int>(head.size() + tail.size()) - 3;

@@ -31,12 +31,12 @@ enum class ProgressMode {
 };
 
 struct ProgressOptions {
-  std::string unit = "items";         // what is counted, plural: "images", "steps", "pairs"
+  std::string unit = "items";  // what is counted, plural: "images", "steps", "pairs"
   ProgressMode mode = ProgressMode::automatic;
-  double line_interval_s = 30.0;      // lines mode: a line at least this often (and at every 10%)
-  double redraw_interval_s = 0.1;     // bar mode: redraw at most this often
-  int width = 0;                      // bar mode: columns; 0 asks the terminal (80 if it cannot)
-  std::function<double()> clock;      // seconds on a monotonic clock; empty: std::steady_clock
+  double line_interval_s = 30.0;   // lines mode: a line at least this often (and at every 10%)
+  double redraw_interval_s = 0.1;  // bar mode: redraw at most this often
+  int width = 0;                   // bar mode: columns; 0 asks the terminal (80 if it cannot)
+  std::function<double()> clock;   // seconds on a monotonic clock; empty: std::steady_clock
 };
 
 class Progress {
@@ -76,7 +76,7 @@ class Progress {
 
   std::mutex mutex_;  // guards what follows
   bool finished_ = false;
-  double last_output_ = 0;    // time of the last line or redraw
+  double last_output_ = 0;  // time of the last line or redraw
   std::uint64_t last_decile_ = 0;
 };
 

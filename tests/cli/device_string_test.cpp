@@ -15,9 +15,9 @@ TEST(DeviceString, Accepted) {
 }
 
 TEST(DeviceString, Rejected) {
-  for (const char* text : {"", "gpu", "CUDA", "Cpu", "cuda:", "cuda:-1", "cuda:+1", "cuda:1024",
-                           "cuda:x", "cuda0", "cuda:1:2", " cpu", "cpu ", "cuda:00001", "cuda: 1",
-                           "emu:0", "cpu:0", "auto,cpu"}) {
+  for (const char* text :
+       {"", "gpu", "CUDA", "Cpu", "cuda:", "cuda:-1", "cuda:+1", "cuda:1024", "cuda:x", "cuda0", "cuda:1:2",
+        " cpu", "cpu ", "cuda:00001", "cuda: 1", "emu:0", "cpu:0", "auto,cpu"}) {
     EXPECT_FALSE(is_device_string(text)) << "'" << text << "'";
   }
 }

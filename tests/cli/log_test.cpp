@@ -1,5 +1,7 @@
 // Logging: record format per level, level filtering, one line per record, the status line kept
 // below records, and records from many threads never interleaving.
+#include "core/log.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,8 +9,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "core/log.h"
 
 namespace deeper {
 namespace {

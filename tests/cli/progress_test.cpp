@@ -1,6 +1,8 @@
 // Progress: plain lines when not on a terminal (every 10%, every interval, one final line), the
 // bar's text, silence under --quiet, thread-safe counting, and the number/time formats. A fake
 // clock makes rates and ETAs exact.
+#include "core/progress.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "core/log.h"
-#include "core/progress.h"
 
 namespace deeper {
 namespace {
@@ -169,8 +170,8 @@ TEST(Progress, BarIsRedrawnInPlaceAndFitsTheWidth) {
   std::vector<std::string> draws;
   for (std::size_t at = text.find(erase); at != std::string::npos;) {
     const std::size_t next = text.find(erase, at + erase.size());
-    draws.push_back(text.substr(at + erase.size(), next == std::string::npos ? std::string::npos
-                                                                               : next - at - erase.size()));
+    draws.push_back(text.substr(at + erase.size(),
+                                next == std::string::npos ? std::string::npos : next - at - erase.size()));
     at = next;
   }
   ASSERT_EQ(draws.size(), 4u) << text;

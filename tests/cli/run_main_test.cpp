@@ -84,8 +84,8 @@ TEST(RunMain, Defaults) {
 
 TEST(RunMain, ProgramOptionsFromConfigure) {
   std::string out_dir;
-  const Outcome o = run({"--out=run1", "--seed=5"},
-                        [&](CLI::App& app) { app.add_option("--out", out_dir)->required(); });
+  const Outcome o =
+      run({"--out=run1", "--seed=5"}, [&](CLI::App& app) { app.add_option("--out", out_dir)->required(); });
   EXPECT_EQ(o.status, kExitSuccess);
   EXPECT_EQ(out_dir, "run1");
   EXPECT_EQ(o.options.seed, 5u);
@@ -164,20 +164,22 @@ TEST(RunMain, SeveralUnexpectedPositionals) {
 TEST(RunMain, UnknownOptionsAreReportedBeforePositionals) {
   const Outcome o = run({"stray", "--quite", "--tread", "4"});
   EXPECT_EQ(o.status, kExitUsage);
-  EXPECT_TRUE(is_error_line(o.err, "unknown option '--quite' (did you mean '--quiet'?); "
-                                   "unknown option '--tread' (did you mean '--threads'?)"));
+  EXPECT_TRUE(is_error_line(o.err,
+                            "unknown option '--quite' (did you mean '--quiet'?); "
+                            "unknown option '--tread' (did you mean '--threads'?)"));
   EXPECT_EQ(o.err.find("stray"), std::string::npos);
 }
 
 TEST(RunMain, ProgramThatTakesExtrasGetsThem) {
   std::vector<std::string> extras;
   CLI::App* seen = nullptr;
-  const Outcome o = run({"--seed", "3", "--passed-through", "x"},
-                        [&](CLI::App& app) {
-                          app.allow_extras();
-                          seen = &app;
-                        },
-                        [&] { extras = seen->remaining(); });
+  const Outcome o = run(
+      {"--seed", "3", "--passed-through", "x"},
+      [&](CLI::App& app) {
+        app.allow_extras();
+        seen = &app;
+      },
+      [&] { extras = seen->remaining(); });
   EXPECT_EQ(o.status, kExitSuccess);
   EXPECT_EQ(extras, (std::vector<std::string>{"--passed-through", "x"}));
   EXPECT_EQ(o.options.seed, 3u);
@@ -202,8 +204,8 @@ TEST(RunMain, HelpExitsZeroAndListsTheCommonOptions) {
   EXPECT_EQ(o.status, kExitSuccess);
   EXPECT_FALSE(o.ran);
   EXPECT_EQ(o.err, "");
-  for (const char* option : {"Usage: deeper-t", "--version", "--device", "auto|cpu|cuda[:N]|emu",
-                             "--seed", "--threads", "--quiet", "--verbose"}) {
+  for (const char* option : {"Usage: deeper-t", "--version", "--device", "auto|cpu|cuda[:N]|emu", "--seed",
+                             "--threads", "--quiet", "--verbose"}) {
     EXPECT_NE(o.out.find(option), std::string::npos) << option << " missing from\n" << o.out;
   }
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace deeper {
 
@@ -37,6 +38,28 @@ constexpr std::string_view dtype_name(DType t) {
     case DType::boolean: return "bool";
   }
   return "?";
+}
+
+// The DType of a C++ element type (float, double, int32_t, int64_t, uint8_t, uint16_t, bool);
+// bf16 and f16 have no C++ type here (tensors give them as raw bytes).
+template <typename T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>)
+    return DType::f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return DType::f64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return DType::i32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return DType::i64;
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return DType::u8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>)
+    return DType::u16;
+  else if constexpr (std::is_same_v<T, bool>)
+    return DType::boolean;
+  else
+    static_assert(sizeof(T) == 0, "no DType for this element type (bf16/f16: use raw bytes)");
 }
 
 }  // namespace deeper

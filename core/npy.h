@@ -28,27 +28,6 @@ namespace deeper::io {
 // The largest element count a file may declare (2^40); larger shapes are treated as corrupt.
 inline constexpr std::int64_t kMaxFileElements = std::int64_t{1} << 40;
 
-// The DType of a C++ element type (float, double, int32_t, int64_t, uint8_t, uint16_t, bool).
-template <typename T>
-constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>)
-    return DType::f32;
-  else if constexpr (std::is_same_v<T, double>)
-    return DType::f64;
-  else if constexpr (std::is_same_v<T, std::int32_t>)
-    return DType::i32;
-  else if constexpr (std::is_same_v<T, std::int64_t>)
-    return DType::i64;
-  else if constexpr (std::is_same_v<T, std::uint8_t>)
-    return DType::u8;
-  else if constexpr (std::is_same_v<T, std::uint16_t>)
-    return DType::u16;
-  else if constexpr (std::is_same_v<T, bool>)
-    return DType::boolean;
-  else
-    static_assert(sizeof(T) == 0, "no DType for this element type");
-}
-
 // Element count of `shape`, checked: dimensions non-negative, and the product of the non-zero
 // dimensions at most kMaxFileElements. `what` prefixes the error ("npy file 'x.npy'").
 std::int64_t checked_element_count(std::span<const std::int64_t> shape, std::string_view what);

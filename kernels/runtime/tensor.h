@@ -35,37 +35,6 @@ enum class Layout : std::uint8_t { plain, nhwc };
 // "plain" or "nhwc".
 std::string_view layout_name(Layout layout);
 
-// The DType of a C++ element type; bf16 and f16 have no C++ type here (use Tensor::data_raw()).
-template <typename T>
-constexpr DType dtype_of() {
-  static_assert(sizeof(T) == 0, "no DType for this C++ type (bf16/f16 tensors: use data_raw())");
-  return DType::f32;
-}
-template <>
-constexpr DType dtype_of<float>() {
-  return DType::f32;
-}
-template <>
-constexpr DType dtype_of<double>() {
-  return DType::f64;
-}
-template <>
-constexpr DType dtype_of<std::int32_t>() {
-  return DType::i32;
-}
-template <>
-constexpr DType dtype_of<std::int64_t>() {
-  return DType::i64;
-}
-template <>
-constexpr DType dtype_of<std::uint8_t>() {
-  return DType::u8;
-}
-template <>
-constexpr DType dtype_of<std::uint16_t>() {
-  return DType::u16;
-}
-
 // Up to 8 non-negative dimensions. A rank-0 shape is a scalar (one element).
 class Shape {
  public:

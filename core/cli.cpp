@@ -2,6 +2,8 @@
 // every outcome (success, help, usage error, runtime error) into an exit status and one line.
 #include "core/cli.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <charconv>
 #include <exception>
@@ -193,6 +195,7 @@ void apply_common_options(const CommonOptions& options) {
   } else {
     log::set_level(log::Level::info);
   }
+  if (options.threads > 0) omp_set_num_threads(options.threads);  // the CPU backend's parallel loops
 }
 
 std::string program_name(std::string_view tool) {

@@ -17,19 +17,17 @@ unsigned reduce_sum_blocks(std::int64_t n) {
 
 namespace cpu_impl {
 
-// The same two-pass structure as the kernels, in plain C++ with OpenMP over the blocks: each
-// block's fp32 partial is a sum of its grid-stride share, the final sum is fp64.
+// Two passes like the kernels, but shaped for a CPU: block b sums the contiguous range
+// [b n / blocks, (b + 1) n / blocks) with SIMD into partials[b] (fp32), then the partials are summed
+// in fp64. The result depends on n only, not on the thread count.
 void reduce_sum(const ReduceSumParams& p) {
   const unsigned blocks = reduce_sum_blocks(p.n);
-  const std::int64_t stride = static_cast<std::int64_t>(blocks) * kReduceThreads;
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < static_cast<int>(blocks); ++b) {
+    const std::int64_t begin = p.n * b / blocks, end = p.n * (b + 1) / blocks;
     float block_total = 0.0f;
-    for (std::int64_t i = static_cast<std::int64_t>(b) * kReduceThreads; i < p.n; i += stride) {
-      const std::int64_t end = i + kReduceThreads < p.n ? i + kReduceThreads : p.n;
 #pragma omp simd reduction(+ : block_total)
-      for (std::int64_t j = i; j < end; ++j) block_total += p.in[j];
-    }
+    for (std::int64_t i = begin; i < end; ++i) block_total += p.in[i];
     p.partials[b] = block_total;
   }
   double total = 0.0;

@@ -1,5 +1,6 @@
 // run_main: exit statuses (0/1/2), the one-line error format, --help/--version, typos, and the
 // common options as a program sees them. argv arrays in, captured stdout/stderr out.
+#include <omp.h>
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -69,6 +70,15 @@ TEST(RunMain, SuccessRunsTheBodyAndParsesCommonOptions) {
   EXPECT_EQ(o.options.device, "cuda:1");
   EXPECT_EQ(o.options.seed, 18446744073709551615ull);
   EXPECT_EQ(o.options.threads, 3);
+}
+
+TEST(RunMain, ThreadsSetsTheCpuBackendsThreadCount) {
+  const int before = omp_get_max_threads();
+  int inside = 0;
+  const Outcome o = run({"--threads", "1"}, {}, [&] { inside = omp_get_max_threads(); });
+  EXPECT_EQ(o.status, kExitSuccess);
+  EXPECT_EQ(inside, 1);
+  omp_set_num_threads(before);
 }
 
 TEST(RunMain, Defaults) {

@@ -119,18 +119,24 @@ void write_file_atomic(const std::filesystem::path& target, std::span<const std:
   file.commit();
 }
 
-std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}': {}", path.string(), std::strerror(errno));
+InputFile open_input_file(const std::filesystem::path& path, std::string_view what) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail("cannot read '{}': it is a directory", path.string());
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) fail("cannot read '{}': cannot determine its size", path.string());
-  in.seekg(0, std::ios::beg);
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    fail("cannot read '{}': read failed after {} of {} bytes", path.string(), in.gcount(), size);
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    fail("{}: {}", what, std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+  }
+  InputFile file;
+  file.size = std::filesystem::file_size(path, ec);
+  if (ec) fail("{}: cannot determine its size: {}", what, ec.message());
+  file.stream.open(path, std::ios::binary);
+  if (!file.stream) fail("{}: cannot open it: {}", what, std::strerror(errno));
+  return file;
+}
+
+std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
+  InputFile file = open_input_file(path, path.string());
+  std::vector<std::byte> bytes(static_cast<std::size_t>(file.size));
+  if (!bytes.empty() && !file.stream.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
+    fail("{}: read failed after {} of {} bytes", path.string(), file.stream.gcount(), file.size);
   }
   return bytes;
 }

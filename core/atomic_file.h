@@ -8,7 +8,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <string_view>
 #include <span>
 #include <vector>
 
@@ -45,6 +48,15 @@ class AtomicFile {
 
 // Writes `bytes` to `target` atomically (AtomicFile + commit).
 void write_file_atomic(const std::filesystem::path& target, std::span<const std::byte> bytes);
+
+// A regular file opened for binary reading, with its size in bytes.
+struct InputFile {
+  std::ifstream stream;
+  std::uint64_t size = 0;
+};
+// Opens `path` for reading; throws deeper::Error "<what>: no such file" (or not a regular file,
+// size unknown, cannot open) so that readers name the file the same way.
+InputFile open_input_file(const std::filesystem::path& path, std::string_view what);
 
 // Reads a whole file; throws deeper::Error naming the file if it cannot be opened or read.
 std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);

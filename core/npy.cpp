@@ -360,14 +360,9 @@ HostArray parse_npy(std::span<const std::byte> bytes, std::string_view name) {
 
 HostArray read_npy(const std::filesystem::path& path) {
   const std::string what = npy_what(path.string());
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    fail("{}: {}", what, std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
-  }
-  const std::uint64_t total = std::filesystem::file_size(path, ec);
-  if (ec) fail("{}: cannot determine its size: {}", what, ec.message());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open it", what);
+  InputFile file = open_input_file(path, what);
+  std::ifstream& in = file.stream;
+  const std::uint64_t total = file.size;
 
   // Prelude (at most 12 bytes), then the header it announces, then the data.
   std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(total, 12)));

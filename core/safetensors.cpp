@@ -273,14 +273,9 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, std::string_
 
 SafetensorsFile read_safetensors(const std::filesystem::path& path) {
   const std::string what = st_what(path.string());
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    fail("{}: {}", what, std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
-  }
-  const std::uint64_t total = std::filesystem::file_size(path, ec);
-  if (ec) fail("{}: cannot determine its size: {}", what, ec.message());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open it", what);
+  InputFile file = open_input_file(path, what);
+  std::ifstream& in = file.stream;
+  const std::uint64_t total = file.size;
   std::array<std::byte, 8> first{};
   in.read(reinterpret_cast<char*>(first.data()),
           static_cast<std::streamsize>(std::min<std::uint64_t>(total, 8)));

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace deeper {
@@ -91,15 +92,9 @@ bool Shape::operator==(const Shape& other) const {
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, Layout layout) {
   check_layout(shape, layout, "Tensor::empty");
   const std::size_t nbytes = checked_nbytes(shape, dtype, "Tensor::empty");
-  Tensor t;
-  t.storage_ = std::make_shared<DeviceBuffer>(device, nbytes);
-  t.base_ = static_cast<std::byte*>(t.storage_->data());
-  t.shape_ = shape;
-  t.numel_ = shape.numel();
-  t.dtype_ = dtype;
-  t.device_ = device;
-  t.layout_ = layout;
-  t.defined_ = true;
+  auto storage = std::make_shared<DeviceBuffer>(device, nbytes);
+  Tensor t = Tensor::view(storage->data(), shape, dtype, device, layout);
+  t.storage_ = std::move(storage);
   return t;
 }
 

@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/special_functions.h"
 #include "infotheory/checks.h"
-#include "kernels/common/random.h"
+#include "kernels/gcmi/copnorm.h"
 
 namespace deeper::info {
 
@@ -28,21 +28,25 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
       std::stable_sort(order.begin(), order.end(), [x](std::int64_t a, std::int64_t b) { return x[a] < x[b]; });
       break;
     case TiePolicy::jitter: {
-      if (variable_index >= kMax32) fail("copnorm: variable index {} does not fit the jitter key (< 2^32)", variable_index);
-      std::vector<std::uint64_t> key(static_cast<std::size_t>(n));
+      // Order ties by (top 32 - log2 M bits of the jitter word, trial), M = pow2(n): the order of
+      // the kernel's key (w & ~(M - 1)) | trial (kernels/gcmi/copnorm.h).
+      const std::uint32_t high_mask = ~(kernels::copnorm_pow2(n) - 1u);
+      std::vector<std::uint32_t> word(static_cast<std::size_t>(n));
+      std::vector<std::int64_t> trial(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) {
-        const std::int64_t trial = trial_ids ? trial_ids[i] : i;
-        if (trial < 0 || static_cast<std::uint64_t>(trial) >= kMax32) {
-          fail("copnorm: trial {} does not fit the jitter key (0 <= trial < 2^32)", trial);
+        const std::int64_t t = trial_ids ? trial_ids[i] : i;
+        if (t < 0 || static_cast<std::uint64_t>(t) >= kMax32) {
+          fail("copnorm: trial {} does not fit the jitter key (0 <= trial < 2^32)", t);
         }
-        key[static_cast<std::size_t>(i)] = jitter_key(seed, variable_index, static_cast<std::uint64_t>(trial));
+        trial[static_cast<std::size_t>(i)] = t;
+        word[static_cast<std::size_t>(i)] = jitter_word(seed, variable_index, static_cast<std::uint64_t>(t)) & high_mask;
       }
-      std::sort(order.begin(), order.end(), [x, &key](std::int64_t a, std::int64_t b) {
+      std::sort(order.begin(), order.end(), [x, &word, &trial](std::int64_t a, std::int64_t b) {
         if (x[a] < x[b]) return true;
         if (x[b] < x[a]) return false;
-        const auto ka = key[static_cast<std::size_t>(a)], kb = key[static_cast<std::size_t>(b)];
-        if (ka != kb) return ka < kb;
-        return a < b;  // a key collision (probability ~n^2 / 2^65): fall back to position
+        const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
+        if (word[ua] != word[ub]) return word[ua] < word[ub];
+        return trial[ua] < trial[ub];
       });
       break;
     }
@@ -94,9 +98,9 @@ TiePolicy parse_tie_policy(std::string_view name) {
   fail("unknown tie policy '{}' (expected stable, jitter or average)", name);
 }
 
-std::uint64_t jitter_key(std::uint64_t seed, std::uint64_t variable_index, std::uint64_t trial) {
-  const auto block = rng::random_block(seed, kCopnormJitterStream, (variable_index << 32) | trial);
-  return (static_cast<std::uint64_t>(block.w[0]) << 32) | block.w[1];
+std::uint32_t jitter_word(std::uint64_t seed, std::uint64_t variable_index, std::uint64_t trial) {
+  if (trial >= kMax32) fail("jitter_word: trial {} does not fit the jitter key (< 2^32)", trial);
+  return kernels::copnorm_jitter_word(seed, variable_index, static_cast<std::uint32_t>(trial));
 }
 
 std::vector<double> copnorm_table(std::int64_t n) {

@@ -7,10 +7,15 @@
 //   stable   equal values are ranked in trial order (a stable sort): the reference's ctransform.
 //            Rows stay permutations of t. Pitfall: if the other variable also follows trial order,
 //            the tie order itself carries information (docs/gcmi.md).
-//   jitter   equal values are ranked by a random secondary key, Philox4x32-10 keyed by the seed at
-//            stream kCopnormJitterStream and index (variable << 32) | trial (jitter_key). The key
+//   jitter   equal values are ranked by a random secondary key: the jitter word
+//            w = kernels::copnorm_jitter_word(seed, variable, trial) (Philox4x32-10 at stream
+//            kernels::kCopnormJitterStream, index = variable, word trial % 4 of draw trial / 4;
+//            kernels/gcmi/copnorm.h). Ties are ordered by the top 32 - log2(M) bits of w, M the next
+//            power of two >= n (the row length), then by trial: exactly the order of the GPU kernel's
+//            key (w & ~(M - 1)) | trial, so the CPU and GPU copnorm agree bit for bit. The key
 //            follows the trial, not the position, so it commutes with trial permutations and with
-//            gathering a class's trials. Rows stay permutations of t.
+//            gathering a class's trials (copnorm_gathered: trial = the original trial number).
+//            Rows stay permutations of t.
 //   average  tied values get their mid-rank; rows are no longer permutations of t, so copnorm
 //            subtracts each row's mean afterwards (the output is demeaned under every policy).
 // -0.0 and +0.0 are equal values. NaN and Inf are rejected with deeper::Error.
@@ -32,17 +37,11 @@ enum class TiePolicy { stable, jitter, average };
 std::string_view tie_policy_name(TiePolicy ties);
 TiePolicy parse_tie_policy(std::string_view name);
 
-// The Philox stream of the jitter tie-break keys. The GPU copnorm must use the same stream and
-// jitter_key construction to rank ties identically.
-inline constexpr std::uint32_t kCopnormJitterStream = 0x47430001u;  // "GC", 1
-
 // The reference implementation warns when more than this fraction of a variable's values repeat.
 inline constexpr double kTieWarnFraction = 0.1;
 
-// The jitter secondary key of (seed, variable, trial): words 0 and 1 of
-// rng::random_block(seed, kCopnormJitterStream, (variable << 32) | trial), as (w0 << 32) | w1.
-// Needs variable < 2^32 and trial < 2^32.
-std::uint64_t jitter_key(std::uint64_t seed, std::uint64_t variable_index, std::uint64_t trial);
+// The jitter word of (seed, variable, trial), kernels::copnorm_jitter_word; trial < 2^32.
+std::uint32_t jitter_word(std::uint64_t seed, std::uint64_t variable_index, std::uint64_t trial);
 
 // t_k = ndtri(k / (n + 1)) for k = 1..n (n >= 1), the values of every tie-free copnormed row.
 std::vector<double> copnorm_table(std::int64_t n);
@@ -56,7 +55,8 @@ void copnorm(const double* x, std::int64_t n, double* out, TiePolicy ties = TieP
              std::uint64_t seed = 0, std::uint64_t variable_index = 0);
 
 // The same for a row gathered from a larger set of trials: trial_ids[i] is the original trial
-// number of x[i], used for the jitter key so that it follows the trial (e.g. within a class).
+// number of x[i] (distinct, < 2^32), used for the jitter key so that it follows the trial (e.g.
+// within a class); M is still the next power of two >= n, the gathered row's length.
 void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out, TiePolicy ties,
                       std::uint64_t seed, std::uint64_t variable_index);
 

@@ -91,8 +91,10 @@ TEST(Errors, NullPointersAndBadArguments) {
   expect_error([&] { copnorm(x.data(), 20, const_cast<double*>(x.data())); }, "must not alias");
   expect_error([&] { copnorm(x.data(), 0, out.data()); }, "at least one trial");
   expect_error([&] { copnorm_table(0); }, "at least one trial");
-  expect_error([&] { copnorm(x.data(), 20, out.data(), TiePolicy::jitter, 1, std::uint64_t{1} << 32); },
-               "does not fit the jitter key");
+  std::vector<std::int64_t> ids(20, 0);
+  ids[5] = std::int64_t{1} << 32;
+  expect_error([&] { copnorm_gathered(x.data(), ids.data(), 20, out.data(), TiePolicy::jitter, 1, 0); },
+               "trial 4294967296 does not fit the jitter key");
   expect_error([&] { parse_tie_policy("random"); }, "unknown tie policy 'random'");
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/special_functions.h"
 #include "infotheory/gcmi.h"
+#include "kernels/gcmi/copnorm.h"
 #include "test_data.h"
 
 namespace {
@@ -111,9 +112,9 @@ TEST(Ties, JitterKeyFollowsTheTrial) {
   copnorm_gathered(x.data(), ids.data(), n, out.data(), TiePolicy::jitter, 3, 2);
   copnorm_gathered(xp.data(), perm.data(), n, outp.data(), TiePolicy::jitter, 3, 2);
   for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(outp[i], out[perm[i]]) << i;
-  EXPECT_EQ(jitter_key(3, 2, 10), jitter_key(3, 2, 10));
-  EXPECT_NE(jitter_key(3, 2, 10), jitter_key(3, 2, 11));
-  EXPECT_NE(jitter_key(3, 2, 10), jitter_key(3, 3, 10));
+  EXPECT_EQ(jitter_word(3, 2, 10), jitter_word(3, 2, 10));
+  EXPECT_NE(jitter_word(3, 2, 10), jitter_word(3, 2, 11));
+  EXPECT_NE(jitter_word(3, 2, 10), jitter_word(3, 3, 10));
 }
 
 TEST(Ties, AverageUsesMidRanksAndDemeans) {
@@ -157,6 +158,46 @@ TEST(Ties, StablePitfallWithTrialOrderedVariable) {
   EXPECT_GT(stable, 0.05);  // ~0.08 bits; the null SD at N = 1000 is ~7e-4
   EXPECT_LT(std::fabs(gcmi_cc(x.data(), 1, trial.data(), 1, n, jit)), 0.01);
   EXPECT_LT(std::fabs(gcmi_cc(x.data(), 1, trial.data(), 1, n, avg)), 0.01);
+}
+
+// The reference and the GCMI kernels' CPU backend (kernels/gcmi/copnorm.h) rank every row the same
+// way, ties included, under stable and jitter: one definition of the jitter key.
+TEST(Ties, SameOrderAsTheCopnormKernel) {
+  const std::int64_t rows = 4, n = 333;
+  std::vector<double> x(rows * n);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto v = relu_like(27 + r, n);
+    for (std::int64_t i = 0; i < n; ++i) x[r * n + i] = static_cast<float>(v[i] * 3.0);  // float-exact values
+  }
+  std::vector<float> xf(x.begin(), x.end());
+  const auto table = copnorm_table(n);
+  std::vector<float> table_f(table.begin(), table.end());
+  for (const auto& [policy, ties] : {std::pair{TiePolicy::stable, deeper::kernels::CopnormTies::stable},
+                                    std::pair{TiePolicy::jitter, deeper::kernels::CopnormTies::jitter}}) {
+    std::vector<float> kout(rows * n);
+    std::vector<std::uint32_t> bad(rows), tie_counts(rows);
+    deeper::kernels::CopnormParams p;
+    p.in = xf.data();
+    p.rows = rows;
+    p.n = n;
+    p.table = table_f.data();
+    p.out = kout.data();
+    p.bad = bad.data();
+    p.ties = tie_counts.data();
+    p.policy = ties;
+    p.seed = 99;
+    p.variable_offset = 7;
+    deeper::kernels::cpu_impl::copnorm_rows(p);
+    std::vector<double> out(rows * n);
+    copnorm_rows(x.data(), rows, n, out.data(), policy, 99, 7);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      EXPECT_EQ(bad[r], 0u);
+      EXPECT_DOUBLE_EQ(tie_fraction(x.data() + r * n, n), static_cast<double>(tie_counts[r]) / n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(static_cast<float>(out[r * n + i]), kout[r * n + i]) << tie_policy_name(policy) << " " << r << " " << i;
+      }
+    }
+  }
 }
 
 TEST(Ties, PolicyNames) {

@@ -1,0 +1,249 @@
+// GCMI kernel benchmarks: copula normalisation and all-pairs MI with fused permutation statistics.
+//
+//   bench_gcmi [--device=auto|cpu|cuda[:N]] [Google Benchmark flags]
+//
+// copnorm/V:../N:..         copnorm_rows (stable ties, float output): values/s = V·N/t and GB/s
+//                           counting 4 bytes read + 4 written per value.
+// allpairs/<math>/U:../P:.. allpairs_mi at F = 64, N = 1000 with P permutations (exceedance counts,
+//                           per-(p, f) and per-p maxima): pair_trials/s = U·F·N·(P + 1)/t and
+//                           GFLOPs = 2·U·F·N·(P + 1)/t/1e9, for simt_f32 and wmma_bf16.
+// Sizes: on the CPU (which runs the cpu reference path of both versions) U = 4096, P = 0 and 10,
+// V = 4096; on a GPU U = 2^14, 2^16, 2^18, 2^20, P = 0 and 100, V = 2^16 and 2^20. Inputs are
+// random normal rows (random_fill) copula-normalised on the device itself. GPU work is timed with
+// CUDA events (manual time), CPU work with the host clock; the first repetition is a warm-up.
+#include "kernels/common/random_fill.h"
+#include "kernels/gcmi/allpairs.h"
+#include "kernels/gcmi/copnorm.h"
+#include "kernels/gcmi/permutations.h"
+#include "kernels/runtime/device.h"
+#include "kernels/runtime/memory.h"
+#include "kernels/runtime/stream.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using deeper::Device;
+namespace dk = deeper::kernels;
+
+constexpr std::int64_t kFeatures = 64;
+constexpr std::int64_t kTrials = 1000;
+
+struct Setup {
+  Device device;
+  std::int64_t max_units = 0;
+  deeper::DeviceBuffer table, raw, zx, zx_bf16, zy, zy_bf16, flags, ties;
+  double s_n_f32 = 0, s_n_bf16 = 0;
+};
+Setup g;
+
+// Φ⁻¹(p) by bisection on the normal CDF, in double (N calls at start-up only).
+double inverse_normal_cdf(double p) {
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+template <typename F>
+double time_once(deeper::Stream& stream, F&& f) {
+  deeper::Event start(g.device), stop(g.device);
+  start.record(stream);
+  f();
+  stop.record(stream);
+  stop.synchronize();
+  return deeper::elapsed_ms(start, stop) * 1e-3;
+}
+
+template <typename F>
+double timed_loop(benchmark::State& state, deeper::Stream& stream, F&& f) {
+  f();  // warm-up
+  stream.synchronize();
+  double total = 0;
+  for (auto _ : state) {
+    const double s = time_once(stream, f);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  return total;
+}
+
+dk::CopnormParams copnorm_params(const deeper::DeviceBuffer& in, std::int64_t rows, float* out, __nv_bfloat16* out_bf16) {
+  dk::CopnormParams p;
+  p.in = static_cast<const float*>(in.data());
+  p.rows = rows;
+  p.n = kTrials;
+  p.table = static_cast<const float*>(g.table.data());
+  p.out = out;
+  p.out_bf16 = out_bf16;
+  p.bad = static_cast<std::uint32_t*>(g.flags.data());
+  p.ties = static_cast<std::uint32_t*>(g.ties.data());
+  return p;
+}
+
+// Random normal inputs, copula-normalised on the device: Zx (max_units rows) and Zy (64 rows).
+void prepare_inputs() {
+  const std::int64_t rows = g.max_units;
+  std::vector<float> table(kTrials);
+  for (std::int64_t i = 0; i < kTrials; ++i) {
+    table[static_cast<std::size_t>(i)] = static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (kTrials + 1)));
+  }
+  g.s_n_f32 = dk::table_sum_of_squares(table.data(), kTrials, false);
+  g.s_n_bf16 = dk::table_sum_of_squares(table.data(), kTrials, true);
+  const auto values = static_cast<std::size_t>(rows * kTrials);
+  g.table = deeper::DeviceBuffer(g.device, table.size() * sizeof(float));
+  deeper::copy_bytes(g.table.data(), g.device, table.data(), Device::cpu(), g.table.bytes());
+  g.raw = deeper::DeviceBuffer(g.device, values * sizeof(float));
+  g.zx = deeper::DeviceBuffer(g.device, values * sizeof(float));
+  g.zx_bf16 = deeper::DeviceBuffer(g.device, values * sizeof(__nv_bfloat16));
+  g.zy = deeper::DeviceBuffer(g.device, kFeatures * kTrials * sizeof(float));
+  g.zy_bf16 = deeper::DeviceBuffer(g.device, kFeatures * kTrials * sizeof(__nv_bfloat16));
+  g.flags = deeper::DeviceBuffer(g.device, static_cast<std::size_t>(rows) * sizeof(std::uint32_t));
+  g.ties = deeper::DeviceBuffer(g.device, static_cast<std::size_t>(rows) * sizeof(std::uint32_t));
+  deeper::Stream stream(g.device);
+  dk::RandomFillParams fill;
+  fill.out = g.raw.data();
+  fill.count = rows * kTrials;
+  fill.seed = 1;
+  fill.dist = dk::RandomDistribution::normal_f32;
+  dk::random_fill(g.device, fill, stream.native());
+  dk::copnorm_rows(g.device,
+                   copnorm_params(g.raw, kFeatures, static_cast<float*>(g.zy.data()),
+                                  static_cast<__nv_bfloat16*>(g.zy_bf16.data())),
+                   stream.native());
+  fill.seed = 2;
+  dk::random_fill(g.device, fill, stream.native());
+  dk::copnorm_rows(g.device,
+                   copnorm_params(g.raw, rows, static_cast<float*>(g.zx.data()),
+                                  static_cast<__nv_bfloat16*>(g.zx_bf16.data())),
+                   stream.native());
+  stream.synchronize();
+}
+
+void BM_copnorm(benchmark::State& state) {
+  const std::int64_t rows = state.range(0);
+  deeper::Stream stream(g.device);
+  const auto p = copnorm_params(g.raw, rows, static_cast<float*>(g.zx.data()), nullptr);
+  const double seconds = timed_loop(state, stream, [&] { dk::copnorm_rows(g.device, p, stream.native()); });
+  const double values = static_cast<double>(rows * kTrials) * static_cast<double>(state.iterations());
+  state.counters["values_per_s"] = values / seconds;
+  state.counters["GBps"] = 8.0 * values / seconds * 1e-9;
+  // Zx now holds the same values again (copnorm of the same raw rows): nothing to restore.
+}
+
+void BM_allpairs(benchmark::State& state, dk::AllPairsMath math) {
+  const std::int64_t units = state.range(0), perms = state.range(1);
+  deeper::Stream stream(g.device);
+  const auto pairs = static_cast<std::size_t>(units * kFeatures);
+  deeper::DeviceBuffer mi(g.device, pairs * sizeof(float)), r2(g.device, pairs * sizeof(float));
+  deeper::DeviceBuffer exceed(g.device, pairs * sizeof(std::uint32_t));
+  deeper::DeviceBuffer max_pf(g.device, static_cast<std::size_t>(perms * kFeatures) * sizeof(float) + 4);
+  deeper::DeviceBuffer max_p(g.device, static_cast<std::size_t>(perms) * sizeof(float) + 4);
+  deeper::DeviceBuffer perm_idx(g.device, static_cast<std::size_t>(perms * kTrials) * sizeof(std::int32_t) + 4);
+  if (perms > 0) {
+    std::vector<std::int32_t> host(static_cast<std::size_t>(perms * kTrials));
+    dk::make_permutations(7, 0, perms, kTrials, host.data());
+    deeper::copy_bytes(perm_idx.data(), g.device, host.data(), Device::cpu(), host.size() * sizeof(std::int32_t));
+  }
+  dk::AllPairsParams p;
+  p.math = math;
+  p.zx = static_cast<const float*>(g.zx.data());
+  p.zy = static_cast<const float*>(g.zy.data());
+  p.zx_bf16 = static_cast<const __nv_bfloat16*>(g.zx_bf16.data());
+  p.zy_bf16 = static_cast<const __nv_bfloat16*>(g.zy_bf16.data());
+  p.units = units;
+  p.features = kFeatures;
+  p.n = kTrials;
+  p.s_n = math == dk::AllPairsMath::wmma_bf16 ? g.s_n_bf16 : g.s_n_f32;
+  p.bias = 7.231552e-04;  // c(1000)
+  p.mi = static_cast<float*>(mi.data());
+  p.r2 = static_cast<float*>(r2.data());
+  p.perms = static_cast<const std::int32_t*>(perm_idx.data());
+  p.n_perms = perms;
+  p.exceed = static_cast<std::uint32_t*>(exceed.data());
+  p.max_r2_pf = static_cast<float*>(max_pf.data());
+  p.max_r2_p = static_cast<float*>(max_p.data());
+  const double seconds = timed_loop(state, stream, [&] { dk::allpairs_mi(g.device, p, stream.native()); });
+  const double pair_trials = static_cast<double>(units * kFeatures * kTrials) * static_cast<double>(perms + 1) *
+                             static_cast<double>(state.iterations());
+  state.counters["pair_trials_per_s"] = pair_trials / seconds;
+  state.counters["GFLOPs"] = 2.0 * pair_trials / seconds * 1e-9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string spec = "auto";
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--device=", 9) == 0) {
+      spec = argv[i] + 9;
+    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf("usage: %s [--device=auto|cpu|cuda[:N]] [Google Benchmark flags, e.g. --benchmark_min_time=0.5]\n"
+                  "GCMI kernels: copula normalisation (values/s, GB/s) and all-pairs MI with fused permutation\n"
+                  "statistics (pair-trials/s, GFLOP/s), F = 64 features, N = 1000 trials.\n",
+                  argv[0]);
+      return 0;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  const bool gpu = [&] {
+    try {
+      const deeper::DeviceChoice choice = deeper::select_device(spec);
+      g.device = choice.device;
+      if (g.device.backend == deeper::Backend::emu) {
+        std::fprintf(stderr, "bench_gcmi: error: the emulator checks kernels, it is not timed; use --device cpu or cuda\n");
+        std::exit(2);
+      }
+      std::fprintf(stderr, "bench_gcmi: %s\nbench_gcmi: %s\n", choice.why.c_str(), deeper::describe_device(g.device).c_str());
+      return g.device.backend == deeper::Backend::cuda;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_gcmi: error: %s\n", e.what());
+      std::exit(1);
+    }
+  }();
+  const std::vector<std::int64_t> units = gpu ? std::vector<std::int64_t>{1 << 14, 1 << 16, 1 << 18, 1 << 20}
+                                              : std::vector<std::int64_t>{4096};
+  const std::vector<std::int64_t> perms = gpu ? std::vector<std::int64_t>{0, 100} : std::vector<std::int64_t>{0, 10};
+  const std::vector<std::int64_t> copnorm_rows = gpu ? std::vector<std::int64_t>{1 << 16, 1 << 20}
+                                                     : std::vector<std::int64_t>{4096};
+  g.max_units = units.back();
+  try {
+    prepare_inputs();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gcmi: error preparing inputs: %s\n", e.what());
+    return 1;
+  }
+  auto* copnorm = benchmark::RegisterBenchmark("copnorm", BM_copnorm)->ArgNames({"V"});
+  for (const auto v : copnorm_rows) copnorm->Arg(v);
+  copnorm->UseManualTime()->Unit(benchmark::kMillisecond);
+  for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
+    const char* name = math == dk::AllPairsMath::simt_f32 ? "allpairs/simt_f32" : "allpairs/wmma_bf16";
+    auto* b = benchmark::RegisterBenchmark(name, BM_allpairs, math)->ArgNames({"U", "P"});
+    for (const auto u : units) {
+      for (const auto p : perms) b->Args({u, p});
+    }
+    b->UseManualTime()->Unit(benchmark::kMillisecond);
+  }
+  int bench_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&bench_argc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(bench_argc, rest.data())) return 2;
+  try {
+    benchmark::RunSpecifiedBenchmarks();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gcmi: error: %s\n", e.what());
+    return 1;
+  }
+  benchmark::Shutdown();
+  return 0;
+}

@@ -17,7 +17,8 @@
 //            gathering a class's trials (copnorm_gathered: trial = the original trial number).
 //            Rows stay permutations of t.
 //   average  tied values get their mid-rank; rows are no longer permutations of t, so copnorm
-//            subtracts each row's mean afterwards (the output is demeaned under every policy).
+//            subtracts each row's mean afterwards. (Under stable and jitter the table's antisymmetry
+//            t_k = -t_{N+1-k} already makes every row's mean 0, up to rounding.)
 // -0.0 and +0.0 are equal values. NaN and Inf are rejected with deeper::Error.
 //
 // Layout: a row is n contiguous doubles; copnorm_rows normalises each row of a row-major

@@ -15,8 +15,8 @@ void check_variable(const double* x, int d, std::int64_t n, std::string_view wha
     const double* row = x + static_cast<std::size_t>(r) * n;
     for (std::int64_t t = 0; t < n; ++t) {
       if (!std::isfinite(row[t])) {
-        fail("{}: non-finite value ({}) at dimension {}, trial {}; NaN and Inf are not allowed", what, row[t], r,
-             t);
+        fail("{}: non-finite value ({}) at dimension {}, trial {}; NaN and Inf are not allowed", what, row[t],
+             r, t);
       }
     }
   }
@@ -58,7 +58,8 @@ void check_class_sizes(const std::vector<std::int64_t>& counts, int need, std::s
   }
 }
 
-std::vector<std::vector<std::int64_t>> class_members(const std::int32_t* labels, std::int64_t n, int classes) {
+std::vector<std::vector<std::int64_t>> class_members(const std::int32_t* labels, std::int64_t n,
+                                                     int classes) {
   std::vector<std::vector<std::int64_t>> members(static_cast<std::size_t>(classes));
   for (std::int64_t t = 0; t < n; ++t) members[static_cast<std::size_t>(labels[t])].push_back(t);
   return members;

@@ -25,7 +25,8 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
     case TiePolicy::stable:
     case TiePolicy::average:
       // operator< treats -0.0 and +0.0 as equal, so they keep trial order.
-      std::stable_sort(order.begin(), order.end(), [x](std::int64_t a, std::int64_t b) { return x[a] < x[b]; });
+      std::stable_sort(order.begin(), order.end(),
+                       [x](std::int64_t a, std::int64_t b) { return x[a] < x[b]; });
       break;
     case TiePolicy::jitter: {
       // Order ties by (top 32 - log2 M bits of the jitter word, trial), M = pow2(n): the order of
@@ -39,7 +40,8 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
           fail("copnorm: trial {} does not fit the jitter key (0 <= trial < 2^32)", t);
         }
         trial[static_cast<std::size_t>(i)] = t;
-        word[static_cast<std::size_t>(i)] = jitter_word(seed, variable_index, static_cast<std::uint64_t>(t)) & high_mask;
+        word[static_cast<std::size_t>(i)] =
+            jitter_word(seed, variable_index, static_cast<std::uint64_t>(t)) & high_mask;
       }
       std::sort(order.begin(), order.end(), [x, &word, &trial](std::int64_t a, std::int64_t b) {
         if (x[a] < x[b]) return true;
@@ -52,7 +54,8 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
     }
   }
   if (ties != TiePolicy::average) {
-    for (std::int64_t k = 0; k < n; ++k) out[order[static_cast<std::size_t>(k)]] = table[static_cast<std::size_t>(k)];
+    for (std::int64_t k = 0; k < n; ++k)
+      out[order[static_cast<std::size_t>(k)]] = table[static_cast<std::size_t>(k)];
     return;
   }
   // Mid-ranks: the tied positions s..e-1 (0-based) share rank ((s + 1) + e) / 2.
@@ -61,8 +64,8 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
   for (std::int64_t s = 0; s < n;) {
     std::int64_t e = s + 1;
     while (e < n && x[order[static_cast<std::size_t>(e)]] == x[order[static_cast<std::size_t>(s)]]) ++e;
-    const double value = e - s == 1 ? table[static_cast<std::size_t>(s)]
-                                    : ndtri(0.5 * static_cast<double>(s + 1 + e) / denom);
+    const double value =
+        e - s == 1 ? table[static_cast<std::size_t>(s)] : ndtri(0.5 * static_cast<double>(s + 1 + e) / denom);
     for (std::int64_t k = s; k < e; ++k) out[order[static_cast<std::size_t>(k)]] = value;
     sum += value * static_cast<double>(e - s);
     s = e;
@@ -107,7 +110,8 @@ std::vector<double> copnorm_table(std::int64_t n) {
   if (n < 1) fail("copnorm_table: needs at least one trial (got N = {})", n);
   std::vector<double> t(static_cast<std::size_t>(n));
   const double denom = static_cast<double>(n) + 1.0;
-  for (std::int64_t k = 1; k <= n; ++k) t[static_cast<std::size_t>(k - 1)] = ndtri(static_cast<double>(k) / denom);
+  for (std::int64_t k = 1; k <= n; ++k)
+    t[static_cast<std::size_t>(k - 1)] = ndtri(static_cast<double>(k) / denom);
   return t;
 }
 
@@ -122,8 +126,8 @@ void copnorm(const double* x, std::int64_t n, double* out, TiePolicy ties, std::
   copnorm_gathered(x, nullptr, n, out, ties, seed, variable_index);
 }
 
-void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out, TiePolicy ties,
-                      std::uint64_t seed, std::uint64_t variable_index) {
+void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out,
+                      TiePolicy ties, std::uint64_t seed, std::uint64_t variable_index) {
   check_row_args(x, n, out);
   const std::vector<double> table = copnorm_table(n);
   copnorm_row(x, trial_ids, n, out, ties, seed, variable_index, table);

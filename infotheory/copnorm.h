@@ -58,12 +58,13 @@ void copnorm(const double* x, std::int64_t n, double* out, TiePolicy ties = TieP
 // The same for a row gathered from a larger set of trials: trial_ids[i] is the original trial
 // number of x[i] (distinct, < 2^32), used for the jitter key so that it follows the trial (e.g.
 // within a class); M is still the next power of two >= n, the gathered row's length.
-void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out, TiePolicy ties,
-                      std::uint64_t seed, std::uint64_t variable_index);
+void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out,
+                      TiePolicy ties, std::uint64_t seed, std::uint64_t variable_index);
 
 // Each row of a row-major rows x n array, variable index = first_variable + row number.
 void copnorm_rows(const double* x, std::int64_t rows, std::int64_t n, double* out,
-                  TiePolicy ties = TiePolicy::stable, std::uint64_t seed = 0, std::uint64_t first_variable = 0);
+                  TiePolicy ties = TiePolicy::stable, std::uint64_t seed = 0,
+                  std::uint64_t first_variable = 0);
 
 // (n - number of distinct values) / n, with -0.0 == +0.0. NaN and Inf are rejected.
 double tie_fraction(const double* x, std::int64_t n);

@@ -59,13 +59,15 @@ std::vector<int> concat(std::vector<int> a, const std::vector<int>& b) {
 double ent_g(const double* x, int d, std::int64_t n, bool bias_correct, bool demeaned) {
   detail::check_variable(x, d, n, "ent_g: x");
   detail::check_trials(n, d, "ent_g");
-  const Matrix c = joint_covariance(std::vector<double>(x, x + static_cast<std::size_t>(d) * n), d, n, demeaned);
+  const Matrix c =
+      joint_covariance(std::vector<double>(x, x + static_cast<std::size_t>(d) * n), d, n, demeaned);
   double h = detail::half_log_det_of(c, "ent_g") + 0.5 * d * (std::log(2.0 * std::numbers::pi) + 1.0);
   if (bias_correct) h -= entropy_bias_nats(d, n);
   return h / std::numbers::ln2;
 }
 
-double mi_gg(const double* x, int dx, const double* y, int dy, std::int64_t n, bool bias_correct, bool demeaned) {
+double mi_gg(const double* x, int dx, const double* y, int dy, std::int64_t n, bool bias_correct,
+             bool demeaned) {
   detail::check_variable(x, dx, n, "mi_gg: x");
   detail::check_variable(y, dy, n, "mi_gg: y");
   detail::check_trials(n, dx + dy, "mi_gg");

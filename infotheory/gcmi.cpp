@@ -21,7 +21,8 @@ std::vector<double> copnorm_variable(const double* x, int d, std::int64_t n, con
 }
 
 // The columns `trials` of a row-major d x n array, as a d x trials.size() array.
-std::vector<double> gather_columns(const double* x, int d, std::int64_t n, const std::vector<std::int64_t>& trials) {
+std::vector<double> gather_columns(const double* x, int d, std::int64_t n,
+                                   const std::vector<std::int64_t>& trials) {
   const std::size_t m = trials.size();
   std::vector<double> out(static_cast<std::size_t>(d) * m);
   for (int r = 0; r < d; ++r) {
@@ -95,9 +96,11 @@ double gcmi_mixture_cd(const double* x, int d, const std::int32_t* labels, std::
       for (double& e : v) e = std::fabs(e - med);
       const double mad = median(v);
       if (!(mad > 0.0)) {
-        fail("gcmi_mixture_cd: class {} has zero median absolute deviation in dimension {} (more than half of its "
-             "{} values are equal); the robust scale is undefined",
-             k, r, m);
+        fail(
+            "gcmi_mixture_cd: class {} has zero median absolute deviation in dimension {} (more than half of "
+            "its "
+            "{} values are equal); the robust scale is undefined",
+            k, r, m);
       }
       const double scale = kMadToSd * mad;
       for (std::size_t i = 0; i < m; ++i) pooled[r * n + trials[i]] = ck[r * m + i] * scale + med;
@@ -131,8 +134,8 @@ double gccmi_ccd(const double* x, int dx, const double* y, int dy, const std::in
     const auto& trials = members[static_cast<std::size_t>(k)];
     const std::int64_t nk = static_cast<std::int64_t>(trials.size());
     const auto cx = copnorm_gathered_variable(gather_columns(x, dx, n, trials), dx, trials, opt, 0);
-    const auto cy =
-        copnorm_gathered_variable(gather_columns(y, dy, n, trials), dy, trials, opt, static_cast<std::uint64_t>(dx));
+    const auto cy = copnorm_gathered_variable(gather_columns(y, dy, n, trials), dy, trials, opt,
+                                              static_cast<std::uint64_t>(dx));
     const double ik = mi_gg(cx.data(), dx, cy.data(), dy, nk, opt.bias_correct, true);
     cmi += static_cast<double>(nk) / static_cast<double>(n) * ik;
   }
@@ -144,8 +147,8 @@ double coinfo_ccc(const double* x, int dx, const double* y, int dy, const double
   return gcmi_cc(x, dx, y, dy, n, opt) - gccmi_ccc(x, dx, y, dy, z, dz, n, opt);
 }
 
-double coinfo_ccd(const double* x, int dx, const double* y, int dy, const std::int32_t* labels, std::int64_t n,
-                  int classes, const GcmiOptions& opt) {
+double coinfo_ccd(const double* x, int dx, const double* y, int dy, const std::int32_t* labels,
+                  std::int64_t n, int classes, const GcmiOptions& opt) {
   return gcmi_cc(x, dx, y, dy, n, opt) - gccmi_ccd(x, dx, y, dy, labels, n, classes, opt);
 }
 
@@ -171,8 +174,8 @@ PidMmi pid_mmi(const double* s, int ds, const double* x1, int d1, const double* 
   return p;
 }
 
-double redundancy_mmi(const double* s, int ds, const double* x1, int d1, const double* x2, int d2, std::int64_t n,
-                      const GcmiOptions& opt) {
+double redundancy_mmi(const double* s, int ds, const double* x1, int d1, const double* x2, int d2,
+                      std::int64_t n, const GcmiOptions& opt) {
   detail::check_variable(s, ds, n, "redundancy_mmi: s");
   detail::check_variable(x1, d1, n, "redundancy_mmi: x1");
   detail::check_variable(x2, d2, n, "redundancy_mmi: x2");

@@ -59,12 +59,12 @@ double coinfo_ccc(const double* x, int dx, const double* y, int dy, const double
                   const GcmiOptions& = {});
 
 // Co-information with discrete z: gcmi_cc(x, y) - gccmi_ccd(x, y, z).
-double coinfo_ccd(const double* x, int dx, const double* y, int dy, const std::int32_t* labels, std::int64_t n,
-                  int classes, const GcmiOptions& = {});
+double coinfo_ccd(const double* x, int dx, const double* y, int dy, const std::int32_t* labels,
+                  std::int64_t n, int classes, const GcmiOptions& = {});
 
 // Minimum-MI redundancy min(I(S;X1), I(S;X2)), each a GCMI.
-double redundancy_mmi(const double* s, int ds, const double* x1, int d1, const double* x2, int d2, std::int64_t n,
-                      const GcmiOptions& = {});
+double redundancy_mmi(const double* s, int ds, const double* x1, int d1, const double* x2, int d2,
+                      std::int64_t n, const GcmiOptions& = {});
 
 // The partial information decomposition with MMI redundancy (gcmi.md section 8).
 struct PidMmi {

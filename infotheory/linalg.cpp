@@ -50,9 +50,10 @@ Matrix cholesky(const Matrix& c, std::string_view what) {
     // A pivot at the rounding level of its diagonal entry is a singular matrix that rounding made
     // positive (e.g. two identical variables); the log-determinant would be a meaningless large number.
     if (!(pivot > kSingularRelativePivot * c(j, j))) {  // also catches NaN
-      fail("{}: covariance is not positive definite (Cholesky pivot {} of {} is {:.3g}, diagonal {:.3g}); the "
-           "data are constant, collinear, or too few trials",
-           what, j + 1, d, pivot, c(j, j));
+      fail(
+          "{}: covariance is not positive definite (Cholesky pivot {} of {} is {:.3g}, diagonal {:.3g}); the "
+          "data are constant, collinear, or too few trials",
+          what, j + 1, d, pivot, c(j, j));
     }
     const double ljj = std::sqrt(pivot);
     l(j, j) = ljj;

@@ -27,7 +27,8 @@ struct ClassFit {
 // ln N(s; m, L L^T) = -1/2 |L^-1 (s - m)|^2 - sum ln diag L - (d/2) ln 2 pi.
 double log_normal_density(const std::vector<double>& s, const ClassFit& f, std::vector<double>& work) {
   const int d = f.chol.d;
-  for (int i = 0; i < d; ++i) work[static_cast<std::size_t>(i)] = s[static_cast<std::size_t>(i)] - f.mean[static_cast<std::size_t>(i)];
+  for (int i = 0; i < d; ++i)
+    work[static_cast<std::size_t>(i)] = s[static_cast<std::size_t>(i)] - f.mean[static_cast<std::size_t>(i)];
   detail::forward_solve(f.chol, work.data(), work.data());
   double q = 0.0;
   for (int i = 0; i < d; ++i) q += work[static_cast<std::size_t>(i)] * work[static_cast<std::size_t>(i)];

@@ -86,7 +86,8 @@ TEST(Behaviour, InvarianceToStrictlyMonotoneTransforms) {
   std::transform(y.begin(), y.end(), fy.begin(), [](double v) { return v * v * v; });
   std::transform(z.begin(), z.end(), fz.begin(), [](double v) { return std::atan(5 * v); });
   EXPECT_EQ(gcmi_cc(x.data(), 2, y.data(), 1, n), gcmi_cc(fx.data(), 2, fy.data(), 1, n));
-  EXPECT_EQ(gcmi_model_cd(x.data(), 2, labels.data(), n, 3), gcmi_model_cd(fx.data(), 2, labels.data(), n, 3));
+  EXPECT_EQ(gcmi_model_cd(x.data(), 2, labels.data(), n, 3),
+            gcmi_model_cd(fx.data(), 2, labels.data(), n, 3));
   EXPECT_EQ(gccmi_ccc(x.data(), 2, y.data(), 1, z.data(), 1, n),
             gccmi_ccc(fx.data(), 2, fy.data(), 1, fz.data(), 1, n));
   EXPECT_EQ(gccmi_ccd(x.data(), 2, y.data(), 1, labels.data(), n, 3),
@@ -108,8 +109,8 @@ TEST(Behaviour, LowerBoundDonutAndSquare) {
     ry[i] = std::sin(theta[i]) + 0.05 * e[n + i];
     sq[i] = u[i] * u[i];
   }
-  EXPECT_LT(std::fabs(gcmi_cc(rx.data(), 1, ry.data(), 1, n)), 0.01);   // a ring: strongly dependent
-  EXPECT_LT(std::fabs(gcmi_cc(u.data(), 1, sq.data(), 1, n)), 0.01);    // y = x^2, deterministic
+  EXPECT_LT(std::fabs(gcmi_cc(rx.data(), 1, ry.data(), 1, n)), 0.01);  // a ring: strongly dependent
+  EXPECT_LT(std::fabs(gcmi_cc(u.data(), 1, sq.data(), 1, n)), 0.01);   // y = x^2, deterministic
 }
 
 // gcmi.md 10.1: with stable ties, gcmi_cc = -1/(2 ln 2) log1p(-r^2) - c(N), r = <zx, zy> / S_N.

@@ -52,11 +52,13 @@ TEST(Constants, EstimatorsApplyTheMiBias) {
   const double table[4] = {7.398242e-03, 1.487314e-02, 2.242631e-02, 6.798847e-02};
   for (int s = 0; s < 4; ++s) {
     const int dx = shapes[s][0], dy = shapes[s][1];
-    const double gap = mi_gg(x.data(), dx, y.data(), dy, n, false) - mi_gg(x.data(), dx, y.data(), dy, n, true);
+    const double gap =
+        mi_gg(x.data(), dx, y.data(), dy, n, false) - mi_gg(x.data(), dx, y.data(), dy, n, true);
     expect_7_digits(gap, table[s]);
     GcmiOptions plug;
     plug.bias_correct = false;
-    const double gap_cc = gcmi_cc(x.data(), dx, y.data(), dy, n, plug) - gcmi_cc(x.data(), dx, y.data(), dy, n);
+    const double gap_cc =
+        gcmi_cc(x.data(), dx, y.data(), dy, n, plug) - gcmi_cc(x.data(), dx, y.data(), dy, n);
     expect_7_digits(gap_cc, table[s]);
   }
 }

@@ -17,7 +17,8 @@ using deeper::info::testing::normals;
 
 TEST(Errors, TooFewTrials) {
   const auto x = normals(30, 1, 8), y = normals(30, 2, 8);
-  expect_error([&] { gcmi_cc(x.data(), 2, y.data(), 2, 4, {}); }, "too few trials: N = 4 for a joint dimension of 4");
+  expect_error([&] { gcmi_cc(x.data(), 2, y.data(), 2, 4, {}); },
+               "too few trials: N = 4 for a joint dimension of 4");
   expect_error([&] { mi_gg(x.data(), 1, y.data(), 1, 2); }, "too few trials");
   expect_error([&] { ent_g(x.data(), 3, 2); }, "too few trials");
   expect_error([&] { cmi_ggg(x.data(), 1, y.data(), 1, x.data(), 1, 3); }, "too few trials");
@@ -29,7 +30,8 @@ TEST(Errors, NonFiniteData) {
   auto x = normals(31, 1, 50);
   const auto y = normals(31, 2, 50);
   x[17] = std::numeric_limits<double>::quiet_NaN();
-  expect_error([&] { gcmi_cc(x.data(), 1, y.data(), 1, 50, {}); }, "non-finite value (nan) at dimension 0, trial 17");
+  expect_error([&] { gcmi_cc(x.data(), 1, y.data(), 1, 50, {}); },
+               "non-finite value (nan) at dimension 0, trial 17");
   x[17] = -std::numeric_limits<double>::infinity();
   expect_error([&] { mi_gg(y.data(), 1, x.data(), 1, 50); }, "mi_gg: y: non-finite value (-inf)");
   std::vector<double> out(50);
@@ -49,7 +51,8 @@ TEST(Errors, Labels) {
   expect_error([&] { mi_mixture_gd(x.data(), 1, labels.data(), n, 3); }, "out of range");
   labels[9] = 0;
   expect_error([&] { gccmi_ccd(x.data(), 1, y.data(), 1, labels.data(), n, 4, {}); }, "class 3 is empty");
-  expect_error([&] { mi_model_gd(x.data(), 1, labels.data(), n, 0); }, "number of classes must be at least 1");
+  expect_error([&] { mi_model_gd(x.data(), 1, labels.data(), n, 0); },
+               "number of classes must be at least 1");
   // A class with N_k <= d: class 2 gets two trials, too few for a 2-dimensional covariance.
   for (std::int64_t t = 0; t < n; ++t) labels[t] = t < 2 ? 2 : static_cast<std::int32_t>(t % 2);
   expect_error([&] { gcmi_model_cd(x.data(), 2, labels.data(), n, 3, {}); },

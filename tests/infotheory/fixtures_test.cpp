@@ -1,11 +1,11 @@
 // Every estimator against the values of scripts/make-gcmi-fixtures.py, an independent numpy/scipy
 // implementation of gcmi.md, to 1e-9 bits; copnorm outputs, the tie fraction and S_N too.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -36,7 +36,8 @@ const Fixtures& fixtures() {
     for (const auto& [name, rows] : out.raw.at("continuous").items()) {
       auto& v = out.cont[name];
       for (const auto& row : rows) {
-        if (static_cast<std::int64_t>(row.size()) != out.n) throw std::runtime_error("bad fixture row " + name);
+        if (static_cast<std::int64_t>(row.size()) != out.n)
+          throw std::runtime_error("bad fixture row " + name);
         for (const auto& e : row) v.push_back(e.get<double>());
       }
       out.dims[name] = static_cast<int>(rows.size());
@@ -64,7 +65,8 @@ double evaluate(const json& c) {
   GcmiOptions opt;
   opt.bias_correct = bc;
   opt.ties = parse_tie_policy(c.at("ties").get<std::string>());
-  const std::int32_t* lab = c.contains("labels") ? f.labels.at(c.at("labels").get<std::string>()).data() : nullptr;
+  const std::int32_t* lab =
+      c.contains("labels") ? f.labels.at(c.at("labels").get<std::string>()).data() : nullptr;
   const int k = c.contains("classes") ? c.at("classes").get<int>() : 0;
   const std::int64_t n = f.n;
   if (est == "ent_g") return ent_g(p[0], d[0], n, bc);
@@ -102,12 +104,13 @@ TEST(Fixtures, EveryEstimatorMatchesTheReferenceDefinitions) {
     ++seen[c.at("estimator").get<std::string>()];
   }
   // Every estimator of the API is covered (with and without bias correction where it applies).
-  for (const char* est : {"ent_g", "mi_gg", "gcmi_cc", "cmi_ggg", "gccmi_ccc", "coinfo_ccc", "mi_model_gd",
-                          "gcmi_model_cd", "mi_mixture_gd", "gcmi_mixture_cd", "gccmi_ccd", "coinfo_ccd",
-                          "redundancy_mmi", "pid_synergy_mmi"}) {
+  for (const char* est :
+       {"ent_g", "mi_gg", "gcmi_cc", "cmi_ggg", "gccmi_ccc", "coinfo_ccc", "mi_model_gd", "gcmi_model_cd",
+        "mi_mixture_gd", "gcmi_mixture_cd", "gccmi_ccd", "coinfo_ccd", "redundancy_mmi", "pid_synergy_mmi"}) {
     EXPECT_GE(seen[est], 2) << est;
   }
-  std::printf("[ fixtures ] %zu cases, max |deviation| = %.3g bits (%s)\n", cases.size(), worst, worst_case.c_str());
+  std::printf("[ fixtures ] %zu cases, max |deviation| = %.3g bits (%s)\n", cases.size(), worst,
+              worst_case.c_str());
   RecordProperty("max_deviation_bits", std::to_string(worst));
 }
 
@@ -118,7 +121,8 @@ TEST(Fixtures, CopnormOutputsTieFractionAndTable) {
     const auto expected = c.at("expected").get<std::vector<double>>();
     std::vector<double> out(x.size());
     copnorm(x.data(), f.n, out.data(), parse_tie_policy(c.at("ties").get<std::string>()));
-    for (std::int64_t t = 0; t < f.n; ++t) EXPECT_NEAR(out[t], expected[t], 1e-13) << c.at("input") << " " << t;
+    for (std::int64_t t = 0; t < f.n; ++t)
+      EXPECT_NEAR(out[t], expected[t], 1e-13) << c.at("input") << " " << t;
   }
   const auto& relu = f.cont.at("relu");
   EXPECT_DOUBLE_EQ(tie_fraction(relu.data(), f.n), f.raw.at("tie_fraction").at("relu").get<double>());

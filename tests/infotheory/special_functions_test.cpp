@@ -1,12 +1,12 @@
 // core/special_functions: ndtri against known quantiles and the round trip through erfc, digamma
 // against its exact forms at integers and half-integers.
+#include "core/special_functions.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <numbers>
-
-#include "core/special_functions.h"
 
 namespace {
 
@@ -53,7 +53,8 @@ TEST(Ndtri, RoundTripThroughErfc) {
 }
 
 TEST(Ndtri, Antisymmetric) {
-  for (double p : {0.001, 0.07, 0.2, 0.3, 0.4999}) EXPECT_NEAR(deeper::ndtri(p), -deeper::ndtri(1.0 - p), 1e-14);
+  for (double p : {0.001, 0.07, 0.2, 0.3, 0.4999})
+    EXPECT_NEAR(deeper::ndtri(p), -deeper::ndtri(1.0 - p), 1e-14);
 }
 
 TEST(Digamma, ExactValues) {

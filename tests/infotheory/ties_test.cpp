@@ -173,7 +173,7 @@ TEST(Ties, SameOrderAsTheCopnormKernel) {
   const auto table = copnorm_table(n);
   std::vector<float> table_f(table.begin(), table.end());
   for (const auto& [policy, ties] : {std::pair{TiePolicy::stable, deeper::kernels::CopnormTies::stable},
-                                    std::pair{TiePolicy::jitter, deeper::kernels::CopnormTies::jitter}}) {
+                                     std::pair{TiePolicy::jitter, deeper::kernels::CopnormTies::jitter}}) {
     std::vector<float> kout(rows * n);
     std::vector<std::uint32_t> bad(rows), tie_counts(rows);
     deeper::kernels::CopnormParams p;
@@ -194,7 +194,8 @@ TEST(Ties, SameOrderAsTheCopnormKernel) {
       EXPECT_EQ(bad[r], 0u);
       EXPECT_DOUBLE_EQ(tie_fraction(x.data() + r * n, n), static_cast<double>(tie_counts[r]) / n);
       for (std::int64_t i = 0; i < n; ++i) {
-        ASSERT_EQ(static_cast<float>(out[r * n + i]), kout[r * n + i]) << tie_policy_name(policy) << " " << r << " " << i;
+        ASSERT_EQ(static_cast<float>(out[r * n + i]), kout[r * n + i])
+            << tie_policy_name(policy) << " " << r << " " << i;
       }
     }
   }

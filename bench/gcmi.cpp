@@ -77,7 +77,8 @@ double timed_loop(benchmark::State& state, deeper::Stream& stream, F&& f) {
   return total;
 }
 
-dk::CopnormParams copnorm_params(const deeper::DeviceBuffer& in, std::int64_t rows, float* out, __nv_bfloat16* out_bf16) {
+dk::CopnormParams copnorm_params(const deeper::DeviceBuffer& in, std::int64_t rows, float* out,
+                                 __nv_bfloat16* out_bf16) {
   dk::CopnormParams p;
   p.in = static_cast<const float*>(in.data());
   p.rows = rows;
@@ -95,7 +96,8 @@ void prepare_inputs() {
   const std::int64_t rows = g.max_units;
   std::vector<float> table(kTrials);
   for (std::int64_t i = 0; i < kTrials; ++i) {
-    table[static_cast<std::size_t>(i)] = static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (kTrials + 1)));
+    table[static_cast<std::size_t>(i)] =
+        static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (kTrials + 1)));
   }
   g.s_n_f32 = dk::table_sum_of_squares(table.data(), kTrials, false);
   g.s_n_bf16 = dk::table_sum_of_squares(table.data(), kTrials, true);
@@ -148,11 +150,13 @@ void BM_allpairs(benchmark::State& state, dk::AllPairsMath math) {
   deeper::DeviceBuffer exceed(g.device, pairs * sizeof(std::uint32_t));
   deeper::DeviceBuffer max_pf(g.device, static_cast<std::size_t>(perms * kFeatures) * sizeof(float) + 4);
   deeper::DeviceBuffer max_p(g.device, static_cast<std::size_t>(perms) * sizeof(float) + 4);
-  deeper::DeviceBuffer perm_idx(g.device, static_cast<std::size_t>(perms * kTrials) * sizeof(std::int32_t) + 4);
+  deeper::DeviceBuffer perm_idx(g.device,
+                                static_cast<std::size_t>(perms * kTrials) * sizeof(std::int32_t) + 4);
   if (perms > 0) {
     std::vector<std::int32_t> host(static_cast<std::size_t>(perms * kTrials));
     dk::make_permutations(7, 0, perms, kTrials, host.data());
-    deeper::copy_bytes(perm_idx.data(), g.device, host.data(), Device::cpu(), host.size() * sizeof(std::int32_t));
+    deeper::copy_bytes(perm_idx.data(), g.device, host.data(), Device::cpu(),
+                       host.size() * sizeof(std::int32_t));
   }
   dk::AllPairsParams p;
   p.math = math;
@@ -173,8 +177,8 @@ void BM_allpairs(benchmark::State& state, dk::AllPairsMath math) {
   p.max_r2_pf = static_cast<float*>(max_pf.data());
   p.max_r2_p = static_cast<float*>(max_p.data());
   const double seconds = timed_loop(state, stream, [&] { dk::allpairs_mi(g.device, p, stream.native()); });
-  const double pair_trials = static_cast<double>(units * kFeatures * kTrials) * static_cast<double>(perms + 1) *
-                             static_cast<double>(state.iterations());
+  const double pair_trials = static_cast<double>(units * kFeatures * kTrials) *
+                             static_cast<double>(perms + 1) * static_cast<double>(state.iterations());
   state.counters["pair_trials_per_s"] = pair_trials / seconds;
   state.counters["GFLOPs"] = 2.0 * pair_trials / seconds * 1e-9;
 }
@@ -188,10 +192,11 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--device=", 9) == 0) {
       spec = argv[i] + 9;
     } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf("usage: %s [--device=auto|cpu|cuda[:N]] [Google Benchmark flags, e.g. --benchmark_min_time=0.5]\n"
-                  "GCMI kernels: copula normalisation (values/s, GB/s) and all-pairs MI with fused permutation\n"
-                  "statistics (pair-trials/s, GFLOP/s), F = 64 features, N = 1000 trials.\n",
-                  argv[0]);
+      std::printf(
+          "usage: %s [--device=auto|cpu|cuda[:N]] [Google Benchmark flags, e.g. --benchmark_min_time=0.5]\n"
+          "GCMI kernels: copula normalisation (values/s, GB/s) and all-pairs MI with fused permutation\n"
+          "statistics (pair-trials/s, GFLOP/s), F = 64 features, N = 1000 trials.\n",
+          argv[0]);
       return 0;
     } else {
       rest.push_back(argv[i]);
@@ -202,21 +207,25 @@ int main(int argc, char** argv) {
       const deeper::DeviceChoice choice = deeper::select_device(spec);
       g.device = choice.device;
       if (g.device.backend == deeper::Backend::emu) {
-        std::fprintf(stderr, "bench_gcmi: error: the emulator checks kernels, it is not timed; use --device cpu or cuda\n");
+        std::fprintf(
+            stderr,
+            "bench_gcmi: error: the emulator checks kernels, it is not timed; use --device cpu or cuda\n");
         std::exit(2);
       }
-      std::fprintf(stderr, "bench_gcmi: %s\nbench_gcmi: %s\n", choice.why.c_str(), deeper::describe_device(g.device).c_str());
+      std::fprintf(stderr, "bench_gcmi: %s\nbench_gcmi: %s\n", choice.why.c_str(),
+                   deeper::describe_device(g.device).c_str());
       return g.device.backend == deeper::Backend::cuda;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bench_gcmi: error: %s\n", e.what());
       std::exit(1);
     }
   }();
-  const std::vector<std::int64_t> units = gpu ? std::vector<std::int64_t>{1 << 14, 1 << 16, 1 << 18, 1 << 20}
-                                              : std::vector<std::int64_t>{4096};
-  const std::vector<std::int64_t> perms = gpu ? std::vector<std::int64_t>{0, 100} : std::vector<std::int64_t>{0, 10};
-  const std::vector<std::int64_t> copnorm_rows = gpu ? std::vector<std::int64_t>{1 << 16, 1 << 20}
-                                                     : std::vector<std::int64_t>{4096};
+  const std::vector<std::int64_t> units =
+      gpu ? std::vector<std::int64_t>{1 << 14, 1 << 16, 1 << 18, 1 << 20} : std::vector<std::int64_t>{4096};
+  const std::vector<std::int64_t> perms =
+      gpu ? std::vector<std::int64_t>{0, 100} : std::vector<std::int64_t>{0, 10};
+  const std::vector<std::int64_t> copnorm_rows =
+      gpu ? std::vector<std::int64_t>{1 << 16, 1 << 20} : std::vector<std::int64_t>{4096};
   g.max_units = units.back();
   try {
     prepare_inputs();

@@ -30,12 +30,12 @@ namespace deeper::kernels::DEEPER_KERNEL_NS {
 
 namespace {
 
-constexpr int kTile = 64;     // units and features per block
+constexpr int kTile = 64;  // units and features per block
 constexpr int kThreads = 256;
 constexpr int kSimtK = 16;
 constexpr int kWmmaK = 32;
-constexpr int kWmmaLd = kWmmaK + 8;   // bf16 row stride in shared memory (a multiple of 8)
-constexpr int kTileLd = kTile + 4;    // float row stride of the accumulator tile (a multiple of 4)
+constexpr int kWmmaLd = kWmmaK + 8;  // bf16 row stride in shared memory (a multiple of 8)
+constexpr int kTileLd = kTile + 4;   // float row stride of the accumulator tile (a multiple of 4)
 constexpr int kDefaultPermsPerBlock = 16;
 
 enum Pass : int { kObserved = 0, kPermuted = 1 };
@@ -52,14 +52,15 @@ __device__ __forceinline__ std::int64_t b_trial(const AllPairsParams& p, std::in
 }
 
 struct EpilogueState {
-  float obs[4][4];      // observed r2 of the owned pairs (permuted pass)
-  unsigned cnt[4][4];   // exceedances over the block's permutations
+  float obs[4][4];     // observed r2 of the owned pairs (permuted pass)
+  unsigned cnt[4][4];  // exceedances over the block's permutations
 };
 
 // The epilogue for one tile and one permutation (perm < 0: the observed pass). colmax is a shared
 // array of kTile unsigned, zeroed before the call's main loop; the caller syncs before reusing it.
 __device__ void epilogue(const AllPairsParams& p, std::int64_t perm, std::int64_t u0, std::int64_t f0,
-                         const float (&acc)[4][4], EpilogueState& st, unsigned* colmax, float inv_s_n, float bias) {
+                         const float (&acc)[4][4], EpilogueState& st, unsigned* colmax, float inv_s_n,
+                         float bias) {
   const int ty = static_cast<int>(threadIdx.x) / 16, tx = static_cast<int>(threadIdx.x) % 16;
   unsigned local_max[4] = {0, 0, 0, 0};
   for (int i = 0; i < 4; ++i) {
@@ -84,10 +85,12 @@ __device__ void epilogue(const AllPairsParams& p, std::int64_t perm, std::int64_
   }
   __syncthreads();
   if (threadIdx.x < kTile && f0 + threadIdx.x < p.features && colmax[threadIdx.x]) {
-    atomicMax(reinterpret_cast<unsigned*>(p.max_r2_pf) + perm * p.features + f0 + threadIdx.x, colmax[threadIdx.x]);
+    atomicMax(reinterpret_cast<unsigned*>(p.max_r2_pf) + perm * p.features + f0 + threadIdx.x,
+              colmax[threadIdx.x]);
   }
   if (p.max_r2_p && threadIdx.x < 32) {
-    unsigned v = colmax[threadIdx.x] > colmax[threadIdx.x + 32] ? colmax[threadIdx.x] : colmax[threadIdx.x + 32];
+    unsigned v =
+        colmax[threadIdx.x] > colmax[threadIdx.x + 32] ? colmax[threadIdx.x] : colmax[threadIdx.x + 32];
     for (int offset = 16; offset > 0; offset /= 2) {
       const unsigned o = __shfl_xor_sync(0xFFFFFFFFu, v, offset);
       v = o > v ? o : v;
@@ -109,12 +112,14 @@ __device__ void epilogue_begin(const AllPairsParams& p, std::int64_t u0, std::in
 }
 
 // Adds the block's exceedance counts to the global ones (permuted pass).
-__device__ void epilogue_end(const AllPairsParams& p, std::int64_t u0, std::int64_t f0, const EpilogueState& st) {
+__device__ void epilogue_end(const AllPairsParams& p, std::int64_t u0, std::int64_t f0,
+                             const EpilogueState& st) {
   const int ty = static_cast<int>(threadIdx.x) / 16, tx = static_cast<int>(threadIdx.x) % 16;
   for (int i = 0; i < 4; ++i) {
     for (int j = 0; j < 4; ++j) {
       const std::int64_t u = u0 + ty + 16 * i, f = f0 + tx + 16 * j;
-      if (u < p.units && f < p.features && st.cnt[i][j]) atomicAdd(&p.exceed[u * p.features + f], st.cnt[i][j]);
+      if (u < p.units && f < p.features && st.cnt[i][j])
+        atomicAdd(&p.exceed[u * p.features + f], st.cnt[i][j]);
     }
   }
 }
@@ -139,7 +144,8 @@ __device__ BlockWork block_work(const AllPairsParams& p, int pass, PermChunks ch
   return w;
 }
 
-__global__ void __launch_bounds__(kThreads) allpairs_simt_kernel(AllPairsParams p, int pass, PermChunks chunks) {
+__global__ void __launch_bounds__(kThreads)
+    allpairs_simt_kernel(AllPairsParams p, int pass, PermChunks chunks) {
   __shared__ float a_tile[kSimtK][kTile + 1];
   __shared__ float b_tile[kSimtK][kTile + 1];
   __shared__ unsigned colmax[kTile];
@@ -184,7 +190,8 @@ struct alignas(32) WmmaShared {
   unsigned colmax[kTile];
 };
 
-__global__ void __launch_bounds__(kThreads) allpairs_wmma_kernel(AllPairsParams p, int pass, PermChunks chunks) {
+__global__ void __launch_bounds__(kThreads)
+    allpairs_wmma_kernel(AllPairsParams p, int pass, PermChunks chunks) {
   using namespace nvcuda;
   __shared__ WmmaShared sm;
   const BlockWork w = block_work(p, pass, chunks);
@@ -221,7 +228,8 @@ __global__ void __launch_bounds__(kThreads) allpairs_wmma_kernel(AllPairsParams 
       __syncthreads();
     }
     for (int jj = 0; jj < 2; ++jj) {
-      wmma::store_matrix_sync(sm.c + warp_row * kTileLd + warp_col + 16 * jj, c_frag[jj], kTileLd, wmma::mem_row_major);
+      wmma::store_matrix_sync(sm.c + warp_row * kTileLd + warp_col + 16 * jj, c_frag[jj], kTileLd,
+                              wmma::mem_row_major);
     }
     __syncthreads();
     float acc[4][4];

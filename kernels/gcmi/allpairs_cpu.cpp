@@ -17,13 +17,16 @@ namespace deeper::kernels {
 
 void check_allpairs_params(const AllPairsParams& p) {
   DEEPER_CHECK(p.units >= 0 && p.features >= 0 && p.n_perms >= 0,
-               "allpairs_mi: negative size (units {}, features {}, permutations {})", p.units, p.features, p.n_perms);
+               "allpairs_mi: negative size (units {}, features {}, permutations {})", p.units, p.features,
+               p.n_perms);
   DEEPER_CHECK(p.n >= 1, "allpairs_mi: N = {} trials (need at least 1)", p.n);
   DEEPER_CHECK(p.math == AllPairsMath::simt_f32 || p.math == AllPairsMath::wmma_bf16,
                "allpairs_mi: unknown math version {}", static_cast<std::uint32_t>(p.math));
   DEEPER_CHECK(p.s_n > 0 && std::isfinite(p.s_n), "allpairs_mi: S_N = {} must be positive and finite", p.s_n);
-  DEEPER_CHECK((p.features + 63) / 64 <= 65535, "allpairs_mi: {} features is more than 65535 tiles of 64", p.features);
-  DEEPER_CHECK(p.n_perms <= 0 || p.n <= 0x7FFFFFFF, "allpairs_mi: N = {} does not fit int32 permutation indices", p.n);
+  DEEPER_CHECK((p.features + 63) / 64 <= 65535, "allpairs_mi: {} features is more than 65535 tiles of 64",
+               p.features);
+  DEEPER_CHECK(p.n_perms <= 0 || p.n <= 0x7FFFFFFF,
+               "allpairs_mi: N = {} does not fit int32 permutation indices", p.n);
   if (p.units == 0 || p.features == 0) return;
   if (p.math == AllPairsMath::simt_f32) {
     DEEPER_CHECK(p.zx != nullptr && p.zy != nullptr, "allpairs_mi: simt_f32 needs float inputs zx and zy");
@@ -42,7 +45,8 @@ double table_sum_of_squares(const float* table, std::int64_t n, bool bf16_rounde
   DEEPER_CHECK(n >= 0 && (table != nullptr || n == 0), "table_sum_of_squares: null table or negative length");
   double s = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    const double t = bf16_rounded ? static_cast<double>(__bfloat162float(__float2bfloat16_rn(table[i]))) : table[i];
+    const double t =
+        bf16_rounded ? static_cast<double>(__bfloat162float(__float2bfloat16_rn(table[i]))) : table[i];
     s += t * t;
   }
   return s;
@@ -63,7 +67,8 @@ void load_row(const AllPairsParams& p, bool x_side, std::int64_t row, float* out
 }
 
 // dots[f] = Σ_k x[k] · y[f][k] for every f; four features per sweep over the trials.
-void dot_row(const float* x, const std::vector<float>& y, std::int64_t features, std::int64_t n, float* dots) {
+void dot_row(const float* x, const std::vector<float>& y, std::int64_t features, std::int64_t n,
+             float* dots) {
   std::int64_t f = 0;
   for (; f + 4 <= features; f += 4) {
     const float *y0 = &y[static_cast<std::size_t>(f * n)], *y1 = y0 + n, *y2 = y1 + n, *y3 = y2 + n;
@@ -109,7 +114,8 @@ void allpairs_mi(const AllPairsParams& p) {
     if (perm >= 0) {
       const std::int32_t* pi = p.perms + perm * N;
       for (std::int64_t f = 0; f < F; ++f) {
-        for (std::int64_t k = 0; k < N; ++k) zy_perm[static_cast<std::size_t>(f * N + k)] = zy[static_cast<std::size_t>(f * N + pi[k])];
+        for (std::int64_t k = 0; k < N; ++k)
+          zy_perm[static_cast<std::size_t>(f * N + k)] = zy[static_cast<std::size_t>(f * N + pi[k])];
       }
       y = &zy_perm;
     }
@@ -150,9 +156,12 @@ void allpairs_mi(const AllPairsParams& p) {
 void allpairs_mi(const Device& device, const AllPairsParams& p, void* stream) {
   check_allpairs_params(p);
   switch (device.backend) {
-    case Backend::cpu: return cpu_impl::allpairs_mi(p);
-    case Backend::emu: return emu_impl::allpairs_mi(p, stream);
-    case Backend::cuda: return DEEPER_CUDA_KERNEL(cuda_impl::allpairs_mi(p, stream));
+    case Backend::cpu:
+      return cpu_impl::allpairs_mi(p);
+    case Backend::emu:
+      return emu_impl::allpairs_mi(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::allpairs_mi(p, stream));
   }
 }
 

@@ -38,8 +38,10 @@ __global__ void copnorm_rows_kernel(CopnormParams p, std::uint32_t m) {
       if (i < n) {
         const float x = in[i];
         bad |= !isfinite(x);
-        const std::uint32_t w = p.policy == CopnormTies::jitter ? copnorm_jitter_word(p.seed, variable, i) : 0u;
-        key = (static_cast<unsigned long long>(copnorm_value_word(x)) << 32) | copnorm_tie_word(p.policy, w, i, m);
+        const std::uint32_t w =
+            p.policy == CopnormTies::jitter ? copnorm_jitter_word(p.seed, variable, i) : 0u;
+        key = (static_cast<unsigned long long>(copnorm_value_word(x)) << 32) |
+              copnorm_tie_word(p.policy, w, i, m);
       }
       keys[i] = key;
     }

@@ -50,17 +50,17 @@ inline constexpr std::int64_t kCopnormMaxN = 16384;
 enum class CopnormTies : std::uint32_t { stable, jitter };
 
 struct CopnormParams {
-  const float* in = nullptr;            // rows × n values
-  std::int64_t rows = 0;                // V
-  std::int64_t n = 0;                   // N trials
-  const float* table = nullptr;         // n values, increasing: t[i] = Φ⁻¹((i + 1) / (n + 1))
-  float* out = nullptr;                 // rows × n, or nullptr
-  __nv_bfloat16* out_bf16 = nullptr;    // rows × n, bf16 of the same table values, or nullptr
-  std::uint32_t* bad = nullptr;         // rows flags (1 = NaN or Inf in the row)
-  std::uint32_t* ties = nullptr;        // rows tie counts
+  const float* in = nullptr;          // rows × n values
+  std::int64_t rows = 0;              // V
+  std::int64_t n = 0;                 // N trials
+  const float* table = nullptr;       // n values, increasing: t[i] = Φ⁻¹((i + 1) / (n + 1))
+  float* out = nullptr;               // rows × n, or nullptr
+  __nv_bfloat16* out_bf16 = nullptr;  // rows × n, bf16 of the same table values, or nullptr
+  std::uint32_t* bad = nullptr;       // rows flags (1 = NaN or Inf in the row)
+  std::uint32_t* ties = nullptr;      // rows tie counts
   CopnormTies policy = CopnormTies::stable;
-  std::uint64_t seed = 0;               // jitter only
-  std::uint64_t variable_offset = 0;    // global index of row 0 (jitter keys of tiled inputs)
+  std::uint64_t seed = 0;             // jitter only
+  std::uint64_t variable_offset = 0;  // global index of row 0 (jitter keys of tiled inputs)
 };
 
 // Throws deeper::Error when the parameters are unusable (null pointers, no output at all, N out of
@@ -81,7 +81,8 @@ DEEPER_HD_INLINE std::uint32_t copnorm_tie_word(CopnormTies policy, std::uint32_
 }
 
 // The jitter word of trial k of global variable `variable`: word k % 4 of Philox draw k / 4.
-DEEPER_HD_INLINE std::uint32_t copnorm_jitter_word(std::uint64_t seed, std::uint64_t variable, std::uint32_t k) {
+DEEPER_HD_INLINE std::uint32_t copnorm_jitter_word(std::uint64_t seed, std::uint64_t variable,
+                                                   std::uint32_t k) {
   return rng::random_block(seed, kCopnormJitterStream, variable, k / 4u).w[k % 4u];
 }
 

@@ -16,14 +16,15 @@ namespace deeper::kernels {
 void check_copnorm_params(const CopnormParams& p) {
   DEEPER_CHECK(p.rows >= 0, "copnorm_rows: negative number of rows {}", p.rows);
   DEEPER_CHECK(p.n >= 1 && p.n <= kCopnormMaxN,
-               "copnorm_rows: N = {} trials is outside [1, {}] (the keys of a row must fit in shared memory)", p.n,
-               kCopnormMaxN);
+               "copnorm_rows: N = {} trials is outside [1, {}] (the keys of a row must fit in shared memory)",
+               p.n, kCopnormMaxN);
   DEEPER_CHECK(p.policy == CopnormTies::stable || p.policy == CopnormTies::jitter,
                "copnorm_rows: unknown tie policy {} (stable or jitter; average is CPU-only in infotheory/)",
                static_cast<std::uint32_t>(p.policy));
   if (p.rows == 0) return;
   DEEPER_CHECK(p.in != nullptr && p.table != nullptr, "copnorm_rows: null input or table");
-  DEEPER_CHECK(p.out != nullptr || p.out_bf16 != nullptr, "copnorm_rows: no output (out and out_bf16 are both null)");
+  DEEPER_CHECK(p.out != nullptr || p.out_bf16 != nullptr,
+               "copnorm_rows: no output (out and out_bf16 are both null)");
   DEEPER_CHECK(p.bad != nullptr && p.ties != nullptr, "copnorm_rows: null bad-row flags or tie counts");
 }
 
@@ -44,7 +45,8 @@ void copnorm_rows(const CopnormParams& p) {
       for (std::int64_t i = 0; i < p.n; ++i) {
         const auto k = static_cast<std::uint32_t>(i);
         bad |= !std::isfinite(in[i]);
-        const std::uint32_t w = p.policy == CopnormTies::jitter ? copnorm_jitter_word(p.seed, variable, k) : 0u;
+        const std::uint32_t w =
+            p.policy == CopnormTies::jitter ? copnorm_jitter_word(p.seed, variable, k) : 0u;
         keys[static_cast<std::size_t>(i)] =
             (std::uint64_t{copnorm_value_word(in[i])} << 32) | copnorm_tie_word(p.policy, w, k, m);
       }
@@ -77,9 +79,12 @@ void copnorm_rows(const CopnormParams& p) {
 void copnorm_rows(const Device& device, const CopnormParams& p, void* stream) {
   check_copnorm_params(p);
   switch (device.backend) {
-    case Backend::cpu: return cpu_impl::copnorm_rows(p);
-    case Backend::emu: return emu_impl::copnorm_rows(p, stream);
-    case Backend::cuda: return DEEPER_CUDA_KERNEL(cuda_impl::copnorm_rows(p, stream));
+    case Backend::cpu:
+      return cpu_impl::copnorm_rows(p);
+    case Backend::emu:
+      return emu_impl::copnorm_rows(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::copnorm_rows(p, stream));
   }
 }
 

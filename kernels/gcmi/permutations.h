@@ -36,6 +36,7 @@ DEEPER_HD_INLINE void fisher_yates_permutation(std::uint64_t seed, std::uint64_t
 // Host helper: permutations first, first + 1, ..., first + count − 1 of n trials into out, a
 // count × n row-major int32 array (OpenMP over permutations). Throws deeper::Error for count < 0,
 // n outside [1, 2^31 − 1] or a null out with count > 0.
-void make_permutations(std::uint64_t seed, std::uint64_t first, std::int64_t count, std::int64_t n, std::int32_t* out);
+void make_permutations(std::uint64_t seed, std::uint64_t first, std::int64_t count, std::int64_t n,
+                       std::int32_t* out);
 
 }  // namespace deeper::kernels

@@ -51,7 +51,8 @@ Outputs run(const Device& device, const Problem& pr, dk::AllPairsMath math, int 
   const std::size_t pairs = static_cast<std::size_t>(pr.U * pr.F);
   Outputs o{std::vector<float>(pairs, kPoison), std::vector<float>(pairs, kPoison),
             std::vector<float>(static_cast<std::size_t>(pr.P * pr.F), kPoison),
-            std::vector<float>(static_cast<std::size_t>(pr.P), kPoison), std::vector<std::uint32_t>(pairs, 0xDEADBEEFu)};
+            std::vector<float>(static_cast<std::size_t>(pr.P), kPoison),
+            std::vector<std::uint32_t>(pairs, 0xDEADBEEFu)};
   dk::AllPairsParams p;
   p.math = math;
   p.zx = pr.zx.f32.data();
@@ -77,10 +78,10 @@ Outputs run(const Device& device, const Problem& pr, dk::AllPairsMath math, int 
 
 // The fp64 oracle: every r2_p[u][f] materialised from the inputs the version reads.
 struct Oracle {
-  std::vector<double> r2;                 // U × F observed
-  std::vector<double> null_r2;            // P × U × F
-  std::vector<std::uint32_t> exceed;      // U × F
-  std::vector<std::uint32_t> near_ties;   // U × F: permutations with |r2_p − r2| < margin
+  std::vector<double> r2;                // U × F observed
+  std::vector<double> null_r2;           // P × U × F
+  std::vector<std::uint32_t> exceed;     // U × F
+  std::vector<std::uint32_t> near_ties;  // U × F: permutations with |r2_p − r2| < margin
   std::vector<double> max_pf, max_p;
 };
 
@@ -92,13 +93,17 @@ Oracle oracle(const Problem& pr, dk::AllPairsMath math, double margin) {
   const std::int64_t U = pr.U, F = pr.F, N = pr.N, P = pr.P;
   auto r2_of = [&](std::int64_t u, std::int64_t f, const std::int32_t* pi) {
     double g = 0;
-    for (std::int64_t k = 0; k < N; ++k) g += static_cast<double>(zx[u * N + k]) * zy[f * N + (pi ? pi[k] : k)];
+    for (std::int64_t k = 0; k < N; ++k)
+      g += static_cast<double>(zx[u * N + k]) * zy[f * N + (pi ? pi[k] : k)];
     const double r = g / s_n;
     return std::min(r * r, static_cast<double>(dk::kAllPairsMaxR2));
   };
-  Oracle o{std::vector<double>(static_cast<std::size_t>(U * F)), std::vector<double>(static_cast<std::size_t>(P * U * F)),
-           std::vector<std::uint32_t>(static_cast<std::size_t>(U * F)), std::vector<std::uint32_t>(static_cast<std::size_t>(U * F)),
-           std::vector<double>(static_cast<std::size_t>(P * F)), std::vector<double>(static_cast<std::size_t>(P))};
+  Oracle o{std::vector<double>(static_cast<std::size_t>(U * F)),
+           std::vector<double>(static_cast<std::size_t>(P * U * F)),
+           std::vector<std::uint32_t>(static_cast<std::size_t>(U * F)),
+           std::vector<std::uint32_t>(static_cast<std::size_t>(U * F)),
+           std::vector<double>(static_cast<std::size_t>(P * F)),
+           std::vector<double>(static_cast<std::size_t>(P))};
   for (std::int64_t u = 0; u < U; ++u) {
     for (std::int64_t f = 0; f < F; ++f) o.r2[u * F + f] = r2_of(u, f, nullptr);
   }
@@ -121,7 +126,8 @@ double mi_bits(double r2, double bias) { return -0.5 * std::log1p(-r2) / std::lo
 
 // Every output against the oracle: MI and r2 within `tol` (r2 scale), the counts exact except by
 // at most the number of near-tied permutations of the pair, maxima within tol.
-void expect_matches_oracle(const Outputs& out, const Oracle& o, const Problem& pr, double tol, const std::string& what) {
+void expect_matches_oracle(const Outputs& out, const Oracle& o, const Problem& pr, double tol,
+                           const std::string& what) {
   const std::size_t pairs = static_cast<std::size_t>(pr.U * pr.F);
   std::size_t inexact = 0, tied_pairs = 0;
   for (std::size_t i = 0; i < pairs; ++i) {
@@ -136,8 +142,10 @@ void expect_matches_oracle(const Outputs& out, const Oracle& o, const Problem& p
   if (pr.P == 0) return;
   EXPECT_LT(tied_pairs, pairs / 10) << what << ": the data must leave most comparisons robust";
   EXPECT_LE(inexact, tied_pairs) << what;
-  for (std::size_t i = 0; i < out.max_pf.size(); ++i) ASSERT_NEAR(out.max_pf[i], o.max_pf[i], tol) << what << " max " << i;
-  for (std::size_t i = 0; i < out.max_p.size(); ++i) ASSERT_NEAR(out.max_p[i], o.max_p[i], tol) << what << " max_p " << i;
+  for (std::size_t i = 0; i < out.max_pf.size(); ++i)
+    ASSERT_NEAR(out.max_pf[i], o.max_pf[i], tol) << what << " max " << i;
+  for (std::size_t i = 0; i < out.max_p.size(); ++i)
+    ASSERT_NEAR(out.max_p[i], o.max_p[i], tol) << what << " max_p " << i;
 }
 
 std::string name(const Problem& pr, const Device& d, dk::AllPairsMath m) {
@@ -151,8 +159,8 @@ TEST(AllPairs, ObservedMiMatchesOracleOnOddShapes) {
   struct Shape {
     std::int64_t U, F, N;
   };
-  for (const Shape s : {Shape{1, 1, 2}, Shape{3, 2, 2}, Shape{17, 5, 31}, Shape{64, 64, 128}, Shape{70, 65, 33},
-                        Shape{9, 3, 1000}}) {
+  for (const Shape s : {Shape{1, 1, 2}, Shape{3, 2, 2}, Shape{17, 5, 31}, Shape{64, 64, 128},
+                        Shape{70, 65, 33}, Shape{9, 3, 1000}}) {
     const Problem pr = make_problem(s.U, s.F, s.N, 0, static_cast<unsigned>(s.U * 31 + s.N));
     for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
       const Oracle o = oracle(pr, math, 0);
@@ -160,7 +168,8 @@ TEST(AllPairs, ObservedMiMatchesOracleOnOddShapes) {
         const Outputs out = run(d, pr, math);
         expect_matches_oracle(out, o, pr, 2e-6, name(pr, d, math));
         // P = 0: the permutation outputs are untouched.
-        EXPECT_TRUE(std::all_of(out.exceed.begin(), out.exceed.end(), [](std::uint32_t c) { return c == 0xDEADBEEFu; }));
+        EXPECT_TRUE(std::all_of(out.exceed.begin(), out.exceed.end(),
+                                [](std::uint32_t c) { return c == 0xDEADBEEFu; }));
       }
     }
   }
@@ -177,7 +186,8 @@ TEST(AllPairs, FusedPermutationStatisticsEqualTheMaterialisedNull) {
     expect_matches_oracle(chunked, o, pr, 2e-6, name(pr, kEmu, math) + " chunks of 3");
     // Some pairs are significant and some not: the counts span the range.
     EXPECT_TRUE(std::count(chunked.exceed.begin(), chunked.exceed.end(), 0u) > 0);
-    EXPECT_TRUE(std::any_of(chunked.exceed.begin(), chunked.exceed.end(), [](std::uint32_t c) { return c >= 5; }));
+    EXPECT_TRUE(
+        std::any_of(chunked.exceed.begin(), chunked.exceed.end(), [](std::uint32_t c) { return c >= 5; }));
   }
 }
 
@@ -187,7 +197,8 @@ TEST(AllPairs, IdenticalRowsGiveRNearOneAndAFiniteClampedMi) {
     pr.zy.f32[static_cast<std::size_t>(pr.N + k)] = pr.zx.f32[static_cast<std::size_t>(2 * pr.N + k)];
     pr.zy.bf16[static_cast<std::size_t>(pr.N + k)] = pr.zx.bf16[static_cast<std::size_t>(2 * pr.N + k)];
     pr.zy.f32[static_cast<std::size_t>(2 * pr.N + k)] = -pr.zx.f32[static_cast<std::size_t>(4 * pr.N + k)];
-    pr.zy.bf16[static_cast<std::size_t>(2 * pr.N + k)] = __hneg(pr.zx.bf16[static_cast<std::size_t>(4 * pr.N + k)]);
+    pr.zy.bf16[static_cast<std::size_t>(2 * pr.N + k)] =
+        __hneg(pr.zx.bf16[static_cast<std::size_t>(4 * pr.N + k)]);
   }
   const float ceiling = static_cast<float>(mi_bits(dk::kAllPairsMaxR2, 0.001));  // 12 − bias
   for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
@@ -212,7 +223,8 @@ TEST(AllPairs, WmmaIsWithinTheDocumentedBf16ToleranceOfSimt) {
     const double typical = std::ldexp(1.0, -8) * std::sqrt(2.0 / static_cast<double>(N));
     double worst = 0;
     for (std::size_t i = 0; i < simt.r2.size(); ++i) {
-      const double dr = std::fabs(std::sqrt(static_cast<double>(wmma.r2[i])) - std::sqrt(static_cast<double>(simt.r2[i])));
+      const double dr =
+          std::fabs(std::sqrt(static_cast<double>(wmma.r2[i])) - std::sqrt(static_cast<double>(simt.r2[i])));
       worst = std::max(worst, dr);
     }
     EXPECT_LE(worst, 6 * typical) << "N=" << N;

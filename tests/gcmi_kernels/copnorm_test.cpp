@@ -30,9 +30,11 @@ struct Result {
 
 // Runs copnorm_rows on `device` with poisoned outputs.
 Result run(const Device& device, const std::vector<float>& in, std::int64_t rows, std::int64_t n,
-           dk::CopnormTies policy = dk::CopnormTies::stable, std::uint64_t seed = 0, std::uint64_t offset = 0) {
+           dk::CopnormTies policy = dk::CopnormTies::stable, std::uint64_t seed = 0,
+           std::uint64_t offset = 0) {
   const auto table = gcmi_test::rank_table(n);
-  Result r{std::vector<float>(in.size(), 12345.0f), std::vector<__nv_bfloat16>(in.size(), __float2bfloat16_rn(-777.0f)),
+  Result r{std::vector<float>(in.size(), 12345.0f),
+           std::vector<__nv_bfloat16>(in.size(), __float2bfloat16_rn(-777.0f)),
            std::vector<std::uint32_t>(static_cast<std::size_t>(rows), 0xDEADBEEFu),
            std::vector<std::uint32_t>(static_cast<std::size_t>(rows), 0xDEADBEEFu)};
   dk::CopnormParams p;
@@ -82,8 +84,10 @@ TEST(Copnorm, EmulatedKernelMatchesCpuBitForBit) {
   for (std::int64_t n : {1, 2, 31, 64, 1000}) {
     for (std::int64_t rows : {1, 3}) {
       for (bool ties : {false, true}) {
-        const auto in = ties ? tied_rows(rows, n, 7 + static_cast<unsigned>(n)) : gcmi_test::random_rows(rows, n, 3);
-        const std::string what = "n=" + std::to_string(n) + " rows=" + std::to_string(rows) + " ties=" + std::to_string(ties);
+        const auto in =
+            ties ? tied_rows(rows, n, 7 + static_cast<unsigned>(n)) : gcmi_test::random_rows(rows, n, 3);
+        const std::string what =
+            "n=" + std::to_string(n) + " rows=" + std::to_string(rows) + " ties=" + std::to_string(ties);
         const Result cpu = run(kCpu, in, rows, n), emu = run(kEmu, in, rows, n);
         expect_same(cpu, emu, what);
         const auto table = gcmi_test::rank_table(n);

@@ -27,7 +27,8 @@ inline double inverse_normal_cdf(double p) {
 inline std::vector<float> rank_table(std::int64_t n) {
   std::vector<float> t(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    t[static_cast<std::size_t>(i)] = static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (n + 1)));
+    t[static_cast<std::size_t>(i)] =
+        static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (n + 1)));
   }
   return t;
 }
@@ -42,8 +43,8 @@ inline std::vector<float> random_rows(std::int64_t rows, std::int64_t n, unsigne
 }
 
 // Rows whose values correlate with the given base rows: out[f] = rho·base[f % base_rows] + noise.
-inline std::vector<float> correlated_rows(const std::vector<float>& base, std::int64_t base_rows, std::int64_t rows,
-                                          std::int64_t n, unsigned seed) {
+inline std::vector<float> correlated_rows(const std::vector<float>& base, std::int64_t base_rows,
+                                          std::int64_t rows, std::int64_t n, unsigned seed) {
   std::mt19937 gen(seed);
   std::normal_distribution<float> normal;
   std::uniform_real_distribution<float> rho_dist(-0.9f, 0.9f);

@@ -51,7 +51,8 @@ TEST(Permutations, PositionsAreUniform) {
   dk::make_permutations(3, 0, count, n, perms.data());
   std::vector<int> hits(n);
   for (std::int64_t p = 0; p < count; ++p) {
-    for (std::int64_t k = 0; k < n; ++k) hits[static_cast<std::size_t>(k)] += perms[static_cast<std::size_t>(p * n + k)] == 0;
+    for (std::int64_t k = 0; k < n; ++k)
+      hits[static_cast<std::size_t>(k)] += perms[static_cast<std::size_t>(p * n + k)] == 0;
   }
   double chi2 = 0;
   for (const int h : hits) chi2 += (h - 500.0) * (h - 500.0) / 500.0;

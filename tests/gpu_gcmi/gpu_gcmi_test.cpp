@@ -25,9 +25,9 @@ namespace {
 namespace dk = deeper::kernels;
 using deeper::Device;
 
-#define SKIP_WITHOUT_GPU()                                                            \
-  do {                                                                                \
-    const auto probe = deeper::probe_cuda();                                          \
+#define SKIP_WITHOUT_GPU()                                                          \
+  do {                                                                              \
+    const auto probe = deeper::probe_cuda();                                        \
     if (probe.device_count == 0) GTEST_SKIP() << "no usable GPU: " << probe.reason; \
   } while (0)
 
@@ -36,14 +36,16 @@ const Device kGpu = Device::cuda(0);
 template <typename T>
 deeper::DeviceBuffer to_gpu(const std::vector<T>& host) {
   deeper::DeviceBuffer buffer(kGpu, std::max<std::size_t>(host.size() * sizeof(T), 4));
-  if (!host.empty()) deeper::copy_bytes(buffer.data(), kGpu, host.data(), Device::cpu(), host.size() * sizeof(T));
+  if (!host.empty())
+    deeper::copy_bytes(buffer.data(), kGpu, host.data(), Device::cpu(), host.size() * sizeof(T));
   return buffer;
 }
 
 template <typename T>
 std::vector<T> to_host(const deeper::DeviceBuffer& buffer, std::size_t count, std::size_t first = 0) {
   std::vector<T> host(count);
-  deeper::copy_bytes(host.data(), Device::cpu(), static_cast<const T*>(buffer.data()) + first, kGpu, count * sizeof(T));
+  deeper::copy_bytes(host.data(), Device::cpu(), static_cast<const T*>(buffer.data()) + first, kGpu,
+                     count * sizeof(T));
   return host;
 }
 
@@ -58,7 +60,8 @@ double inverse_normal_cdf(double p) {
 
 std::vector<float> rank_table(std::int64_t n) {
   std::vector<float> t(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) t[static_cast<std::size_t>(i)] = static_cast<float>(inverse_normal_cdf((i + 1.0) / (n + 1.0)));
+  for (std::int64_t i = 0; i < n; ++i)
+    t[static_cast<std::size_t>(i)] = static_cast<float>(inverse_normal_cdf((i + 1.0) / (n + 1.0)));
   return t;
 }
 
@@ -81,10 +84,11 @@ struct CopnormOut {
   std::vector<std::uint32_t> bad, ties;
 };
 
-CopnormOut copnorm_cpu(const std::vector<float>& in, std::int64_t rows, std::int64_t n, const std::vector<float>& table,
-                       dk::CopnormTies policy, std::uint64_t seed) {
+CopnormOut copnorm_cpu(const std::vector<float>& in, std::int64_t rows, std::int64_t n,
+                       const std::vector<float>& table, dk::CopnormTies policy, std::uint64_t seed) {
   CopnormOut o{std::vector<float>(in.size()), std::vector<std::uint16_t>(in.size()),
-               std::vector<std::uint32_t>(static_cast<std::size_t>(rows)), std::vector<std::uint32_t>(static_cast<std::size_t>(rows))};
+               std::vector<std::uint32_t>(static_cast<std::size_t>(rows)),
+               std::vector<std::uint32_t>(static_cast<std::size_t>(rows))};
   dk::CopnormParams p;
   p.in = in.data();
   p.rows = rows;
@@ -115,8 +119,10 @@ TEST(GpuGcmi, CopnormMatchesCpuBitForBit) {
       const CopnormOut want = copnorm_cpu(in, c.rows, c.n, table, policy, 9);
       auto d_in = to_gpu(in), d_table = to_gpu(table);
       const std::size_t values = in.size(), rows = static_cast<std::size_t>(c.rows);
-      auto d_out = to_gpu(std::vector<float>(values, -1.0f)), d_bf16 = to_gpu(std::vector<std::uint16_t>(values, 0xFFFFu));
-      auto d_bad = to_gpu(std::vector<std::uint32_t>(rows, 7u)), d_ties = to_gpu(std::vector<std::uint32_t>(rows, 7u));
+      auto d_out = to_gpu(std::vector<float>(values, -1.0f)),
+           d_bf16 = to_gpu(std::vector<std::uint16_t>(values, 0xFFFFu));
+      auto d_bad = to_gpu(std::vector<std::uint32_t>(rows, 7u)),
+           d_ties = to_gpu(std::vector<std::uint32_t>(rows, 7u));
       dk::CopnormParams p;
       p.in = static_cast<const float*>(d_in.data());
       p.rows = c.rows;
@@ -151,12 +157,15 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
   std::normal_distribution<float> normal;
   std::vector<float> y(static_cast<std::size_t>(F * N));
   for (std::int64_t f = 0; f < F; ++f) {
-    for (std::int64_t k = 0; k < N; ++k) y[static_cast<std::size_t>(f * N + k)] = 0.3f * x.out[static_cast<std::size_t>(f * 41 * N + k)] + normal(gen);
+    for (std::int64_t k = 0; k < N; ++k)
+      y[static_cast<std::size_t>(f * N + k)] =
+          0.3f * x.out[static_cast<std::size_t>(f * 41 * N + k)] + normal(gen);
   }
   const CopnormOut zy = copnorm_cpu(y, F, N, table, dk::CopnormTies::stable, 0);
   std::vector<std::int32_t> perms(static_cast<std::size_t>(P * N));
   dk::make_permutations(5, 0, P, N, perms.data());
-  auto d_zx = to_gpu(x.out), d_zy = to_gpu(zy.out), d_zxb = to_gpu(x.bf16), d_zyb = to_gpu(zy.bf16), d_perms = to_gpu(perms);
+  auto d_zx = to_gpu(x.out), d_zy = to_gpu(zy.out), d_zxb = to_gpu(x.bf16), d_zyb = to_gpu(zy.bf16),
+       d_perms = to_gpu(perms);
   const std::size_t pairs = static_cast<std::size_t>(U * F);
   for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
     const bool bf16 = math == dk::AllPairsMath::wmma_bf16;
@@ -169,7 +178,8 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
     p.bias = 7.231552e-04;
     p.n_perms = P;
     // CPU reference.
-    std::vector<float> mi(pairs), r2(pairs), max_pf(static_cast<std::size_t>(P * F)), max_p(static_cast<std::size_t>(P));
+    std::vector<float> mi(pairs), r2(pairs), max_pf(static_cast<std::size_t>(P * F)),
+        max_p(static_cast<std::size_t>(P));
     std::vector<std::uint32_t> exceed(pairs);
     dk::AllPairsParams c = p;
     c.zx = x.out.data();
@@ -186,7 +196,8 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
     // GPU, outputs poisoned.
     auto d_mi = to_gpu(std::vector<float>(pairs, -9.0f)), d_r2 = to_gpu(std::vector<float>(pairs, -9.0f));
     auto d_exceed = to_gpu(std::vector<std::uint32_t>(pairs, 12345u));
-    auto d_max_pf = to_gpu(std::vector<float>(max_pf.size(), -9.0f)), d_max_p = to_gpu(std::vector<float>(max_p.size(), -9.0f));
+    auto d_max_pf = to_gpu(std::vector<float>(max_pf.size(), -9.0f)),
+         d_max_p = to_gpu(std::vector<float>(max_p.size(), -9.0f));
     p.zx = static_cast<const float*>(d_zx.data());
     p.zy = static_cast<const float*>(d_zy.data());
     p.zx_bf16 = static_cast<const __nv_bfloat16*>(d_zxb.data());
@@ -200,7 +211,8 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
     dk::allpairs_mi(kGpu, p);
     const auto g_mi = to_host<float>(d_mi, pairs), g_r2 = to_host<float>(d_r2, pairs);
     const auto g_exceed = to_host<std::uint32_t>(d_exceed, pairs);
-    const auto g_max_pf = to_host<float>(d_max_pf, max_pf.size()), g_max_p = to_host<float>(d_max_p, max_p.size());
+    const auto g_max_pf = to_host<float>(d_max_pf, max_pf.size()),
+               g_max_p = to_host<float>(d_max_p, max_p.size());
     const char* what = bf16 ? "wmma_bf16" : "simt_f32";
     std::size_t inexact = 0;
     for (std::size_t i = 0; i < pairs; ++i) {
@@ -216,18 +228,22 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
         for (std::int64_t k = 0; k < N; ++k) {
           const std::size_t xi = static_cast<std::size_t>(u * N + k);
           const std::size_t yi = static_cast<std::size_t>(f * N + perms[static_cast<std::size_t>(q * N + k)]);
-          g += bf16 ? static_cast<double>(__bfloat162float(reinterpret_cast<const __nv_bfloat16*>(x.bf16.data())[xi])) *
+          g += bf16 ? static_cast<double>(
+                          __bfloat162float(reinterpret_cast<const __nv_bfloat16*>(x.bf16.data())[xi])) *
                           __bfloat162float(reinterpret_cast<const __nv_bfloat16*>(zy.bf16.data())[yi])
                     : static_cast<double>(x.out[xi]) * zy.out[yi];
         }
         const double rq = g / p.s_n;
         near += std::fabs(rq * rq - r2[i]) < 1e-5;
       }
-      ASSERT_LE(std::abs(static_cast<int>(g_exceed[i]) - static_cast<int>(exceed[i])), near) << what << " pair " << i;
+      ASSERT_LE(std::abs(static_cast<int>(g_exceed[i]) - static_cast<int>(exceed[i])), near)
+          << what << " pair " << i;
     }
     EXPECT_LT(inexact, pairs / 100) << what;
-    for (std::size_t i = 0; i < max_pf.size(); ++i) ASSERT_NEAR(g_max_pf[i], max_pf[i], 2e-6) << what << " " << i;
-    for (std::size_t i = 0; i < max_p.size(); ++i) ASSERT_NEAR(g_max_p[i], max_p[i], 2e-6) << what << " " << i;
+    for (std::size_t i = 0; i < max_pf.size(); ++i)
+      ASSERT_NEAR(g_max_pf[i], max_pf[i], 2e-6) << what << " " << i;
+    for (std::size_t i = 0; i < max_p.size(); ++i)
+      ASSERT_NEAR(g_max_p[i], max_p[i], 2e-6) << what << " " << i;
   }
 }
 
@@ -238,7 +254,8 @@ TEST(GpuGcmi, MoreThan2To31InputElements) {
   const auto table = rank_table(N);
   deeper::DeviceBuffer raw(kGpu, static_cast<std::size_t>(U * N) * sizeof(float));
   deeper::DeviceBuffer zx(kGpu, static_cast<std::size_t>(U * N) * sizeof(float));
-  deeper::DeviceBuffer flags(kGpu, static_cast<std::size_t>(U) * 4), ties(kGpu, static_cast<std::size_t>(U) * 4);
+  deeper::DeviceBuffer flags(kGpu, static_cast<std::size_t>(U) * 4),
+      ties(kGpu, static_cast<std::size_t>(U) * 4);
   auto d_table = to_gpu(table);
   dk::RandomFillParams fill;
   fill.out = raw.data();

@@ -2,6 +2,7 @@
 #include "infotheory/copnorm.h"
 
 #include <algorithm>
+#include <exception>
 #include <numeric>
 #include <span>
 
@@ -137,12 +138,22 @@ void copnorm_rows(const double* x, std::int64_t rows, std::int64_t n, double* ou
                   std::uint64_t seed, std::uint64_t first_variable) {
   if (rows < 1) fail("copnorm_rows: needs at least one row (got {})", rows);
   const std::vector<double> table = copnorm_table(n);
+  // Rows in parallel; the first error any row raises is rethrown after the loop (an exception must
+  // not leave an OpenMP region).
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 8)
   for (std::int64_t r = 0; r < rows; ++r) {
-    const double* xr = x ? x + r * n : nullptr;
-    double* outr = out ? out + r * n : nullptr;
-    check_row_args(xr, n, outr);
-    copnorm_row(xr, nullptr, n, outr, ties, seed, first_variable + static_cast<std::uint64_t>(r), table);
+    try {
+      const double* xr = x ? x + r * n : nullptr;
+      double* outr = out ? out + r * n : nullptr;
+      check_row_args(xr, n, outr);
+      copnorm_row(xr, nullptr, n, outr, ties, seed, first_variable + static_cast<std::uint64_t>(r), table);
+    } catch (...) {
+#pragma omp critical(deeper_copnorm_rows_error)
+      if (!error) error = std::current_exception();
+    }
   }
+  if (error) std::rethrow_exception(error);
 }
 
 double tie_fraction(const double* x, std::int64_t n) {

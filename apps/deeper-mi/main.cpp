@@ -1,0 +1,232 @@
+// deeper-mi: Gaussian-copula mutual information between variables stored in .npy files.
+//
+//   deeper-mi cc  X.npy Y.npy -o MI.npy          MI for every (x, y) pair -> (U, F)
+//   deeper-mi cd  X.npy LABELS.npy -o MI.npy     each x against discrete labels -> (U,)
+//   deeper-mi ccc X.npy Y.npy Z.npy -o MI.npy    I(x; y | z), z one continuous variable -> (U, F)
+//   deeper-mi ccd X.npy Y.npy Z.npy -o MI.npy    I(x; y | z), z discrete labels -> (U, F)
+//   deeper-mi coi X.npy Y.npy Z.npy -o CO.npy    co-information I(x;y) - I(x;y|z) -> (U, F)
+//
+// Arrays have trials on the first axis: (N,), (N, V) or (N, V, d). Results are in bits,
+// bias-corrected unless --no-bias-correction. Univariate `cc` runs as one batched all-pairs job with
+// optional permutation statistics (--perm); the other estimators loop over pairs with the fp64
+// reference estimators (docs/gcmi.md).
+#include "apps/deeper-mi/inputs.h"
+#include "core/cli.h"
+#include "core/log.h"
+#include "core/npy.h"
+#include "core/progress.h"
+#include "infotheory/allpairs.h"
+#include "infotheory/gcmi.h"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace deeper;
+
+struct MiArgs {
+  std::string x, y, z, out, out_dir;
+  std::string method = "model", ties = "stable", stats = "maxstat", precision = "f64";
+  int permutations = 0;
+  double alpha = 0.05;
+  bool no_bias_correction = false;
+};
+
+info::TiePolicy parse_ties(const std::string& s) {
+  if (s == "stable") return info::TiePolicy::stable;
+  if (s == "jitter") return info::TiePolicy::jitter;
+  return info::TiePolicy::average;
+}
+
+info::GcmiOptions gcmi_options(const MiArgs& a, const CommonOptions& common) {
+  info::GcmiOptions o;
+  o.bias_correct = !a.no_bias_correction;
+  o.ties = parse_ties(a.ties);
+  o.seed = common.seed;
+  return o;
+}
+
+void require_same_trials(const mi_app::VariableSet& a, std::int64_t n, const std::string& other) {
+  if (a.trials != n) fail("{} has {} trials but {} has {}; the first axes must match", a.path, a.trials, other, n);
+}
+
+void write_matrix(const std::string& path, const std::vector<double>& values, std::vector<std::int64_t> shape) {
+  io::write_npy(path, values.data(), DType::f64, shape);
+  log::info("wrote {} ({})", path, io::shape_string(shape));
+}
+
+void warn_ties(const mi_app::VariableSet& s, const std::vector<double>& fractions) {
+  std::int64_t heavy = 0;
+  for (double f : fractions) heavy += f > 0.1;
+  if (heavy > 0) {
+    log::warn("{}: {} of {} variables have more than 10% tied values; with --ties stable, ties follow trial order "
+              "(see docs/gcmi.md)", s.path, heavy, s.count);
+  }
+}
+
+// Runs `pair(u, f)` for every pair with a progress display; fills a U x F matrix.
+std::vector<double> for_each_pair(std::int64_t units, std::int64_t features,
+                                  const std::function<double(std::int64_t, std::int64_t)>& pair) {
+  std::vector<double> out(static_cast<std::size_t>(units * features));
+  ProgressOptions progress_options;
+  progress_options.unit = "pairs";
+  Progress progress("pairs", static_cast<std::uint64_t>(units * features), progress_options);
+  for (std::int64_t u = 0; u < units; ++u) {
+    for (std::int64_t f = 0; f < features; ++f) {
+      out[static_cast<std::size_t>(u * features + f)] = pair(u, f);
+      progress.advance();
+    }
+  }
+  progress.finish();
+  return out;
+}
+
+void run_cc(const MiArgs& a, const CommonOptions& common) {
+  const auto x = mi_app::load_variables(a.x), y = mi_app::load_variables(a.y);
+  require_same_trials(y, x.trials, a.x);
+  if (x.dim == 1 && y.dim == 1) {
+    info::AllPairsOptions o;
+    o.gcmi = gcmi_options(a, common);
+    o.permutations = a.permutations;
+    o.permutation_seed = common.seed;
+    o.precision = a.precision == "f32" ? info::GemmPrecision::f32 : info::GemmPrecision::f64;
+    const info::AllPairsResult r = info::gcmi_cc_all_pairs(x.data.data(), x.count, y.data.data(), y.count, x.trials, o);
+    warn_ties(x, r.tie_fraction_x);
+    warn_ties(y, r.tie_fraction_y);
+    write_matrix(a.out, r.mi, {x.count, y.count});
+    if (a.permutations > 0) {
+      const std::filesystem::path dir =
+          a.out_dir.empty() ? std::filesystem::path(a.out).parent_path() : std::filesystem::path(a.out_dir);
+      if (!dir.empty()) std::filesystem::create_directories(dir);
+      std::vector<double> p(r.mi.size());
+      for (std::int64_t u = 0; u < x.count; ++u) {
+        for (std::int64_t f = 0; f < y.count; ++f) p[static_cast<std::size_t>(u * y.count + f)] = r.p_value(u, f);
+      }
+      write_matrix((dir / "p_values.npy").string(), p, {x.count, y.count});
+      write_matrix((dir / "null_max.npy").string(), r.max_null_all, {r.permutations});
+      write_matrix((dir / "null_max_per_feature.npy").string(), r.max_null, {r.permutations, y.count});
+      if (a.stats == "maxstat") {
+        write_matrix((dir / "p_fwe.npy").string(), info::maxstat_p_values(r), {x.count, y.count});
+        log::info("max-stat threshold at alpha {}: {:.6g} bits", a.alpha, info::maxstat_threshold(r, a.alpha));
+      } else if (a.stats == "fdr") {
+        write_matrix((dir / "q_values.npy").string(), info::fdr_bh(p), {x.count, y.count});
+      }
+    }
+    return;
+  }
+  if (a.permutations > 0) fail("--perm is implemented for univariate cc only (X and Y here have d = {} and {})", x.dim, y.dim);
+  const auto opts = gcmi_options(a, common);
+  write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
+                 return info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts);
+               }), {x.count, y.count});
+}
+
+void run_cd(const MiArgs& a, const CommonOptions& common) {
+  const auto x = mi_app::load_variables(a.x);
+  const auto labels = mi_app::load_labels(a.y);
+  if (static_cast<std::int64_t>(labels.values.size()) != x.trials) {
+    fail("{} has {} trials but {} has {} labels; the first axes must match", a.x, x.trials, a.y, labels.values.size());
+  }
+  const auto opts = gcmi_options(a, common);
+  const bool mixture = a.method == "mixture";
+  write_matrix(a.out, for_each_pair(x.count, 1, [&](std::int64_t u, std::int64_t) {
+                 return mixture ? info::gcmi_mixture_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts)
+                                : info::gcmi_model_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts);
+               }), {x.count});
+}
+
+// ccc, ccd and coi: z is one variable, continuous or (integer array) discrete.
+void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptions& common) {
+  const auto x = mi_app::load_variables(a.x), y = mi_app::load_variables(a.y);
+  require_same_trials(y, x.trials, a.x);
+  const auto opts = gcmi_options(a, common);
+  const bool discrete = kind == "ccd" || (kind == "coi" && mi_app::holds_labels(a.z));
+  std::function<double(std::int64_t, std::int64_t)> cmi;
+  mi_app::VariableSet z;
+  mi_app::Labels labels;
+  if (discrete) {
+    labels = mi_app::load_labels(a.z);
+    if (static_cast<std::int64_t>(labels.values.size()) != x.trials) {
+      fail("{} has {} labels but {} has {} trials; the first axes must match", a.z, labels.values.size(), a.x, x.trials);
+    }
+    cmi = [&](std::int64_t u, std::int64_t f) {
+      return info::gccmi_ccd(x.variable(u), x.dim, y.variable(f), y.dim, labels.values.data(), x.trials, labels.classes, opts);
+    };
+  } else {
+    z = mi_app::load_variables(a.z);
+    require_same_trials(z, x.trials, a.x);
+    if (z.count != 1) fail("{}: the conditioning variable must be one variable, shape (N,) or (N, 1, d); it holds {}", a.z, z.count);
+    cmi = [&](std::int64_t u, std::int64_t f) {
+      return info::gccmi_ccc(x.variable(u), x.dim, y.variable(f), y.dim, z.variable(0), z.dim, x.trials, opts);
+    };
+  }
+  const bool coi = kind == "coi";
+  write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
+                 const double c = cmi(u, f);
+                 return coi ? info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts) - c : c;
+               }), {x.count, y.count});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MiArgs args;
+  std::string chosen;
+  std::vector<CLI::App*> commands;
+  return deeper::run_main(
+      argc, argv, "mi",
+      [&](CLI::App& app) {
+        // The usual form is `deeper-mi CMD ...`: name a mistyped command rather than its options.
+        if (argc > 1 && argv[1][0] != '-') {
+          const std::string first = argv[1];
+          if (first != "cc" && first != "cd" && first != "ccc" && first != "ccd" && first != "coi") {
+            throw UsageError("unknown command '" + first + "'; use one of cc, cd, ccc, ccd, coi (see --help)");
+          }
+        }
+        app.require_subcommand(0, 1);  // none: a usage error below that names the commands
+        app.fallthrough();
+        const auto add = [&](const std::string& name, const std::string& help, bool third) {
+          CLI::App* c = app.add_subcommand(name, help);
+          c->add_option("X", args.x, "variables x: .npy (N,), (N, V) or (N, V, d)")->required()->check(CLI::ExistingFile);
+          c->add_option(name == "cd" ? "LABELS" : "Y", args.y, name == "cd" ? "labels 0..K-1: integer .npy (N,)" : "variables y")
+              ->required()->check(CLI::ExistingFile);
+          if (third) {
+            c->add_option("Z", args.z, name == "ccc" ? "conditioning variable (continuous)"
+                                                     : (name == "ccd" ? "conditioning labels 0..K-1" : "third variable (continuous, or integer labels)"))
+                ->required()->check(CLI::ExistingFile);
+          }
+          c->add_option("-o,--out", args.out, "output .npy (written atomically)")->required();
+          c->add_option("--ties", args.ties, "tie policy of the copula normalisation")
+              ->check(CLI::IsMember({"stable", "jitter", "average"}));
+          c->add_flag("--no-bias-correction", args.no_bias_correction, "plug-in estimates (no analytic bias correction)");
+          if (name == "cd") c->add_option("--method", args.method, "model | mixture")->check(CLI::IsMember({"model", "mixture"}));
+          if (name == "cc") {
+            c->add_option("--perm", args.permutations, "permutations for the null (univariate cc)")->check(CLI::Range(0, 1000000));
+            c->add_option("--alpha", args.alpha, "family-wise error rate for the max-stat threshold")->check(CLI::Range(1e-9, 0.999999));
+            c->add_option("--stats", args.stats, "maxstat | pvalues | fdr")->check(CLI::IsMember({"maxstat", "pvalues", "fdr"}));
+            c->add_option("--out-dir", args.out_dir, "folder for p-values and null maxima (default: beside --out)");
+            c->add_option("--precision", args.precision, "GEMM precision of the batched path: f64 | f32")
+                ->check(CLI::IsMember({"f64", "f32"}));
+          }
+          c->callback([&chosen, name] { chosen = name; });
+          commands.push_back(c);
+        };
+        add("cc", "MI for every (x, y) pair -> (U, F)", false);
+        add("cd", "MI of each x with discrete labels -> (U,)", false);
+        add("ccc", "conditional MI I(x; y | z), z continuous -> (U, F)", true);
+        add("ccd", "conditional MI I(x; y | z), z discrete -> (U, F)", true);
+        add("coi", "co-information I(x; y) - I(x; y | z) -> (U, F)", true);
+      },
+      [&](const CommonOptions& common) {
+        if (common.device != "auto" && common.device != "cpu") {
+          log::warn("--device {}: this version of deeper-mi computes on the CPU", common.device);
+        }
+        if (chosen.empty()) throw UsageError("no command given; use one of cc, cd, ccc, ccd, coi (see --help)");
+        if (chosen == "cc") return run_cc(args, common);
+        if (chosen == "cd") return run_cd(args, common);
+        run_conditional(chosen, args, common);
+      });
+}

@@ -1,0 +1,163 @@
+// deeper-mi end to end: each subcommand's output equals the library's reference estimators, the
+// permutation outputs appear with their shapes, and bad inputs give exit code 1 or 2 with one
+// "deeper-mi: error:" line that names the file, leaving an existing output untouched.
+#include "core/npy.h"
+#include "infotheory/gcmi.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace info = deeper::info;
+
+namespace {
+
+constexpr std::int64_t kN = 120, kU = 5, kF = 3;
+
+struct Outcome {
+  int status;
+  std::string err;
+};
+
+class MiApp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deeper-mi-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    std::mt19937_64 gen(9);
+    std::normal_distribution<double> normal;
+    x_.resize(kN * kU);  // trial-major (N, U)
+    y_.resize(kN * kF);
+    z_.resize(kN);
+    labels_.resize(kN);
+    for (std::int64_t t = 0; t < kN; ++t) {
+      z_[t] = normal(gen);
+      labels_[t] = static_cast<std::int32_t>(t % 3);
+      for (std::int64_t f = 0; f < kF; ++f) y_[t * kF + f] = normal(gen) + 0.5 * z_[t];
+      for (std::int64_t u = 0; u < kU; ++u) x_[t * kU + u] = normal(gen) + 0.7 * y_[t * kF + u % kF] + labels_[t];
+    }
+    write("x.npy", x_, {kN, kU});
+    write("y.npy", y_, {kN, kF});
+    write("z.npy", z_, {kN});
+    deeper::io::write_npy(path("labels.npy"), labels_.data(), deeper::DType::i32, std::vector<std::int64_t>{kN});
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::vector<double>& v, std::vector<std::int64_t> shape) const {
+    deeper::io::write_npy(path(name), v.data(), deeper::DType::f64, shape);
+  }
+  Outcome run(const std::string& args) const {
+    const std::string err_file = path("stderr.txt");
+    const std::string cmd = std::string(DEEPER_MI_BINARY) + " " + args + " 2>" + err_file + " >/dev/null";
+    const int raw = std::system(cmd.c_str());
+    std::ifstream in(err_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ss.str()};
+  }
+  std::vector<double> load(const std::string& name, std::vector<std::int64_t> shape) const {
+    const auto a = deeper::io::read_npy(path(name));
+    EXPECT_EQ(a.shape, shape) << name;
+    return a.to_vector<double>();
+  }
+  // Variable v of a trial-major (N, V) array as a contiguous row.
+  static std::vector<double> column(const std::vector<double>& a, std::int64_t count, std::int64_t v) {
+    std::vector<double> out(kN);
+    for (std::int64_t t = 0; t < kN; ++t) out[t] = a[t * count + v];
+    return out;
+  }
+
+  fs::path dir_;
+  std::vector<double> x_, y_, z_;
+  std::vector<std::int32_t> labels_;
+};
+
+}  // namespace
+
+TEST_F(MiApp, CcEqualsTheReferenceEstimator) {
+  const Outcome r = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("mi.npy") + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto mi = load("mi.npy", {kU, kF});
+  for (std::int64_t u = 0; u < kU; ++u) {
+    for (std::int64_t f = 0; f < kF; ++f) {
+      const auto xu = column(x_, kU, u), yf = column(y_, kF, f);
+      EXPECT_NEAR(mi[u * kF + f], info::gcmi_cc(xu.data(), 1, yf.data(), 1, kN), 1e-12);
+    }
+  }
+}
+
+TEST_F(MiApp, CcWithPermutationsWritesTheNullStatistics) {
+  const Outcome r = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("mi.npy") + " --perm 49 --seed 3 --out-dir " +
+                    path("stats") + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto p = load("stats/p_values.npy", {kU, kF});
+  for (double v : p) EXPECT_TRUE(v >= 0.02 && v <= 1.0) << v;
+  load("stats/null_max.npy", {49});
+  load("stats/null_max_per_feature.npy", {49, kF});
+  const auto p_fwe = load("stats/p_fwe.npy", {kU, kF});
+  EXPECT_DOUBLE_EQ(p_fwe[0], 0.02);  // x0 = y0 + noise: beyond every null maximum
+}
+
+TEST_F(MiApp, CdCccCcdAndCoiEqualTheReferenceEstimators) {
+  ASSERT_EQ(run("cd " + path("x.npy") + " " + path("labels.npy") + " -o " + path("cd.npy")).status, 0);
+  ASSERT_EQ(run("ccc " + path("x.npy") + " " + path("y.npy") + " " + path("z.npy") + " -o " + path("ccc.npy")).status, 0);
+  ASSERT_EQ(run("ccd " + path("x.npy") + " " + path("y.npy") + " " + path("labels.npy") + " -o " + path("ccd.npy")).status, 0);
+  ASSERT_EQ(run("coi " + path("x.npy") + " " + path("y.npy") + " " + path("labels.npy") + " -o " + path("coi.npy")).status, 0);
+  const auto cd = load("cd.npy", {kU}), ccc = load("ccc.npy", {kU, kF}), ccd = load("ccd.npy", {kU, kF}),
+             coi = load("coi.npy", {kU, kF});
+  for (std::int64_t u = 0; u < kU; ++u) {
+    const auto xu = column(x_, kU, u);
+    EXPECT_NEAR(cd[u], info::gcmi_model_cd(xu.data(), 1, labels_.data(), kN, 3), 1e-12);
+    for (std::int64_t f = 0; f < kF; ++f) {
+      const auto yf = column(y_, kF, f);
+      EXPECT_NEAR(ccc[u * kF + f], info::gccmi_ccc(xu.data(), 1, yf.data(), 1, z_.data(), 1, kN), 1e-12);
+      const double cmi = info::gccmi_ccd(xu.data(), 1, yf.data(), 1, labels_.data(), kN, 3);
+      EXPECT_NEAR(ccd[u * kF + f], cmi, 1e-12);
+      EXPECT_NEAR(coi[u * kF + f], info::gcmi_cc(xu.data(), 1, yf.data(), 1, kN) - cmi, 1e-12);
+    }
+  }
+}
+
+TEST_F(MiApp, BadInputsAreOneLineErrorsAndKeepTheOldOutput) {
+  std::vector<double> short_y(60 * kF, 0.5);
+  write("short.npy", short_y, {60, kF});
+  std::vector<double> nan_x = x_;
+  nan_x[7] = std::nan("");
+  write("nan.npy", nan_x, {kN, kU});
+  std::vector<std::int32_t> gap(kN, 0);
+  gap[0] = 2;  // class 1 empty
+  deeper::io::write_npy(path("gap.npy"), gap.data(), deeper::DType::i32, std::vector<std::int64_t>{kN});
+  std::ofstream(path("out.npy")) << "previous result";
+
+  const auto expect_error = [&](const std::string& args, int status, const std::string& part) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("deeper-mi: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  expect_error("cc " + path("x.npy") + " " + path("short.npy") + " -o " + path("out.npy"), 1, "short.npy");
+  expect_error("cc " + path("nan.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 1, "NaN");
+  expect_error("cd " + path("x.npy") + " " + path("gap.npy") + " -o " + path("out.npy"), 1, "class 1");
+  expect_error("cc " + path("missing.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 2, "missing.npy");
+  expect_error("cx " + path("x.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 2, "cx");
+  expect_error("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("out.npy") + " --ties sorted", 2, "sorted");
+  std::ifstream in(path("out.npy"));
+  std::string content;
+  std::getline(in, content);
+  EXPECT_EQ(content, "previous result");
+}

@@ -16,7 +16,9 @@
 
 namespace deeper::info {
 
-enum class GemmPrecision { f64, f32 };
+// f64 and f32: the CPU path (OpenBLAS). f32 and bf16: the kernel path on cuda or emu (fp32 SIMT,
+// or bf16 tensor cores with fp32 accumulation).
+enum class GemmPrecision { f64, f32, bf16 };
 
 struct AllPairsOptions {
   GcmiOptions gcmi;                        // bias correction, tie policy, jitter seed
@@ -42,6 +44,14 @@ struct AllPairsResult {
 // bad shapes, N < 3, non-finite values.
 AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const double* y, std::int64_t features,
                                  std::int64_t trials, const AllPairsOptions& options = {});
+
+// The same on a device through the GCMI kernels (kernels/gcmi): copnorm by per-row shared-memory
+// sorts, then one all-pairs kernel with the permutation statistics in its epilogue. `device` is
+// cuda or emu; precision f32 or bf16; ties stable or jitter (average runs on the CPU only);
+// N <= 16384. Inputs are host arrays (converted to fp32 and copied to the device); results come back
+// to the host. MI agrees with the fp64 CPU path to fp32 (or bf16) rounding.
+AllPairsResult gcmi_cc_all_pairs(const Device& device, const double* x, std::int64_t units, const double* y,
+                                 std::int64_t features, std::int64_t trials, const AllPairsOptions& options = {});
 
 // Family-wise corrected p-values from the maxima over all pairs: (1 + #{p : M_p >= T_obs}) / (1 + P).
 std::vector<double> maxstat_p_values(const AllPairsResult& result);

@@ -8,8 +8,9 @@
 //
 // Arrays have trials on the first axis: (N,), (N, V) or (N, V, d). Results are in bits,
 // bias-corrected unless --no-bias-correction. Univariate `cc` runs as one batched all-pairs job with
-// optional permutation statistics (--perm); the other estimators loop over pairs with the fp64
-// reference estimators (docs/gcmi.md).
+// optional permutation statistics (--perm), on the CPU (OpenBLAS) or a device (the GCMI kernels:
+// --device cuda, or emu to run them in the emulator); the other estimators loop over pairs with the
+// fp64 reference estimators on the CPU (docs/gcmi.md).
 #include "apps/deeper-mi/inputs.h"
 #include "core/cli.h"
 #include "core/log.h"
@@ -17,6 +18,7 @@
 #include "core/progress.h"
 #include "infotheory/allpairs.h"
 #include "infotheory/gcmi.h"
+#include "kernels/runtime/device.h"
 
 #include <filesystem>
 #include <functional>
@@ -29,7 +31,7 @@ using namespace deeper;
 
 struct MiArgs {
   std::string x, y, z, out, out_dir;
-  std::string method = "model", ties = "stable", stats = "maxstat", precision = "f64";
+  std::string method = "model", ties = "stable", stats = "maxstat", precision = "auto";
   int permutations = 0;
   double alpha = 0.05;
   bool no_bias_correction = false;
@@ -84,7 +86,14 @@ std::vector<double> for_each_pair(std::int64_t units, std::int64_t features,
   return out;
 }
 
-void run_cc(const MiArgs& a, const CommonOptions& common) {
+info::GemmPrecision parse_precision(const std::string& s, const Device& device) {
+  if (s == "f64") return info::GemmPrecision::f64;
+  if (s == "f32") return info::GemmPrecision::f32;
+  if (s == "bf16") return info::GemmPrecision::bf16;
+  return device.backend == Backend::cpu ? info::GemmPrecision::f64 : info::GemmPrecision::f32;  // auto
+}
+
+void run_cc(const MiArgs& a, const CommonOptions& common, const Device& device) {
   const auto x = mi_app::load_variables(a.x), y = mi_app::load_variables(a.y);
   require_same_trials(y, x.trials, a.x);
   if (x.dim == 1 && y.dim == 1) {
@@ -92,8 +101,9 @@ void run_cc(const MiArgs& a, const CommonOptions& common) {
     o.gcmi = gcmi_options(a, common);
     o.permutations = a.permutations;
     o.permutation_seed = common.seed;
-    o.precision = a.precision == "f32" ? info::GemmPrecision::f32 : info::GemmPrecision::f64;
-    const info::AllPairsResult r = info::gcmi_cc_all_pairs(x.data.data(), x.count, y.data.data(), y.count, x.trials, o);
+    o.precision = parse_precision(a.precision, device);
+    const info::AllPairsResult r =
+        info::gcmi_cc_all_pairs(device, x.data.data(), x.count, y.data.data(), y.count, x.trials, o);
     warn_ties(x, r.tie_fraction_x);
     warn_ties(y, r.tie_fraction_y);
     write_matrix(a.out, r.mi, {x.count, y.count});
@@ -208,8 +218,9 @@ int main(int argc, char** argv) {
             c->add_option("--alpha", args.alpha, "family-wise error rate for the max-stat threshold")->check(CLI::Range(1e-9, 0.999999));
             c->add_option("--stats", args.stats, "maxstat | pvalues | fdr")->check(CLI::IsMember({"maxstat", "pvalues", "fdr"}));
             c->add_option("--out-dir", args.out_dir, "folder for p-values and null maxima (default: beside --out)");
-            c->add_option("--precision", args.precision, "GEMM precision of the batched path: f64 | f32")
-                ->check(CLI::IsMember({"f64", "f32"}));
+            c->add_option("--precision", args.precision,
+                          "GEMM precision of the batched path: auto (f64 on cpu, f32 on a device) | f64 | f32 | bf16")
+                ->check(CLI::IsMember({"auto", "f64", "f32", "bf16"}));
           }
           c->callback([&chosen, name] { chosen = name; });
           commands.push_back(c);
@@ -221,11 +232,13 @@ int main(int argc, char** argv) {
         add("coi", "co-information I(x; y) - I(x; y | z) -> (U, F)", true);
       },
       [&](const CommonOptions& common) {
-        if (common.device != "auto" && common.device != "cpu") {
-          log::warn("--device {}: this version of deeper-mi computes on the CPU", common.device);
-        }
         if (chosen.empty()) throw UsageError("no command given; use one of cc, cd, ccc, ccd, coi (see --help)");
-        if (chosen == "cc") return run_cc(args, common);
+        const DeviceChoice choice = select_device(common.device);
+        log::debug("{}", choice.why);
+        if (chosen == "cc") return run_cc(args, common, choice.device);
+        if (choice.device.backend != Backend::cpu) {
+          log::info("{} runs on the CPU (the batched device path covers univariate cc)", chosen);
+        }
         if (chosen == "cd") return run_cd(args, common);
         run_conditional(chosen, args, common);
       });

@@ -100,6 +100,18 @@ TEST_F(MiApp, CcEqualsTheReferenceEstimator) {
   }
 }
 
+TEST_F(MiApp, CcOnTheEmulatorRunsTheCudaKernelsAndAgrees) {
+  ASSERT_EQ(run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("cpu.npy") + " -q").status, 0);
+  const Outcome r = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("emu.npy") + " --device emu -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto cpu = load("cpu.npy", {kU, kF}), emu = load("emu.npy", {kU, kF});
+  for (std::size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(emu[i], cpu[i], 2e-5) << i;
+  // f64 is the CPU path's precision: asking for it on a device is a clear error.
+  const Outcome f64 = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("emu.npy") + " --device emu --precision f64");
+  EXPECT_EQ(f64.status, 1);
+  EXPECT_NE(f64.err.find("f64 runs on the CPU"), std::string::npos) << f64.err;
+}
+
 TEST_F(MiApp, CcWithPermutationsWritesTheNullStatistics) {
   const Outcome r = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("mi.npy") + " --perm 49 --seed 3 --out-dir " +
                     path("stats") + " -q");

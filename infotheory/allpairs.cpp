@@ -1,4 +1,5 @@
-// All-pairs GCMI on the CPU: copnorm in fp64, one BLAS GEMM per pass, fused permutation statistics.
+// All-pairs GCMI on the CPU: copnorm in fp64, one BLAS GEMM (f64 or f32) per pass, fused permutation
+// statistics.
 // See allpairs.h.
 #include "infotheory/allpairs.h"
 
@@ -22,23 +23,14 @@ double mi_of_r2(double r2, double bias_bits) {
   return -0.5 * std::log1p(-r2) / kLn2 - bias_bits;
 }
 
-// G = A B^T for row-major A (m x k), B (n x k), G (m x n), in the requested precision.
-void gemm_abt(const double* a, const double* b, double* g, std::int64_t m, std::int64_t n, std::int64_t k,
-              GemmPrecision precision, std::vector<float>& scratch) {
-  if (precision == GemmPrecision::f64) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), 1.0, a, static_cast<int>(k), b, static_cast<int>(k), 0.0, g, static_cast<int>(n));
-    return;
-  }
-  scratch.resize(static_cast<std::size_t>((m + n) * k + m * n));
-  float* af = scratch.data();
-  float* bf = af + m * k;
-  float* gf = bf + n * k;
-  std::transform(a, a + m * k, af, [](double v) { return static_cast<float>(v); });
-  std::transform(b, b + n * k, bf, [](double v) { return static_cast<float>(v); });
+// G = A B^T for row-major A (m x k), B (n x k), G (m x n).
+void gemm_abt(const double* a, const double* b, double* g, std::int64_t m, std::int64_t n, std::int64_t k) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+              1.0, a, static_cast<int>(k), b, static_cast<int>(k), 0.0, g, static_cast<int>(n));
+}
+void gemm_abt(const float* a, const float* b, float* g, std::int64_t m, std::int64_t n, std::int64_t k) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, af, static_cast<int>(k), bf, static_cast<int>(k), 0.0f, gf, static_cast<int>(n));
-  std::transform(gf, gf + m * n, g, [](float v) { return static_cast<double>(v); });
+              1.0f, a, static_cast<int>(k), b, static_cast<int>(k), 0.0f, g, static_cast<int>(n));
 }
 
 std::vector<double> row_norms(const std::vector<double>& z, std::int64_t rows, std::int64_t n) {
@@ -50,20 +42,102 @@ std::vector<double> row_norms(const std::vector<double>& z, std::int64_t rows, s
   return norms;
 }
 
+// The observed pass and the permutation passes, with GEMMs in T (double or float) on copula data
+// zx (U x N) and zy (F x N) whose row norms are nx, ny; fills result.mi and the null statistics.
+template <typename T>
+void gemm_passes(const T* zx, const T* zy, const std::vector<double>& nx, const std::vector<double>& ny, double bias,
+                 const AllPairsOptions& options, AllPairsResult& result) {
+  const std::int64_t units = result.units, features = result.features, n = result.trials;
+  std::vector<T> g(static_cast<std::size_t>(units * features));
+  gemm_abt(zx, zy, g.data(), units, features, n);
+  std::vector<double> r2_obs(g.size());
+  result.mi.resize(g.size());
+  for (std::int64_t u = 0; u < units; ++u) {
+    for (std::int64_t f = 0; f < features; ++f) {
+      const auto i = static_cast<std::size_t>(u * features + f);
+      const double r = static_cast<double>(g[i]) / (nx[static_cast<std::size_t>(u)] * ny[static_cast<std::size_t>(f)]);
+      r2_obs[i] = r * r;
+      result.mi[i] = mi_of_r2(r2_obs[i], bias);
+    }
+  }
+  if (options.permutations == 0) return;
+
+  // The null: permutation p reorders the trials of every Y row; T = r^2 (monotone in MI). A batch
+  // of permutations is stacked into one GEMM, Zx (U x N) times [Zy pi_p; Zy pi_p+1; ...]^T, so
+  // that the GEMM is wide enough to run near the BLAS peak even for few features.
+  const std::int64_t P = options.permutations;
+  result.exceed.assign(g.size(), 0u);
+  result.max_null.assign(static_cast<std::size_t>(P * features), 0.0);
+  result.max_null_all.assign(static_cast<std::size_t>(P), 0.0);
+  const std::int64_t batch = std::clamp<std::int64_t>(256 / features, 1, P);
+  std::vector<std::int32_t> perm(static_cast<std::size_t>(n));
+  std::vector<T> zy_p(static_cast<std::size_t>(batch * features * n));
+  std::vector<T> gp(static_cast<std::size_t>(units * batch * features));
+  std::vector<double> max_r2(static_cast<std::size_t>(batch * features));
+  for (std::int64_t first = 0; first < P; first += batch) {
+    const std::int64_t count = std::min(batch, P - first);
+    const std::int64_t cols = count * features;
+    // Gathers and the epilogue stay serial: they are small beside the GEMM, and OpenMP worker
+    // threads spinning between regions would take the cores from OpenBLAS's threads (measured).
+    for (std::int64_t b = 0; b < count; ++b) {
+      kernels::fisher_yates_permutation(options.permutation_seed, static_cast<std::uint64_t>(first + b),
+                                        static_cast<std::int32_t>(n), perm.data());
+      for (std::int64_t f = 0; f < features; ++f) {
+        const T* src = zy + f * n;
+        T* dst = zy_p.data() + (b * features + f) * n;
+        for (std::int64_t t = 0; t < n; ++t) dst[t] = src[perm[static_cast<std::size_t>(t)]];
+      }
+    }
+    gemm_abt(zx, zy_p.data(), gp.data(), units, cols, n);
+    // Epilogue: exceedance counts per pair, maxima per (permutation, feature); r in the same
+    // expression as the observed pass, so equal statistics compare equal.
+    std::fill(max_r2.begin(), max_r2.end(), 0.0);
+    for (std::int64_t u = 0; u < units; ++u) {
+      for (std::int64_t c = 0; c < cols; ++c) {
+        const std::int64_t f = c % features;
+        const double r = static_cast<double>(gp[static_cast<std::size_t>(u * cols + c)]) /
+                         (nx[static_cast<std::size_t>(u)] * ny[static_cast<std::size_t>(f)]);
+        const double r2 = r * r;
+        const auto i = static_cast<std::size_t>(u * features + f);
+        if (r2 >= r2_obs[i]) ++result.exceed[i];
+        max_r2[static_cast<std::size_t>(c)] = std::max(max_r2[static_cast<std::size_t>(c)], r2);
+      }
+    }
+    for (std::int64_t b = 0; b < count; ++b) {
+      double max_all = 0.0;
+      for (std::int64_t f = 0; f < features; ++f) {
+        const double m = max_r2[static_cast<std::size_t>(b * features + f)];
+        result.max_null[static_cast<std::size_t>((first + b) * features + f)] = mi_of_r2(m, bias);
+        max_all = std::max(max_all, m);
+      }
+      result.max_null_all[static_cast<std::size_t>(first + b)] = mi_of_r2(max_all, bias);
+    }
+  }
+}
+
 }  // namespace
 
+void check_all_pairs_arguments(std::int64_t units, std::int64_t features, std::int64_t trials,
+                               const AllPairsOptions& options) {
+  if (units < 1 || features < 1) {
+    fail("all-pairs GCMI needs at least one variable on each side ({} x {})", units, features);
+  }
+  if (trials < 3) fail("all-pairs GCMI needs more trials than the joint dimension 2 (N = {})", trials);
+  if (trials > 0x7FFFFFFF) fail("all-pairs GCMI takes at most 2^31 - 1 trials (N = {})", trials);
+  if (options.permutations < 0) fail("negative permutation count {}", options.permutations);
+}
+
 double AllPairsResult::p_value(std::int64_t u, std::int64_t f) const {
-  DEEPER_CHECK(permutations > 0, "p-values need permutations");
+  if (permutations == 0) fail("p-values need permutations");
   return (1.0 + exceed[static_cast<std::size_t>(u * features + f)]) / (1.0 + static_cast<double>(permutations));
 }
 
 AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const double* y, std::int64_t features,
                                  std::int64_t trials, const AllPairsOptions& options) {
-  DEEPER_CHECK(units >= 1 && features >= 1, "all-pairs GCMI needs at least one variable on each side ({} x {})", units,
-               features);
-  DEEPER_CHECK(trials >= 3, "all-pairs GCMI needs more trials than the joint dimension 2 (N = {})", trials);
-  DEEPER_CHECK(trials <= 0x7FFFFFFF, "all-pairs GCMI takes at most 2^31 - 1 trials (N = {})", trials);
-  DEEPER_CHECK(options.permutations >= 0, "negative permutation count {}", options.permutations);
+  check_all_pairs_arguments(units, features, trials, options);
+  if (options.precision == GemmPrecision::bf16) {
+    fail("all-pairs GCMI on the CPU: precision bf16 is the tensor-core path of a device; use f64 or f32");
+  }
   const std::int64_t n = trials;
   AllPairsResult result;
   result.units = units;
@@ -90,85 +164,17 @@ AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const doub
   const double bias = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
 
 
-  std::vector<double> g(static_cast<std::size_t>(units * features));
-  std::vector<float> scratch;
-  gemm_abt(zx.data(), zy.data(), g.data(), units, features, n, options.precision, scratch);
-  std::vector<double> r2_obs(g.size());
-  result.mi.resize(g.size());
-  for (std::int64_t u = 0; u < units; ++u) {
-    for (std::int64_t f = 0; f < features; ++f) {
-      const auto i = static_cast<std::size_t>(u * features + f);
-      const double r = g[i] / (nx[static_cast<std::size_t>(u)] * ny[static_cast<std::size_t>(f)]);
-      r2_obs[i] = r * r;
-      result.mi[i] = mi_of_r2(r2_obs[i], bias);
-    }
-  }
-  if (options.permutations == 0) return result;
-
-  // The null: permutation p reorders the trials of every Y row; T = r^2 (monotone in MI). A batch
-  // of permutations is stacked into one GEMM, Zx (U x N) times [Zy pi_p; Zy pi_p+1; ...]^T, so
-  // that the GEMM is wide enough to run near the BLAS peak even for few features.
-  const auto P = options.permutations;
-  result.exceed.assign(g.size(), 0u);
-  result.max_null.assign(static_cast<std::size_t>(P * features), 0.0);
-  result.max_null_all.assign(static_cast<std::size_t>(P), 0.0);
-  const std::int64_t batch = std::clamp<std::int64_t>(256 / features, 1, P);
-  std::vector<std::int32_t> perms(static_cast<std::size_t>(batch * n));
-  std::vector<double> zy_p(static_cast<std::size_t>(batch * features * n));
-  std::vector<double> gp(static_cast<std::size_t>(units * batch * features));
-  for (std::int64_t first = 0; first < P; first += batch) {
-    const std::int64_t count = std::min(batch, P - first);
-    const std::int64_t cols = count * features;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t b = 0; b < count; ++b) {
-      std::int32_t* perm = perms.data() + b * n;
-      kernels::fisher_yates_permutation(options.permutation_seed, static_cast<std::uint64_t>(first + b),
-                                        static_cast<std::int32_t>(n), perm);
-      for (std::int64_t f = 0; f < features; ++f) {
-        const double* src = zy.data() + f * n;
-        double* dst = zy_p.data() + (b * features + f) * n;
-        for (std::int64_t t = 0; t < n; ++t) dst[t] = src[perm[t]];
-      }
-    }
-    gemm_abt(zx.data(), zy_p.data(), gp.data(), units, cols, n, options.precision, scratch);
-    // Epilogue: exceedance counts per pair, maxima per (permutation, feature).
-    std::vector<double> max_r2(static_cast<std::size_t>(cols), 0.0);
-#pragma omp parallel
-    {
-      std::vector<double> local_max(static_cast<std::size_t>(cols), 0.0);
-#pragma omp for schedule(static)
-      for (std::int64_t u = 0; u < units; ++u) {
-        for (std::int64_t c = 0; c < cols; ++c) {
-          const std::int64_t f = c % features;
-          // The same expression as the observed pass, so equal statistics compare equal.
-          const double r = gp[static_cast<std::size_t>(u * cols + c)] /
-                           (nx[static_cast<std::size_t>(u)] * ny[static_cast<std::size_t>(f)]);
-          const double r2 = r * r;
-          const auto i = static_cast<std::size_t>(u * features + f);
-          if (r2 >= r2_obs[i]) ++result.exceed[i];  // rows u are disjoint across threads
-          local_max[static_cast<std::size_t>(c)] = std::max(local_max[static_cast<std::size_t>(c)], r2);
-        }
-      }
-#pragma omp critical
-      for (std::int64_t c = 0; c < cols; ++c) {
-        max_r2[static_cast<std::size_t>(c)] = std::max(max_r2[static_cast<std::size_t>(c)], local_max[static_cast<std::size_t>(c)]);
-      }
-    }
-    for (std::int64_t b = 0; b < count; ++b) {
-      double max_all = 0.0;
-      for (std::int64_t f = 0; f < features; ++f) {
-        const double m = max_r2[static_cast<std::size_t>(b * features + f)];
-        result.max_null[static_cast<std::size_t>((first + b) * features + f)] = mi_of_r2(m, bias);
-        max_all = std::max(max_all, m);
-      }
-      result.max_null_all[static_cast<std::size_t>(first + b)] = mi_of_r2(max_all, bias);
-    }
+  if (options.precision == GemmPrecision::f32) {
+    const std::vector<float> zx32(zx.begin(), zx.end()), zy32(zy.begin(), zy.end());
+    gemm_passes(zx32.data(), zy32.data(), nx, ny, bias, options, result);
+  } else {
+    gemm_passes(zx.data(), zy.data(), nx, ny, bias, options, result);
   }
   return result;
 }
 
 std::vector<double> maxstat_p_values(const AllPairsResult& result) {
-  DEEPER_CHECK(result.permutations > 0, "max-stat p-values need permutations");
+  if (result.permutations == 0) fail("max-stat p-values need permutations");
   std::vector<double> sorted = result.max_null_all;
   std::sort(sorted.begin(), sorted.end());
   std::vector<double> p(result.mi.size());
@@ -180,8 +186,8 @@ std::vector<double> maxstat_p_values(const AllPairsResult& result) {
 }
 
 double maxstat_threshold(const AllPairsResult& result, double alpha) {
-  DEEPER_CHECK(result.permutations > 0, "a max-stat threshold needs permutations");
-  DEEPER_CHECK(alpha > 0.0 && alpha < 1.0, "alpha {} is not in (0, 1)", alpha);
+  if (result.permutations == 0) fail("a max-stat threshold needs permutations");
+  if (!(alpha > 0.0 && alpha < 1.0)) fail("alpha {} is not in (0, 1)", alpha);  // NaN fails too
   std::vector<double> sorted = result.max_null_all;
   std::sort(sorted.begin(), sorted.end());
   const auto P = static_cast<double>(sorted.size());

@@ -53,6 +53,11 @@ AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const doub
 AllPairsResult gcmi_cc_all_pairs(const Device& device, const double* x, std::int64_t units, const double* y,
                                  std::int64_t features, std::int64_t trials, const AllPairsOptions& options = {});
 
+// Throws deeper::Error for arguments no backend accepts: no variables, N < 3 or > 2^31 - 1,
+// a negative permutation count.
+void check_all_pairs_arguments(std::int64_t units, std::int64_t features, std::int64_t trials,
+                               const AllPairsOptions& options);
+
 // Family-wise corrected p-values from the maxima over all pairs: (1 + #{p : M_p >= T_obs}) / (1 + P).
 std::vector<double> maxstat_p_values(const AllPairsResult& result);
 // The (1 - alpha) quantile of the maxima over all pairs (the "higher" order statistic:

@@ -40,10 +40,7 @@ std::vector<float> to_float(const double* v, std::int64_t count) {
 AllPairsResult gcmi_cc_all_pairs(const Device& device, const double* x, std::int64_t units, const double* y,
                                  std::int64_t features, std::int64_t trials, const AllPairsOptions& options) {
   if (device.backend == Backend::cpu) return gcmi_cc_all_pairs(x, units, y, features, trials, options);
-  DEEPER_CHECK(units >= 1 && features >= 1, "all-pairs GCMI needs at least one variable on each side ({} x {})", units,
-               features);
-  DEEPER_CHECK(trials >= 3, "all-pairs GCMI needs more trials than the joint dimension 2 (N = {})", trials);
-  DEEPER_CHECK(options.permutations >= 0, "negative permutation count {}", options.permutations);
+  check_all_pairs_arguments(units, features, trials, options);
   if (options.precision == GemmPrecision::f64) {
     fail("all-pairs GCMI on {}: precision f64 runs on the CPU backend; use f32 or bf16 here", device.name());
   }

@@ -10,6 +10,9 @@ permutation. For permutations, deeper runs all P in one job and frites is timed 
 
 Usage: bench/compare/gcmi_vs_frites.py --deeper-mi build/release/apps/deeper-mi/deeper-mi
            [--units 2000] [--features 16] [--trials 500] [--perm 100] [--repeats 3] [--json out.json]
+           [--precision auto|f64|f32] [--frites-units K]
+--frites-units runs frites on the first K units only and scales its time by U / K (its cost is
+linear in the number of pairs), for sizes whose tiled arrays would not fit in memory.
 Needs numpy and frites (pip install frites); not part of the test run.
 """
 import argparse
@@ -35,8 +38,8 @@ def make_data(units, features, trials, seed):
     return x, y
 
 
-def run_deeper(binary, xpath, ypath, out, perm, seed):
-    cmd = [binary, "cc", xpath, ypath, "-o", out, "--quiet", "--seed", str(seed)]
+def run_deeper(binary, xpath, ypath, out, perm, seed, precision):
+    cmd = [binary, "cc", xpath, ypath, "-o", out, "--quiet", "--seed", str(seed), "--precision", precision]
     if perm:
         cmd += ["--perm", str(perm), "--stats", "pvalues"]
     start = time.perf_counter()
@@ -70,6 +73,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--frites-units", type=int, default=0)
     a = ap.parse_args()
 
     x, y = make_data(a.units, a.features, a.trials, a.seed)
@@ -78,21 +83,25 @@ def main():
         np.save(xpath, x.T.copy())  # trials first
         np.save(ypath, y.T.copy())
         out = os.path.join(tmp, "mi.npy")
-        run_deeper(a.deeper_mi, xpath, ypath, out, 0, a.seed)  # warm-up
-        deeper_s = sorted(run_deeper(a.deeper_mi, xpath, ypath, out, 0, a.seed) for _ in range(a.repeats))
+        run_deeper(a.deeper_mi, xpath, ypath, out, 0, a.seed, a.precision)  # warm-up
+        deeper_s = sorted(run_deeper(a.deeper_mi, xpath, ypath, out, 0, a.seed, a.precision) for _ in range(a.repeats))
         mi_deeper = np.load(out)
-        deeper_perm_s = run_deeper(a.deeper_mi, xpath, ypath, out, a.perm, a.seed) if a.perm else None
+        deeper_perm_s = run_deeper(a.deeper_mi, xpath, ypath, out, a.perm, a.seed, a.precision) if a.perm else None
 
+    k = a.frites_units if 0 < a.frites_units < a.units else a.units
+    scale = a.units / k
     frites_mi(x[:8], y)  # warm-up (imports, first-call costs)
-    runs = [frites_mi(x, y) for _ in range(a.repeats)]
+    runs = [frites_mi(x[:k], y) for _ in range(a.repeats)]
     mi_frites = runs[0][0]
-    frites_s = sorted(c + m for _, c, m in runs)
-    frites_mi_only = sorted(m for _, _, m in runs)
+    frites_s = sorted(scale * (c + m) for _, c, m in runs)
+    frites_mi_only = sorted(scale * m for _, _, m in runs)
+    mi_deeper = mi_deeper[:k]
 
     pairs = a.units * a.features
     med = lambda v: v[len(v) // 2]
     result = {
         "units": a.units, "features": a.features, "trials": a.trials, "permutations": a.perm,
+        "precision": a.precision, "frites_units_run": k,
         "deeper_s": med(deeper_s), "frites_s": med(frites_s),
         "speedup_no_perm": med(frites_s) / med(deeper_s),
         "max_abs_diff_bits": float(np.max(np.abs(mi_deeper - mi_frites))),

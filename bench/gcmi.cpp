@@ -11,6 +11,7 @@
 // V = 4096; on a GPU U = 2^14, 2^16, 2^18, 2^20, P = 0 and 100, V = 2^16 and 2^20. Inputs are
 // random normal rows (random_fill) copula-normalised on the device itself. GPU work is timed with
 // CUDA events (manual time), CPU work with the host clock; the first repetition is a warm-up.
+#include "bench/harness.h"
 #include "kernels/common/random_fill.h"
 #include "kernels/gcmi/allpairs.h"
 #include "kernels/gcmi/copnorm.h"
@@ -186,73 +187,31 @@ void BM_allpairs(benchmark::State& state, dk::AllPairsMath math) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec = "auto";
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--device=", 9) == 0) {
-      spec = argv[i] + 9;
-    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf(
-          "usage: %s [--device=auto|cpu|cuda[:N]] [Google Benchmark flags, e.g. --benchmark_min_time=0.5]\n"
-          "GCMI kernels: copula normalisation (values/s, GB/s) and all-pairs MI with fused permutation\n"
-          "statistics (pair-trials/s, GFLOP/s), F = 64 features, N = 1000 trials.\n",
-          argv[0]);
-      return 0;
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  const bool gpu = [&] {
-    try {
-      const deeper::DeviceChoice choice = deeper::select_device(spec);
-      g.device = choice.device;
-      if (g.device.backend == deeper::Backend::emu) {
-        std::fprintf(
-            stderr,
-            "bench_gcmi: error: the emulator checks kernels, it is not timed; use --device cpu or cuda\n");
-        std::exit(2);
-      }
-      std::fprintf(stderr, "bench_gcmi: %s\nbench_gcmi: %s\n", choice.why.c_str(),
-                   deeper::describe_device(g.device).c_str());
-      return g.device.backend == deeper::Backend::cuda;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_gcmi: error: %s\n", e.what());
-      std::exit(1);
-    }
-  }();
-  const std::vector<std::int64_t> units =
-      gpu ? std::vector<std::int64_t>{1 << 14, 1 << 16, 1 << 18, 1 << 20} : std::vector<std::int64_t>{4096};
-  const std::vector<std::int64_t> perms =
-      gpu ? std::vector<std::int64_t>{0, 100} : std::vector<std::int64_t>{0, 10};
-  const std::vector<std::int64_t> copnorm_rows =
-      gpu ? std::vector<std::int64_t>{1 << 16, 1 << 20} : std::vector<std::int64_t>{4096};
-  g.max_units = units.back();
-  try {
-    prepare_inputs();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gcmi: error preparing inputs: %s\n", e.what());
-    return 1;
-  }
-  auto* copnorm = benchmark::RegisterBenchmark("copnorm", BM_copnorm)->ArgNames({"V"});
-  for (const auto v : copnorm_rows) copnorm->Arg(v);
-  copnorm->UseManualTime()->Unit(benchmark::kMillisecond);
-  for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
-    const char* name = math == dk::AllPairsMath::simt_f32 ? "allpairs/simt_f32" : "allpairs/wmma_bf16";
-    auto* b = benchmark::RegisterBenchmark(name, BM_allpairs, math)->ArgNames({"U", "P"});
-    for (const auto u : units) {
-      for (const auto p : perms) b->Args({u, p});
-    }
-    b->UseManualTime()->Unit(benchmark::kMillisecond);
-  }
-  int bench_argc = static_cast<int>(rest.size());
-  benchmark::Initialize(&bench_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(bench_argc, rest.data())) return 2;
-  try {
-    benchmark::RunSpecifiedBenchmarks();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gcmi: error: %s\n", e.what());
-    return 1;
-  }
-  benchmark::Shutdown();
-  return 0;
+  return deeper::bench::run(
+      argc, argv, "bench_gcmi",
+      "GCMI kernels: copula normalisation (values/s, GB/s) and all-pairs MI with fused permutation\n"
+      "statistics (pair-trials/s, GFLOP/s), F = 64 features, N = 1000 trials.",
+      [](const deeper::Device& device) {
+        g.device = device;
+        const bool gpu = device.backend == deeper::Backend::cuda;
+        const std::vector<std::int64_t> units =
+            gpu ? std::vector<std::int64_t>{1 << 14, 1 << 16, 1 << 18, 1 << 20} : std::vector<std::int64_t>{4096};
+        const std::vector<std::int64_t> perms =
+            gpu ? std::vector<std::int64_t>{0, 100} : std::vector<std::int64_t>{0, 10};
+        const std::vector<std::int64_t> copnorm_rows =
+            gpu ? std::vector<std::int64_t>{1 << 16, 1 << 20} : std::vector<std::int64_t>{4096};
+        g.max_units = units.back();
+        prepare_inputs();
+        auto* copnorm = benchmark::RegisterBenchmark("copnorm", BM_copnorm)->ArgNames({"V"});
+        for (const auto v : copnorm_rows) copnorm->Arg(v);
+        copnorm->UseManualTime()->Unit(benchmark::kMillisecond);
+        for (const auto math : {dk::AllPairsMath::simt_f32, dk::AllPairsMath::wmma_bf16}) {
+          const char* name = math == dk::AllPairsMath::simt_f32 ? "allpairs/simt_f32" : "allpairs/wmma_bf16";
+          auto* b = benchmark::RegisterBenchmark(name, BM_allpairs, math)->ArgNames({"U", "P"});
+          for (const auto u : units) {
+            for (const auto p : perms) b->Args({u, p});
+          }
+          b->UseManualTime()->Unit(benchmark::kMillisecond);
+        }
+      });
 }

@@ -10,6 +10,7 @@
 // the same device (a reduction reads only, so its ceiling is the same HBM rate). GPU work is timed
 // with CUDA events (manual time); CPU work with the host clock. Buffers are 4x the H100's 50 MB L2
 // on a GPU, so every repetition streams from HBM; inputs are random, never zeros.
+#include "bench/harness.h"
 #include "kernels/common/copy.h"
 #include "kernels/common/reduce.h"
 #include "kernels/runtime/device.h"
@@ -132,49 +133,17 @@ double measure_ceiling() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec = "auto";
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--device=", 9) == 0) {
-      spec = argv[i] + 9;
-    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf("usage: %s [--device=auto|cpu|cuda[:N]] [Google Benchmark flags, e.g. --benchmark_min_time=0.1]\n"
-                  "Copy ceiling, copy kernel and float-sum reduction, in GB/s and as a fraction of the ceiling.\n",
-                  argv[0]);
-      return 0;
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  try {
-    const deeper::DeviceChoice choice = deeper::select_device(spec);
-    g_setup.device = choice.device;
-    if (g_setup.device.backend == deeper::Backend::emu) {
-      std::fprintf(stderr, "bench_runtime: error: the emulator checks kernels, it is not timed; use --device cpu or cuda\n");
-      return 2;
-    }
-    g_setup.bytes = g_setup.device.backend == deeper::Backend::cuda ? (std::size_t{200} << 20) : (std::size_t{64} << 20);
-    std::fprintf(stderr, "bench_runtime: %s\nbench_runtime: %s\n", choice.why.c_str(),
-                 deeper::describe_device(g_setup.device).c_str());
-    g_setup.ceiling_gbps = measure_ceiling();
-    std::fprintf(stderr, "bench_runtime: copy ceiling %.1f GB/s (read + write) over %zu MiB buffers\n", g_setup.ceiling_gbps,
-                 g_setup.bytes >> 20);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_runtime: error: %s\n", e.what());
-    return 1;
-  }
-  benchmark::RegisterBenchmark("copy/engine", BM_copy_engine)->UseManualTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("copy/kernel", BM_copy_kernel)->UseManualTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("reduce/kernel", BM_reduce_kernel)->UseManualTime()->Unit(benchmark::kMillisecond);
-  int bench_argc = static_cast<int>(rest.size());
-  benchmark::Initialize(&bench_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(bench_argc, rest.data())) return 2;
-  try {
-    benchmark::RunSpecifiedBenchmarks();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_runtime: error: %s\n", e.what());
-    return 1;
-  }
-  benchmark::Shutdown();
-  return 0;
+  return deeper::bench::run(
+      argc, argv, "bench_runtime",
+      "Copy ceiling, copy kernel and float-sum reduction, in GB/s and as a fraction of the ceiling.",
+      [](const Device& device) {
+        g_setup.device = device;
+        g_setup.bytes = device.backend == deeper::Backend::cuda ? (std::size_t{200} << 20) : (std::size_t{64} << 20);
+        g_setup.ceiling_gbps = measure_ceiling();
+        std::fprintf(stderr, "bench_runtime: copy ceiling %.1f GB/s (read + write) over %zu MiB buffers\n",
+                     g_setup.ceiling_gbps, g_setup.bytes >> 20);
+        benchmark::RegisterBenchmark("copy/engine", BM_copy_engine)->UseManualTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("copy/kernel", BM_copy_kernel)->UseManualTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("reduce/kernel", BM_reduce_kernel)->UseManualTime()->Unit(benchmark::kMillisecond);
+      });
 }

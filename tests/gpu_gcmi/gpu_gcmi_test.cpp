@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/gpu_test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -25,29 +27,10 @@ namespace {
 namespace dk = deeper::kernels;
 using deeper::Device;
 
-#define SKIP_WITHOUT_GPU()                                                          \
-  do {                                                                              \
-    const auto probe = deeper::probe_cuda();                                        \
-    if (probe.device_count == 0) GTEST_SKIP() << "no usable GPU: " << probe.reason; \
-  } while (0)
-
 const Device kGpu = Device::cuda(0);
 
-template <typename T>
-deeper::DeviceBuffer to_gpu(const std::vector<T>& host) {
-  deeper::DeviceBuffer buffer(kGpu, std::max<std::size_t>(host.size() * sizeof(T), 4));
-  if (!host.empty())
-    deeper::copy_bytes(buffer.data(), kGpu, host.data(), Device::cpu(), host.size() * sizeof(T));
-  return buffer;
-}
-
-template <typename T>
-std::vector<T> to_host(const deeper::DeviceBuffer& buffer, std::size_t count, std::size_t first = 0) {
-  std::vector<T> host(count);
-  deeper::copy_bytes(host.data(), Device::cpu(), static_cast<const T*>(buffer.data()) + first, kGpu,
-                     count * sizeof(T));
-  return host;
-}
+using deeper::test::to_gpu;
+using deeper::test::to_host;
 
 double inverse_normal_cdf(double p) {
   double lo = -40, hi = 40;
@@ -107,7 +90,7 @@ CopnormOut copnorm_cpu(const std::vector<float>& in, std::int64_t rows, std::int
 }  // namespace
 
 TEST(GpuGcmi, CopnormMatchesCpuBitForBit) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   struct Case {
     std::int64_t rows, n;
   };
@@ -148,7 +131,7 @@ TEST(GpuGcmi, CopnormMatchesCpuBitForBit) {
 
 // All pairs with P permutations on the GPU and the CPU, from the same copula-normalised inputs.
 TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   const std::int64_t U = 3001, F = 70, N = 1000, P = 50;
   const auto table = rank_table(N);
   const CopnormOut x = copnorm_cpu(tied_rows(U, N, 1), U, N, table, dk::CopnormTies::jitter, 1);
@@ -249,7 +232,7 @@ TEST(GpuGcmi, AllPairsWithPermutationsMatchesCpu) {
 
 // U·N above 2^31: the unit tiles at the end of Zx (64-bit offsets) against the CPU on those rows.
 TEST(GpuGcmi, MoreThan2To31InputElements) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   const std::int64_t U = (std::int64_t{1} << 21) + 77, F = 64, N = 1100, tail = 300;
   const auto table = rank_table(N);
   deeper::DeviceBuffer raw(kGpu, static_cast<std::size_t>(U * N) * sizeof(float));

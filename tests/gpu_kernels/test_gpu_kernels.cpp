@@ -6,6 +6,7 @@
 #include "kernels/runtime/device.h"
 #include "kernels/runtime/memory.h"
 #include "tests/emu/emu_test_kernels.h"
+#include "tests/support/gpu_test_util.h"
 
 #include <cuda_fp16.h>
 #include <gtest/gtest.h>
@@ -19,27 +20,10 @@ namespace {
 
 using deeper::Device;
 
-#define SKIP_WITHOUT_GPU()                                                                        \
-  do {                                                                                            \
-    const auto probe = deeper::probe_cuda();                                                      \
-    if (probe.device_count == 0) GTEST_SKIP() << "no usable GPU: " << probe.reason;             \
-  } while (0)
-
 const Device kGpu = Device::cuda(0);
 
-template <typename T>
-deeper::DeviceBuffer to_gpu(const std::vector<T>& host) {
-  deeper::DeviceBuffer buffer(kGpu, host.size() * sizeof(T));
-  deeper::copy_bytes(buffer.data(), kGpu, host.data(), Device::cpu(), buffer.bytes());
-  return buffer;
-}
-
-template <typename T>
-std::vector<T> to_host(const deeper::DeviceBuffer& buffer) {
-  std::vector<T> host(buffer.bytes() / sizeof(T));
-  deeper::copy_bytes(host.data(), Device::cpu(), buffer.data(), kGpu, buffer.bytes());
-  return host;
-}
+using deeper::test::to_gpu;
+using deeper::test::to_host;
 
 std::vector<float> random_floats(std::size_t n, unsigned seed) {
   std::mt19937 gen(seed);
@@ -52,7 +36,7 @@ std::vector<float> random_floats(std::size_t n, unsigned seed) {
 }  // namespace
 
 TEST(GpuKernels, BlockAndWarpSumsMatchCpu) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   const int n = 100000;
   const auto in = random_floats(n, 1);
   auto d_in = to_gpu(in);
@@ -75,7 +59,7 @@ TEST(GpuKernels, BlockAndWarpSumsMatchCpu) {
 }
 
 TEST(GpuKernels, WarpIntrinsicsAgreeWithTheEmulator) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   std::vector<int> in(64);
   for (int t = 0; t < 64; ++t) in[static_cast<std::size_t>(t)] = (t * 37 + 11) % 97 - 20;
   std::vector<int> emu_out(11 * 64, -99);
@@ -88,7 +72,7 @@ TEST(GpuKernels, WarpIntrinsicsAgreeWithTheEmulator) {
 }
 
 TEST(GpuKernels, PackedAtomicMinAndWmmaMatchTheEmulator) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   auto depth = random_floats(5000, 2);
   for (auto& d : depth) d = std::fabs(d) + 0.1f;
   depth[4321] = 0.01f;
@@ -113,7 +97,7 @@ TEST(GpuKernels, PackedAtomicMinAndWmmaMatchTheEmulator) {
 }
 
 TEST(GpuKernels, ReduceSumAndCopyMatchCpu) {
-  SKIP_WITHOUT_GPU();
+  DEEPER_REQUIRE_CUDA();
   for (std::int64_t n : {1, 1000, 1 << 20, 10000019}) {
     const auto in = random_floats(static_cast<std::size_t>(n), static_cast<unsigned>(n));
     auto d_in = to_gpu(in);

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "kernels/runtime/cuda_check.h"
 #include "kernels/runtime/device.h"
-#include "tests/gpu_runtime/require_cuda.h"
+#include "tests/support/gpu_test_util.h"
 #include "tests/runtime/error_of.h"
 
 #include <cuda_runtime_api.h>

@@ -5,7 +5,7 @@
 #include "kernels/runtime/cuda_check.h"
 #include "kernels/runtime/memory.h"
 #include "kernels/runtime/stream.h"
-#include "tests/gpu_runtime/require_cuda.h"
+#include "tests/support/gpu_test_util.h"
 #include "tests/runtime/error_of.h"
 
 #include <cuda_runtime_api.h>

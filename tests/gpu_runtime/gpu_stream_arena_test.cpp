@@ -5,7 +5,7 @@
 #include "kernels/runtime/arena.h"
 #include "kernels/runtime/stream.h"
 #include "kernels/runtime/tensor.h"
-#include "tests/gpu_runtime/require_cuda.h"
+#include "tests/support/gpu_test_util.h"
 #include "tests/runtime/error_of.h"
 
 #include <cstdint>

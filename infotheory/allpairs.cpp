@@ -2,11 +2,10 @@
 // statistics.
 // See allpairs.h.
 #include "infotheory/allpairs.h"
+#include "infotheory/allpairs_common.h"
 
 #include "core/error.h"
 #include "kernels/gcmi/permutations.h"
-
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,32 +14,9 @@
 namespace deeper::info {
 namespace {
 
-constexpr double kLn2 = 0.69314718055994530942;
-
-// MI in bits of a correlation r (clamped so that identical rows give a finite value).
-double mi_of_r2(double r2, double bias_bits) {
-  r2 = std::min(r2, 1.0 - 0x1p-52);
-  return -0.5 * std::log1p(-r2) / kLn2 - bias_bits;
-}
-
-// G = A B^T for row-major A (m x k), B (n x k), G (m x n).
-void gemm_abt(const double* a, const double* b, double* g, std::int64_t m, std::int64_t n, std::int64_t k) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0, a, static_cast<int>(k), b, static_cast<int>(k), 0.0, g, static_cast<int>(n));
-}
-void gemm_abt(const float* a, const float* b, float* g, std::int64_t m, std::int64_t n, std::int64_t k) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-              1.0f, a, static_cast<int>(k), b, static_cast<int>(k), 0.0f, g, static_cast<int>(n));
-}
-
-std::vector<double> row_norms(const std::vector<double>& z, std::int64_t rows, std::int64_t n) {
-  std::vector<double> norms(static_cast<std::size_t>(rows));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const double* row = z.data() + r * n;
-    norms[static_cast<std::size_t>(r)] = std::sqrt(std::inner_product(row, row + n, row, 0.0));
-  }
-  return norms;
-}
+using detail::gemm_abt;
+using detail::mi_of_r2;
+using detail::row_norms;
 
 // The observed pass and the permutation passes, with GEMMs in T (double or float) on copula data
 // zx (U x N) and zy (F x N) whose row norms are nx, ny; fills result.mi and the null statistics.
@@ -135,9 +111,7 @@ double AllPairsResult::p_value(std::int64_t u, std::int64_t f) const {
 AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const double* y, std::int64_t features,
                                  std::int64_t trials, const AllPairsOptions& options) {
   check_all_pairs_arguments(units, features, trials, options);
-  if (options.precision == GemmPrecision::bf16) {
-    fail("all-pairs GCMI on the CPU: precision bf16 is the tensor-core path of a device; use f64 or f32");
-  }
+  detail::check_cpu_precision(options, "all-pairs GCMI");
   const std::int64_t n = trials;
   AllPairsResult result;
   result.units = units;
@@ -160,9 +134,8 @@ AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const doub
       result.tie_fraction_y[static_cast<std::size_t>(r - units)] = tie_fraction(y + (r - units) * n, n);
     }
   }
-  const std::vector<double> nx = row_norms(zx, units, n), ny = row_norms(zy, features, n);
+  const std::vector<double> nx = row_norms(zx.data(), units, n), ny = row_norms(zy.data(), features, n);
   const double bias = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
-
 
   if (options.precision == GemmPrecision::f32) {
     const std::vector<float> zx32(zx.begin(), zx.end()), zy32(zy.begin(), zy.end());

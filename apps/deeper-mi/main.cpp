@@ -9,14 +9,17 @@
 // Arrays have trials on the first axis: (N,), (N, V) or (N, V, d). Results are in bits,
 // bias-corrected unless --no-bias-correction. Univariate `cc` runs as one batched all-pairs job with
 // optional permutation statistics (--perm), on the CPU (OpenBLAS) or a device (the GCMI kernels:
-// --device cuda, or emu to run them in the emulator); the other estimators loop over pairs with the
-// fp64 reference estimators on the CPU (docs/gcmi.md).
+// --device cuda, or emu to run them in the emulator). Univariate `cd` (model), `ccc`, `ccd` and `coi`
+// run the batched CPU engines (allpairs_cd.h, allpairs_conditional.h), also with --perm; mixture cd
+// and multivariate variables loop over pairs with the fp64 reference estimators (docs/gcmi.md).
 #include "apps/deeper-mi/inputs.h"
 #include "core/cli.h"
 #include "core/log.h"
 #include "core/npy.h"
 #include "core/progress.h"
 #include "infotheory/allpairs.h"
+#include "infotheory/allpairs_cd.h"
+#include "infotheory/allpairs_conditional.h"
 #include "infotheory/gcmi.h"
 #include "kernels/runtime/device.h"
 
@@ -93,41 +96,57 @@ info::GemmPrecision parse_precision(const std::string& s, const Device& device) 
   return device.backend == Backend::cpu ? info::GemmPrecision::f64 : info::GemmPrecision::f32;  // auto
 }
 
+// Writes the MI (shape `shape`) and, with permutations, the null statistics into --out-dir (default:
+// beside --out): p_values, null_max (P), null_max_per_feature (P, F), p_fwe (maxstat) or q_values (fdr).
+void write_results(const MiArgs& a, const info::AllPairsResult& r, const std::vector<std::int64_t>& shape) {
+  write_matrix(a.out, r.mi, shape);
+  if (r.permutations == 0) return;
+  const std::filesystem::path dir =
+      a.out_dir.empty() ? std::filesystem::path(a.out).parent_path() : std::filesystem::path(a.out_dir);
+  if (!dir.empty()) std::filesystem::create_directories(dir);
+  std::vector<double> p(r.mi.size());
+  for (std::int64_t u = 0; u < r.units; ++u) {
+    for (std::int64_t f = 0; f < r.features; ++f) p[static_cast<std::size_t>(u * r.features + f)] = r.p_value(u, f);
+  }
+  write_matrix((dir / "p_values.npy").string(), p, shape);
+  write_matrix((dir / "null_max.npy").string(), r.max_null_all, {r.permutations});
+  write_matrix((dir / "null_max_per_feature.npy").string(), r.max_null, {r.permutations, r.features});
+  if (a.stats == "maxstat") {
+    write_matrix((dir / "p_fwe.npy").string(), info::maxstat_p_values(r), shape);
+    log::info("max-stat threshold at alpha {}: {:.6g} bits", a.alpha, info::maxstat_threshold(r, a.alpha));
+  } else if (a.stats == "fdr") {
+    write_matrix((dir / "q_values.npy").string(), info::fdr_bh(p), shape);
+  }
+}
+
+// The batched engines' options (permutations, seed, GEMM precision) from the command line.
+info::AllPairsOptions batched_options(const MiArgs& a, const CommonOptions& common, const Device& device) {
+  info::AllPairsOptions o;
+  o.gcmi = gcmi_options(a, common);
+  o.permutations = a.permutations;
+  o.permutation_seed = common.seed;
+  o.precision = parse_precision(a.precision, device);
+  return o;
+}
+
+// --perm on a path without permutation statistics is an error that names the reason.
+void reject_permutations(const MiArgs& a, const std::string& why) {
+  if (a.permutations > 0) fail("--perm is not available here: {}", why);
+}
+
 void run_cc(const MiArgs& a, const CommonOptions& common, const Device& device) {
   const auto x = mi_app::load_variables(a.x), y = mi_app::load_variables(a.y);
   require_same_trials(y, x.trials, a.x);
   if (x.dim == 1 && y.dim == 1) {
-    info::AllPairsOptions o;
-    o.gcmi = gcmi_options(a, common);
-    o.permutations = a.permutations;
-    o.permutation_seed = common.seed;
-    o.precision = parse_precision(a.precision, device);
+    const info::AllPairsOptions o = batched_options(a, common, device);
     const info::AllPairsResult r =
         info::gcmi_cc_all_pairs(device, x.data.data(), x.count, y.data.data(), y.count, x.trials, o);
     warn_ties(x, r.tie_fraction_x);
     warn_ties(y, r.tie_fraction_y);
-    write_matrix(a.out, r.mi, {x.count, y.count});
-    if (a.permutations > 0) {
-      const std::filesystem::path dir =
-          a.out_dir.empty() ? std::filesystem::path(a.out).parent_path() : std::filesystem::path(a.out_dir);
-      if (!dir.empty()) std::filesystem::create_directories(dir);
-      std::vector<double> p(r.mi.size());
-      for (std::int64_t u = 0; u < x.count; ++u) {
-        for (std::int64_t f = 0; f < y.count; ++f) p[static_cast<std::size_t>(u * y.count + f)] = r.p_value(u, f);
-      }
-      write_matrix((dir / "p_values.npy").string(), p, {x.count, y.count});
-      write_matrix((dir / "null_max.npy").string(), r.max_null_all, {r.permutations});
-      write_matrix((dir / "null_max_per_feature.npy").string(), r.max_null, {r.permutations, y.count});
-      if (a.stats == "maxstat") {
-        write_matrix((dir / "p_fwe.npy").string(), info::maxstat_p_values(r), {x.count, y.count});
-        log::info("max-stat threshold at alpha {}: {:.6g} bits", a.alpha, info::maxstat_threshold(r, a.alpha));
-      } else if (a.stats == "fdr") {
-        write_matrix((dir / "q_values.npy").string(), info::fdr_bh(p), {x.count, y.count});
-      }
-    }
+    write_results(a, r, {x.count, y.count});
     return;
   }
-  if (a.permutations > 0) fail("--perm is implemented for univariate cc only (X and Y here have d = {} and {})", x.dim, y.dim);
+  reject_permutations(a, fmt::format("multivariate variables (X and Y have d = {} and {}) run the per-pair reference", x.dim, y.dim));
   const auto opts = gcmi_options(a, common);
   write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
                  return info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts);
@@ -140,8 +159,17 @@ void run_cd(const MiArgs& a, const CommonOptions& common) {
   if (static_cast<std::int64_t>(labels.values.size()) != x.trials) {
     fail("{} has {} trials but {} has {} labels; the first axes must match", a.x, x.trials, a.y, labels.values.size());
   }
-  const auto opts = gcmi_options(a, common);
   const bool mixture = a.method == "mixture";
+  if (!mixture && x.dim == 1) {
+    const info::AllPairsResult r = info::gcmi_model_cd_batched(x.data.data(), x.count, labels.values.data(), x.trials,
+                                                               labels.classes, batched_options(a, common, Device::cpu()));
+    warn_ties(x, r.tie_fraction_x);
+    write_results(a, r, {x.count});
+    return;
+  }
+  reject_permutations(a, mixture ? "the mixture estimator runs the per-variable reference"
+                                 : fmt::format("multivariate x (d = {}) runs the per-variable reference", x.dim));
+  const auto opts = gcmi_options(a, common);
   write_matrix(a.out, for_each_pair(x.count, 1, [&](std::int64_t u, std::int64_t) {
                  return mixture ? info::gcmi_mixture_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts)
                                 : info::gcmi_model_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts);
@@ -174,6 +202,26 @@ void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptio
     };
   }
   const bool coi = kind == "coi";
+  if (x.dim == 1 && y.dim == 1 && (discrete || z.dim == 1)) {
+    const info::AllPairsOptions o = batched_options(a, common, Device::cpu());
+    const double* xd = x.data.data();
+    const double* yd = y.data.data();
+    info::AllPairsResult r;
+    if (discrete) {
+      const std::int32_t* l = labels.values.data();
+      r = coi ? info::coinfo_ccd_all_pairs(xd, x.count, yd, y.count, l, x.trials, labels.classes, o)
+              : info::gccmi_ccd_all_pairs(xd, x.count, yd, y.count, l, x.trials, labels.classes, o);
+    } else {
+      r = coi ? info::coinfo_ccc_all_pairs(xd, x.count, yd, y.count, z.variable(0), x.trials, o)
+              : info::gccmi_ccc_all_pairs(xd, x.count, yd, y.count, z.variable(0), x.trials, o);
+    }
+    warn_ties(x, r.tie_fraction_x);
+    warn_ties(y, r.tie_fraction_y);
+    write_results(a, r, {x.count, y.count});
+    return;
+  }
+  reject_permutations(a, fmt::format("multivariate variables (d = {}, {}, {}) run the per-pair reference", x.dim, y.dim,
+                                     discrete ? 1 : z.dim));
   write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
                  const double c = cmi(u, f);
                  return coi ? info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts) - c : c;
@@ -213,13 +261,17 @@ int main(int argc, char** argv) {
               ->check(CLI::IsMember({"stable", "jitter", "average"}));
           c->add_flag("--no-bias-correction", args.no_bias_correction, "plug-in estimates (no analytic bias correction)");
           if (name == "cd") c->add_option("--method", args.method, "model | mixture")->check(CLI::IsMember({"model", "mixture"}));
-          if (name == "cc") {
-            c->add_option("--perm", args.permutations, "permutations for the null (univariate cc)")->check(CLI::Range(0, 1000000));
+          {
+            c->add_option("--perm", args.permutations,
+                          "permutations for the null (univariate variables; cd permutes the labels, ccd y within "
+                          "classes, ccc y, coi z)")
+                ->check(CLI::Range(0, 1000000));
             c->add_option("--alpha", args.alpha, "family-wise error rate for the max-stat threshold")->check(CLI::Range(1e-9, 0.999999));
             c->add_option("--stats", args.stats, "maxstat | pvalues | fdr")->check(CLI::IsMember({"maxstat", "pvalues", "fdr"}));
             c->add_option("--out-dir", args.out_dir, "folder for p-values and null maxima (default: beside --out)");
             c->add_option("--precision", args.precision,
-                          "GEMM precision of the batched path: auto (f64 on cpu, f32 on a device) | f64 | f32 | bf16")
+                          "GEMM precision of the batched path: auto (f64 on cpu, f32 on a device) | f64 | f32 | bf16 "
+                          "(bf16: cc on a device only)")
                 ->check(CLI::IsMember({"auto", "f64", "f32", "bf16"}));
           }
           c->callback([&chosen, name] { chosen = name; });
@@ -237,7 +289,7 @@ int main(int argc, char** argv) {
         log::debug("{}", choice.why);
         if (chosen == "cc") return run_cc(args, common, choice.device);
         if (choice.device.backend != Backend::cpu) {
-          log::info("{} runs on the CPU (the batched device path covers univariate cc)", chosen);
+          log::info("{} runs on the CPU (the device path covers univariate cc)", chosen);
         }
         if (chosen == "cd") return run_cd(args, common);
         run_conditional(chosen, args, common);

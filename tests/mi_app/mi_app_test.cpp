@@ -2,6 +2,8 @@
 // permutation outputs appear with their shapes, and bad inputs give exit code 1 or 2 with one
 // "deeper-mi: error:" line that names the file, leaving an existing output untouched.
 #include "core/npy.h"
+#include "infotheory/allpairs_cd.h"
+#include "infotheory/allpairs_conditional.h"
 #include "infotheory/gcmi.h"
 
 #include <gtest/gtest.h>
@@ -144,6 +146,42 @@ TEST_F(MiApp, CdCccCcdAndCoiEqualTheReferenceEstimators) {
   }
 }
 
+TEST_F(MiApp, CdCccCcdAndCoiWithPermutationsWriteTheEnginesStatistics) {
+  // Each command's p-values and null maxima are those of the batched engine with the same seed.
+  std::vector<double> xr(kN * kU), yr(kN * kF);  // variable-major rows for the library
+  for (std::int64_t v = 0; v < kU; ++v) std::ranges::copy(column(x_, kU, v), xr.begin() + v * kN);
+  for (std::int64_t v = 0; v < kF; ++v) std::ranges::copy(column(y_, kF, v), yr.begin() + v * kN);
+  info::AllPairsOptions o;
+  o.permutations = 39;
+  o.permutation_seed = 4;
+  const auto check = [&](const std::string& cmd, const info::AllPairsResult& expect, std::vector<std::int64_t> shape) {
+    const Outcome r = run(cmd + " -o " + path(cmd.substr(0, cmd.find(' ')) + ".npy") + " --perm 39 --seed 4 --stats fdr --out-dir " +
+                          path("s") + " -q");
+    ASSERT_EQ(r.status, 0) << cmd << "\n" << r.err;
+    const auto p = load("s/p_values.npy", shape);
+    const auto null_max = load("s/null_max.npy", {39});
+    load("s/q_values.npy", shape);
+    for (std::int64_t u = 0; u < expect.units; ++u) {
+      for (std::int64_t f = 0; f < expect.features; ++f) EXPECT_EQ(p[u * expect.features + f], expect.p_value(u, f)) << cmd;
+    }
+    for (std::size_t i = 0; i < null_max.size(); ++i) EXPECT_EQ(null_max[i], expect.max_null_all[i]) << cmd;
+  };
+  check("cd " + path("x.npy") + " " + path("labels.npy"),
+        info::gcmi_model_cd_batched(xr.data(), kU, labels_.data(), kN, 3, o), {kU});
+  const std::string xy = path("x.npy") + " " + path("y.npy") + " ";
+  check("ccc " + xy + path("z.npy"), info::gccmi_ccc_all_pairs(xr.data(), kU, yr.data(), kF, z_.data(), kN, o), {kU, kF});
+  check("ccd " + xy + path("labels.npy"),
+        info::gccmi_ccd_all_pairs(xr.data(), kU, yr.data(), kF, labels_.data(), kN, 3, o), {kU, kF});
+  check("coi " + xy + path("z.npy"), info::coinfo_ccc_all_pairs(xr.data(), kU, yr.data(), kF, z_.data(), kN, o), {kU, kF});
+  // Paths without permutation statistics say so.
+  const Outcome mixture = run("cd " + path("x.npy") + " " + path("labels.npy") + " -o " + path("m.npy") + " --method mixture --perm 9");
+  EXPECT_EQ(mixture.status, 1);
+  EXPECT_NE(mixture.err.find("mixture"), std::string::npos) << mixture.err;
+  const Outcome coi = run("coi " + xy + path("labels.npy") + " -o " + path("c.npy") + " --perm 9");
+  EXPECT_EQ(coi.status, 1);
+  EXPECT_NE(coi.err.find("not implemented"), std::string::npos) << coi.err;
+}
+
 TEST_F(MiApp, BadInputsAreOneLineErrorsAndKeepTheOldOutput) {
   std::vector<double> short_y(60 * kF, 0.5);
   write("short.npy", short_y, {60, kF});
@@ -165,6 +203,15 @@ TEST_F(MiApp, BadInputsAreOneLineErrorsAndKeepTheOldOutput) {
   expect_error("cc " + path("x.npy") + " " + path("short.npy") + " -o " + path("out.npy"), 1, "short.npy");
   expect_error("cc " + path("nan.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 1, "NaN");
   expect_error("cd " + path("x.npy") + " " + path("gap.npy") + " -o " + path("out.npy"), 1, "class 1");
+  std::vector<std::int32_t> short_labels(60, 0);
+  deeper::io::write_npy(path("short_labels.npy"), short_labels.data(), deeper::DType::i32, std::vector<std::int64_t>{60});
+  expect_error("cd " + path("x.npy") + " " + path("short_labels.npy") + " -o " + path("out.npy"), 1, "short_labels.npy");
+  expect_error("ccd " + path("x.npy") + " " + path("y.npy") + " " + path("short_labels.npy") + " -o " + path("out.npy"), 1,
+               "short_labels.npy");
+  std::vector<std::int32_t> tiny(kN, 0);
+  tiny[3] = tiny[9] = 1;  // class 1 has 2 trials: ccd needs N_k > 2
+  deeper::io::write_npy(path("tiny.npy"), tiny.data(), deeper::DType::i32, std::vector<std::int64_t>{kN});
+  expect_error("ccd " + path("x.npy") + " " + path("y.npy") + " " + path("tiny.npy") + " -o " + path("out.npy"), 1, "class 1");
   expect_error("cc " + path("missing.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 2, "missing.npy");
   expect_error("cx " + path("x.npy") + " " + path("y.npy") + " -o " + path("out.npy"), 2, "cx");
   expect_error("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("out.npy") + " --ties sorted", 2, "sorted");

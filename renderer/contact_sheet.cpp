@@ -1,6 +1,7 @@
 // Contact sheets (contact_sheet.h).
 #include "renderer/contact_sheet.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "core/error.h"
@@ -106,10 +107,20 @@ io::Image8 factor_sweep_sheet(const FaceModel& model, std::uint64_t seed, int si
   return io::image_grid(tiles, kColumns, 2, kSheetBackground);
 }
 
+namespace {
+
+// Rounds every channel to a multiple of `step` (centred), so that the committed PNGs stay small.
+io::Image8 posterize(io::Image8 image, int step) {
+  for (std::uint8_t& p : image.pixels) p = static_cast<std::uint8_t>(std::min(255, p / step * step + step / 2));
+  return image;
+}
+
+}  // namespace
+
 void write_contact_sheets(const FaceModel& model, const std::filesystem::path& directory, std::uint64_t seed) {
   std::filesystem::create_directories(directory);
-  io::write_png(directory / "identities.png", identity_sheet(model, seed));
-  io::write_png(directory / "factor_sweeps.png", factor_sweep_sheet(model, seed));
+  io::write_png(directory / "identities.png", posterize(identity_sheet(model, seed), 12));
+  io::write_png(directory / "factor_sweeps.png", posterize(factor_sweep_sheet(model, seed, 112), 8));
 }
 
 }  // namespace deeper::render

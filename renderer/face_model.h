@@ -45,8 +45,8 @@ struct FaceModel {
   std::vector<std::string> ethnicities;  // E >= 1 names
   float age_min = 20.0f;                 // the range identity sets draw ages from (years)
   float age_max = 70.0f;
-  float age_center = 45.0f;  // design: age term = (age - age_center) / age_scale
-  float age_scale = 25.0f;
+  float age_center = 20.0f;  // design: age term = (age - age_center) / age_scale, 0 at 20, 1 at 70:
+  float age_scale = 50.0f;   // ageing marks (wrinkles, folds) grow from none, never invert
 
   std::vector<float> shape_glm;    // P x V x 3 (mm), P = glm_term_count()
   std::vector<float> shape_basis;  // K_s x V x 3, orthonormal rows (unit vectors in R^{3V})

@@ -87,7 +87,7 @@ Vec3 gender_field(float x, float y, float z) {
   return d;
 }
 
-// Age: +1 = age_center + age_scale years.
+// Age: +1 = 25 years older (scaled by kAgeGain for the model's age term).
 Vec3 age_field(float x, float y, float z) {
   const float ax = std::abs(x);
   Vec3 d{};
@@ -160,11 +160,12 @@ float base_height(float x, float y) {
 std::vector<float> shape_glm(const std::vector<FacePoint>& vertices) {
   constexpr int kE = 3;
   constexpr int kTerms = 4 + 3 * kE;
+  constexpr float kAgeGain = 1.6f;  // the age fields are drawn for 25 years; the age term spans 50
   const std::size_t n = vertices.size();
   std::vector<float> out(static_cast<std::size_t>(kTerms) * n * 3, 0.0f);
   add_field(out, 0, vertices, [](float x, float y, float z) { return Vec3{x, y, z}; });
   add_field(out, 1, vertices, gender_field);
-  add_field(out, 2, vertices, age_field);
+  add_field(out, 2, vertices, age_field, kAgeGain);
   add_field(out, 3, vertices, gender_age_field);
   // Ethnicity terms are centred (their mean over ethnicities is zero), so the intercept is the
   // average face; the interactions scale the gender and age fields per ethnicity.
@@ -174,7 +175,7 @@ std::vector<float> shape_glm(const std::vector<FacePoint>& vertices) {
       const float w = (e == f ? 1.0f : 0.0f) - 1.0f / kE;
       add_field(out, 4 + e, vertices, [f](float x, float y, float z) { return ethnicity_field(f, x, y, z); }, w);
       add_field(out, 4 + kE + e, vertices, gender_field, w * gender_scale[f]);
-      add_field(out, 4 + 2 * kE + e, vertices, age_field, w * age_scale[f]);
+      add_field(out, 4 + 2 * kE + e, vertices, age_field, kAgeGain * w * age_scale[f]);
     }
   }
   return out;

@@ -153,6 +153,7 @@ Rgb layered(const Texel& t, const Palette& p) {
 
 std::vector<float> texture_glm(const std::vector<FacePoint>& texels, int size) {
   constexpr int kTerms = 4 + 3 * kE;
+  constexpr float kAgeGain = 1.6f;  // the age fields are drawn for 25 years; the age term spans 50
   const std::size_t n = static_cast<std::size_t>(size) * size;
   std::vector<float> out(kTerms * n * 3, 0.0f);
   std::array<Palette, kE> pal{palette(0), palette(1), palette(2)};
@@ -178,21 +179,21 @@ std::vector<float> texture_glm(const std::vector<FacePoint>& texels, int size) {
     g = g + t.weight[lip] * Rgb{-0.08f, 0.015f, 0.015f} + t.cheek * Rgb{-0.035f, 0.005f, 0.0f};
     g = g + t.weight[lash] * Rgb{0.04f, 0.04f, 0.04f};
     put(out, 1, n, i, g);
-    // Age (+1 = age_center + age_scale).
+    // Age (+1 = 25 years older, before kAgeGain).
     float spot = 0;
     for (const FacePoint& p : spots) spot += std::exp(-0.5f * ((x - p.x) * (x - p.x) + (y - p.y) * (y - p.y)) / 2.2f);
     const Rgb age_marks = t.wrinkles * Rgb{-0.07f, -0.075f, -0.065f} + spot * t.weight[skin] * Rgb{-0.03f, -0.04f, -0.05f};
     Rgb a = t.weight[skin] * Rgb{0.0f, -0.012f, -0.03f} + age_marks;
     a = a + t.under_eye * Rgb{-0.04f, -0.05f, -0.03f} + t.weight[brow] * Rgb{0.07f, 0.07f, 0.07f};
     a = a + t.weight[lip] * Rgb{0.02f, 0.05f, 0.05f};
-    put(out, 2, n, i, a);
+    put(out, 2, n, i, kAgeGain * a);
     put(out, 3, n, i, t.beard * Rgb{0.035f, 0.035f, 0.035f});  // gender:age, beards grey
     for (int e = 0; e < kE; ++e) {
       Rgb d{};
       for (int l = 0; l < kLayers; ++l) d = d + t.weight[l] * (pal[e].colour[l] - mean.colour[l]);
       put(out, 4 + e, n, i, d);
       put(out, 4 + kE + e, n, i, (beard_scale[e] - beard_mean) * t.beard * Rgb{-0.07f, -0.06f, -0.035f});
-      put(out, 4 + 2 * kE + e, n, i, (age_scale[e] - age_mean) * age_marks);
+      put(out, 4 + 2 * kE + e, n, i, kAgeGain * (age_scale[e] - age_mean) * age_marks);
     }
   }
   return out;

@@ -58,11 +58,7 @@ void gemm_passes(const T* zx, const T* zy, const std::vector<double>& nx, const 
     for (std::int64_t b = 0; b < count; ++b) {
       kernels::fisher_yates_permutation(options.permutation_seed, static_cast<std::uint64_t>(first + b),
                                         static_cast<std::int32_t>(n), perm.data());
-      for (std::int64_t f = 0; f < features; ++f) {
-        const T* src = zy + f * n;
-        T* dst = zy_p.data() + (b * features + f) * n;
-        for (std::int64_t t = 0; t < n; ++t) dst[t] = src[perm[static_cast<std::size_t>(t)]];
-      }
+      detail::gather_permuted_rows(zy, features, n, perm.data(), zy_p.data() + b * features * n);
     }
     gemm_abt(zx, zy_p.data(), gp.data(), units, cols, n);
     // Epilogue: exceedance counts per pair, maxima per (permutation, feature); r in the same
@@ -113,27 +109,15 @@ AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const doub
   check_all_pairs_arguments(units, features, trials, options);
   detail::check_cpu_precision(options, "all-pairs GCMI");
   const std::int64_t n = trials;
-  AllPairsResult result;
-  result.units = units;
-  result.features = features;
-  result.trials = n;
-  result.permutations = options.permutations;
+  AllPairsResult result = detail::empty_result(units, features, n, options.permutations);
 
   // Copula-normalise every row once (copnorm commutes with the trial permutations below).
   // Variables are numbered x rows first, then y rows (the jitter key's variable index).
   std::vector<double> zx(static_cast<std::size_t>(units * n)), zy(static_cast<std::size_t>(features * n));
   copnorm_rows(x, units, n, zx.data(), options.gcmi.ties, options.gcmi.seed, 0);
   copnorm_rows(y, features, n, zy.data(), options.gcmi.ties, options.gcmi.seed, static_cast<std::uint64_t>(units));
-  result.tie_fraction_x.resize(static_cast<std::size_t>(units));
-  result.tie_fraction_y.resize(static_cast<std::size_t>(features));
-#pragma omp parallel for schedule(dynamic, 16)
-  for (std::int64_t r = 0; r < units + features; ++r) {
-    if (r < units) {
-      result.tie_fraction_x[static_cast<std::size_t>(r)] = tie_fraction(x + r * n, n);
-    } else {
-      result.tie_fraction_y[static_cast<std::size_t>(r - units)] = tie_fraction(y + (r - units) * n, n);
-    }
-  }
+  result.tie_fraction_x = detail::tie_fractions(x, units, n);
+  result.tie_fraction_y = detail::tie_fractions(y, features, n);
   const std::vector<double> nx = row_norms(zx.data(), units, n), ny = row_norms(zy.data(), features, n);
   const double bias = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
 

@@ -127,10 +127,9 @@ void ccc_passes(const CccData& d, Quantity quantity, const AllPairsOptions& opti
       for (std::int64_t b = 0; b < count; ++b) {
         kernels::fisher_yates_permutation(options.permutation_seed, static_cast<std::uint64_t>(first + b),
                                           static_cast<std::int32_t>(n), perm.data());
+        detail::gather_permuted_rows(zy, features, n, perm.data(), zy_p.data() + b * features * n);
         for (std::int64_t f = 0; f < features; ++f) {
-          const T* src = zy + f * n;
-          T* dst = zy_p.data() + (b * features + f) * n;
-          for (std::int64_t s = 0; s < n; ++s) dst[s] = src[perm[static_cast<std::size_t>(s)]];
+          const T* dst = zy_p.data() + (b * features + f) * n;
           ryz_p[static_cast<std::size_t>(b * features + f)] = dot(dst, d.z.data(), n) / (d.ny[static_cast<std::size_t>(f)] * d.nz);
         }
       }
@@ -180,11 +179,7 @@ void ccc_passes(const CccData& d, Quantity quantity, const AllPairsOptions& opti
 AllPairsResult run(std::string_view what, Quantity quantity, const double* x, std::int64_t units, const double* y,
                    std::int64_t features, const double* z, std::int64_t trials, const AllPairsOptions& options) {
   const CccData d = prepare(what, x, units, y, features, z, trials, options);
-  AllPairsResult result;
-  result.units = units;
-  result.features = features;
-  result.trials = trials;
-  result.permutations = options.permutations;
+  AllPairsResult result = detail::empty_result(units, features, trials, options.permutations);
   result.tie_fraction_x = detail::tie_fractions(x, units, trials);
   result.tie_fraction_y = detail::tie_fractions(y, features, trials);
   if (options.precision == GemmPrecision::f32) {

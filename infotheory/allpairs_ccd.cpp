@@ -166,11 +166,7 @@ AllPairsResult gccmi_ccd_all_pairs(const double* x, std::int64_t units, const do
   const ClassBlocks c =
       within_class_copnorm(x, units, y, features, detail::class_members(labels, trials, classes), trials, options);
 
-  AllPairsResult result;
-  result.units = units;
-  result.features = features;
-  result.trials = trials;
-  result.permutations = options.permutations;
+  AllPairsResult result = detail::empty_result(units, features, trials, options.permutations);
   result.tie_fraction_x = detail::tie_fractions(x, units, trials);
   result.tie_fraction_y = detail::tie_fractions(y, features, trials);
   if (options.precision == GemmPrecision::f32) {

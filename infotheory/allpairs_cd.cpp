@@ -222,11 +222,7 @@ AllPairsResult gcmi_model_cd_batched(const double* x, std::int64_t units, const 
   copnorm_rows(x, units, n, job.z.data(), options.gcmi.ties, options.gcmi.seed, 0);
   job.total1.resize(static_cast<std::size_t>(units));
   job.total2.resize(static_cast<std::size_t>(units));
-  AllPairsResult result;
-  result.units = units;
-  result.features = 1;
-  result.trials = n;
-  result.permutations = options.permutations;
+  AllPairsResult result = detail::empty_result(units, 1, n, options.permutations);
   result.tie_fraction_x.resize(static_cast<std::size_t>(units));
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t u = 0; u < units; ++u) {

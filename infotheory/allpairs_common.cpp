@@ -54,6 +54,15 @@ std::vector<double> tie_fractions(const double* x, std::int64_t rows, std::int64
   return out;
 }
 
+AllPairsResult empty_result(std::int64_t units, std::int64_t features, std::int64_t trials, std::int64_t permutations) {
+  AllPairsResult result;
+  result.units = units;
+  result.features = features;
+  result.trials = trials;
+  result.permutations = permutations;
+  return result;
+}
+
 void start_null(AllPairsResult& result) {
   const auto P = static_cast<std::size_t>(result.permutations);
   result.exceed.assign(static_cast<std::size_t>(result.units * result.features), 0u);

@@ -40,6 +40,20 @@ void check_finite_rows(const double* x, std::int64_t rows, std::int64_t n, std::
 // already be checked finite (check_finite_rows).
 std::vector<double> tie_fractions(const double* x, std::int64_t rows, std::int64_t n);
 
+// out[r][t] = rows[r][perm[t]] for `count` rows of n trials: the rows under one trial permutation.
+template <typename T>
+void gather_permuted_rows(const T* rows, std::int64_t count, std::int64_t n, const std::int32_t* perm, T* out) {
+  for (std::int64_t r = 0; r < count; ++r) {
+    const T* src = rows + r * n;
+    T* dst = out + r * n;
+    for (std::int64_t t = 0; t < n; ++t) dst[t] = src[perm[t]];
+  }
+}
+
+// A result of `units` x `features` pairs over `trials` trials and `permutations` permutations,
+// with nothing computed yet.
+AllPairsResult empty_result(std::int64_t units, std::int64_t features, std::int64_t trials, std::int64_t permutations);
+
 // Sizes result.exceed (U x F, zeros), result.max_null (P x F) and result.max_null_all (P) (-inf)
 // for result.permutations permutations.
 void start_null(AllPairsResult& result);

@@ -1,5 +1,6 @@
 // All-pairs GCMI on a device (cuda or the emulator) through the GCMI kernels: see allpairs.h.
 #include "infotheory/allpairs.h"
+#include "infotheory/allpairs_common.h"
 
 #include "core/error.h"
 #include "kernels/gcmi/allpairs.h"
@@ -91,11 +92,7 @@ AllPairsResult gcmi_cc_all_pairs(const Device& device, const double* x, std::int
     }
   }
 
-  AllPairsResult result;
-  result.units = units;
-  result.features = features;
-  result.trials = n;
-  result.permutations = P;
+  AllPairsResult result = detail::empty_result(units, features, n, P);
   for (std::int64_t r = 0; r < units + features; ++r) {
     const double fraction = static_cast<double>(ties[static_cast<std::size_t>(r)]) / static_cast<double>(n);
     (r < units ? result.tie_fraction_x : result.tie_fraction_y).push_back(fraction);

@@ -12,6 +12,7 @@
 // random normal rows (random_fill) copula-normalised on the device itself. GPU work is timed with
 // CUDA events (manual time), CPU work with the host clock; the first repetition is a warm-up.
 #include "bench/harness.h"
+#include "core/special_functions.h"
 #include "kernels/common/random_fill.h"
 #include "kernels/gcmi/allpairs.h"
 #include "kernels/gcmi/copnorm.h"
@@ -45,38 +46,7 @@ struct Setup {
 };
 Setup g;
 
-// Φ⁻¹(p) by bisection on the normal CDF, in double (N calls at start-up only).
-double inverse_normal_cdf(double p) {
-  double lo = -40, hi = 40;
-  for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-template <typename F>
-double time_once(deeper::Stream& stream, F&& f) {
-  deeper::Event start(g.device), stop(g.device);
-  start.record(stream);
-  f();
-  stop.record(stream);
-  stop.synchronize();
-  return deeper::elapsed_ms(start, stop) * 1e-3;
-}
-
-template <typename F>
-double timed_loop(benchmark::State& state, deeper::Stream& stream, F&& f) {
-  f();  // warm-up
-  stream.synchronize();
-  double total = 0;
-  for (auto _ : state) {
-    const double s = time_once(stream, f);
-    state.SetIterationTime(s);
-    total += s;
-  }
-  return total;
-}
+using deeper::bench::timed_loop;
 
 dk::CopnormParams copnorm_params(const deeper::DeviceBuffer& in, std::int64_t rows, float* out,
                                  __nv_bfloat16* out_bf16) {
@@ -98,7 +68,7 @@ void prepare_inputs() {
   std::vector<float> table(kTrials);
   for (std::int64_t i = 0; i < kTrials; ++i) {
     table[static_cast<std::size_t>(i)] =
-        static_cast<float>(inverse_normal_cdf(static_cast<double>(i + 1) / (kTrials + 1)));
+        static_cast<float>(deeper::ndtri(static_cast<double>(i + 1) / (kTrials + 1)));
   }
   g.s_n_f32 = dk::table_sum_of_squares(table.data(), kTrials, false);
   g.s_n_bf16 = dk::table_sum_of_squares(table.data(), kTrials, true);

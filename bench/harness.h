@@ -13,6 +13,7 @@
 #pragma once
 
 #include "kernels/runtime/device.h"
+#include "kernels/runtime/stream.h"
 
 #include <benchmark/benchmark.h>
 
@@ -24,6 +25,33 @@
 #include <vector>
 
 namespace deeper::bench {
+
+// Seconds one run of f() takes on `stream`, timed with the device's events (CUDA events on a GPU,
+// the steady clock on the CPU).
+template <typename F>
+double time_once(Stream& stream, F&& f) {
+  Event start(stream.device()), stop(stream.device());
+  start.record(stream);
+  f();
+  stop.record(stream);
+  stop.synchronize();
+  return elapsed_ms(start, stop) * 1e-3;
+}
+
+// The timed loop of a benchmark: one warm-up run, then every repetition timed by time_once and
+// reported as manual time (register with ->UseManualTime()). Returns the timed seconds in total.
+template <typename F>
+double timed_loop(benchmark::State& state, Stream& stream, F&& f) {
+  f();
+  stream.synchronize();
+  double total = 0;
+  for (auto _ : state) {
+    const double s = time_once(stream, f);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  return total;
+}
 
 inline int run(int argc, char** argv, const char* name, const char* description,
                const std::function<void(const Device&)>& setup) {

@@ -96,20 +96,7 @@ Case& get_case(std::int64_t batch, int res) {
 template <typename F>
 double timed_loop(benchmark::State& state, F&& f) {
   deeper::Stream stream(g.device);
-  f(stream);  // warm-up
-  stream.synchronize();
-  double total = 0;
-  for (auto _ : state) {
-    deeper::Event start(g.device), stop(g.device);
-    start.record(stream);
-    f(stream);
-    stop.record(stream);
-    stop.synchronize();
-    const double s = deeper::elapsed_ms(start, stop) * 1e-3;
-    state.SetIterationTime(s);
-    total += s;
-  }
-  return total;
+  return deeper::bench::timed_loop(state, stream, [&] { f(stream); });
 }
 
 void report(benchmark::State& state, std::int64_t batch, double seconds) {

@@ -28,6 +28,9 @@
 
 namespace {
 
+using deeper::bench::time_once;
+using deeper::bench::timed_loop;
+
 using deeper::Device;
 
 struct Setup {
@@ -36,17 +39,6 @@ struct Setup {
   double ceiling_gbps = 0;  // copy/engine, measured first
 };
 Setup g_setup;
-
-// Times one repetition of f on the device's stream, in seconds.
-template <typename F>
-double time_once(deeper::Stream& stream, F&& f) {
-  deeper::Event start(g_setup.device), stop(g_setup.device);
-  start.record(stream);
-  f();
-  stop.record(stream);
-  stop.synchronize();
-  return deeper::elapsed_ms(start, stop) * 1e-3;
-}
 
 void engine_copy(const deeper::DeviceBuffer& src, deeper::DeviceBuffer& dst, deeper::Stream& stream) {
   deeper::copy_bytes(dst.data(), g_setup.device, src.data(), g_setup.device, src.bytes(), &stream);
@@ -68,18 +60,6 @@ void report(benchmark::State& state, double bytes_per_iteration, double seconds)
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_iteration * static_cast<double>(state.iterations())));
   state.counters["GBps"] = gbps;
   state.counters["of_ceiling"] = gbps / g_setup.ceiling_gbps;
-}
-
-// Runs the timed loop: each repetition timed on the device's clock, reported as manual time.
-template <typename F>
-double timed_loop(benchmark::State& state, deeper::Stream& stream, F&& f) {
-  double total = 0;
-  for (auto _ : state) {
-    const double s = time_once(stream, f);
-    state.SetIterationTime(s);
-    total += s;
-  }
-  return total;
 }
 
 void BM_copy_engine(benchmark::State& state) {

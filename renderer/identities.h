@@ -16,13 +16,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/common/random_streams.h"
 #include "renderer/face_model.h"
 
 namespace deeper::render {
 
-inline constexpr std::uint32_t kIdentityAgeStream = 0x464D4147u;      // "FMAG"
-inline constexpr std::uint32_t kIdentityShapeStream = 0x464D5348u;    // "FMSH"
-inline constexpr std::uint32_t kIdentityTextureStream = 0x464D5458u;  // "FMTX"
+inline constexpr std::uint32_t kIdentityAgeStream = rng::streams::face_identity_age;
+inline constexpr std::uint32_t kIdentityShapeStream = rng::streams::face_identity_shape;
+inline constexpr std::uint32_t kIdentityTextureStream = rng::streams::face_identity_texture;
 
 struct Identity {
   Factors factors;

@@ -5,6 +5,7 @@
 #include <array>
 #include <functional>
 
+#include "kernels/common/random_streams.h"
 #include "kernels/common/random.h"
 #include "renderer/procedural.h"
 
@@ -17,7 +18,7 @@ constexpr float kPi = 3.14159265358979f;
 // Fixed Philox key and stream of the procedural texture basis ("FACE", "FMTB"); the model is the
 // same on every machine and for every --seed.
 constexpr std::uint64_t kModelSeed = 0x46414345u;
-constexpr std::uint32_t kTextureBasisStream = 0x464D5442u;
+constexpr std::uint32_t kTextureBasisStream = rng::streams::face_texture_basis;
 
 // Layers, bottom to top; each texel's colour is sum_l weight_l * colour_l.
 enum Layer { skin, lip, mouth_line, nostril, brow, sclera, iris, pupil, lash, kLayers };

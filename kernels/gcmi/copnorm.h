@@ -32,6 +32,7 @@
 // floating-point work). At N = 1000 that is 28,160 compare-exchanges per row.
 #pragma once
 
+#include "kernels/common/random_streams.h"
 #include "kernels/common/hd.h"
 #include "kernels/common/random.h"
 #include "kernels/runtime/device.h"
@@ -43,7 +44,7 @@
 namespace deeper::kernels {
 
 // The Philox stream of the jitter tie-break keys ("GCJT").
-inline constexpr std::uint32_t kCopnormJitterStream = 0x47434A54u;
+inline constexpr std::uint32_t kCopnormJitterStream = rng::streams::gcmi_copnorm_jitter;
 // The largest N a row may have.
 inline constexpr std::int64_t kCopnormMaxN = 16384;
 

@@ -10,6 +10,7 @@
 // Cost: N − 1 swaps and about N Philox words per permutation.
 #pragma once
 
+#include "kernels/common/random_streams.h"
 #include "kernels/common/hd.h"
 #include "kernels/common/random.h"
 
@@ -18,7 +19,7 @@
 namespace deeper::kernels {
 
 // The Philox stream of GCMI trial permutations ("GCPM").
-inline constexpr std::uint32_t kPermutationStream = 0x4743504Du;
+inline constexpr std::uint32_t kPermutationStream = rng::streams::gcmi_permutation;
 
 // Writes permutation `index` of n trials into out[0, n). Callable from kernels too.
 DEEPER_HD_INLINE void fisher_yates_permutation(std::uint64_t seed, std::uint64_t index, std::int32_t n,

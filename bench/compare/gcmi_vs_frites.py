@@ -25,17 +25,7 @@ import time
 
 import numpy as np
 
-
-def make_data(units, features, trials, seed):
-    rng = np.random.default_rng(seed)
-    y = rng.standard_normal((features, trials))
-    w = np.zeros((units, features))
-    coupled = rng.choice(units, size=max(1, units // 20), replace=False)
-    for u in coupled:
-        k = rng.integers(1, 4)
-        w[u, rng.choice(features, size=k, replace=False)] = rng.uniform(0.3, 1.0, size=k)
-    x = np.exp(w @ y + 0.5 * rng.standard_normal((units, trials)))
-    return x, y
+from workloads import make_data
 
 
 def run_deeper(binary, xpath, ypath, out, perm, seed, precision):

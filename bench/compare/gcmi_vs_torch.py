@@ -41,18 +41,7 @@ import time
 
 import numpy as np
 
-
-def make_data(units, features, trials, seed):
-    """benchmarks.md §3.3: Y standard normal; X = exp(W Y + e), 5% of units coupled to 1-3 features."""
-    rng = np.random.default_rng(seed)
-    y = rng.standard_normal((features, trials))
-    w = np.zeros((units, features))
-    coupled = rng.choice(units, size=max(1, units // 20), replace=False)
-    for u in coupled:
-        k = int(rng.integers(1, 4))
-        w[u, rng.choice(features, size=min(k, features), replace=False)] = rng.uniform(0.3, 1.0, size=min(k, features))
-    x = np.exp(w @ y + 0.5 * rng.standard_normal((units, trials)))
-    return x, y
+from workloads import make_data
 
 
 def torch_baseline(torch, x, y, perms, dtype, device, unit_chunk, perm_chunk):

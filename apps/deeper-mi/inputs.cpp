@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/npy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -49,13 +50,18 @@ VariableSet load_variables(const std::string& path) {
            static_cast<std::int64_t>(i) / (s.count * s.dim), i);
     }
   }
-  // Trial-major (N, V, d) to variable-major (V, d, N).
+  // Trial-major (N, V, d) to variable-major (V, d, N): a transpose of the N x (V d) matrix, in
+  // 64 x 64 tiles so that both sides stay in cache (a row-by-row loop is ~10x slower at 10^8 values).
   s.data.resize(raw.size());
-  for (std::int64_t t = 0; t < s.trials; ++t) {
-    for (std::int64_t v = 0; v < s.count; ++v) {
-      for (int j = 0; j < s.dim; ++j) {
-        s.data[static_cast<std::size_t>(((v * s.dim) + j) * s.trials + t)] =
-            raw[static_cast<std::size_t>((t * s.count + v) * s.dim + j)];
+  const std::int64_t columns = s.count * s.dim, tile = 64;
+  for (std::int64_t t0 = 0; t0 < s.trials; t0 += tile) {
+    const std::int64_t t1 = std::min(t0 + tile, s.trials);
+    for (std::int64_t c0 = 0; c0 < columns; c0 += tile) {
+      const std::int64_t c1 = std::min(c0 + tile, columns);
+      for (std::int64_t c = c0; c < c1; ++c) {
+        for (std::int64_t t = t0; t < t1; ++t) {
+          s.data[static_cast<std::size_t>(c * s.trials + t)] = raw[static_cast<std::size_t>(t * columns + c)];
+        }
       }
     }
   }

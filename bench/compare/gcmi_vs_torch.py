@@ -114,7 +114,10 @@ def run_deeper(binary, xpath, ypath, tmp, device, precision, perm, seed, repeats
         subprocess.run(cmd, check=True)
         times.append(time.perf_counter() - t0)
     times.sort()
-    result = {"mi": np.load(out), "median_s": times[len(times) // 2], "p10_s": times[0], "p90_s": times[-1],
+    # One more run with --verbose for deeper-mi's own phase timings (read, upload, copnorm, kernel, ...).
+    verbose = subprocess.run(cmd + ["--verbose"], check=True, capture_output=True, text=True)
+    phases = [line for line in verbose.stderr.splitlines() if " s," in line or "s, write outputs" in line]
+    result = {"phases": phases, "mi": np.load(out), "median_s": times[len(times) // 2], "p10_s": times[0], "p90_s": times[-1],
               "command": " ".join(cmd)}
     if perm:
         result["p"] = np.load(os.path.join(stats, "p_values.npy"))
@@ -201,6 +204,7 @@ def main():
         result.update({
             "deeper_command": d["command"],
             "deeper": {k: d[k] for k in ("median_s", "p10_s", "p90_s")},
+            "deeper_phases": d["phases"],
             "deeper_pair_trials_per_s": pair_trials / d["median_s"],
             "deeper_over_torch": torch_time["median_s"] / d["median_s"],
             "max_abs_dmi_bits": float(np.max(np.abs(d["mi"] - mi_torch))),

@@ -1,0 +1,273 @@
+// antialias / antialias_grad: analytic antialiasing of silhouette edges (the method of nvdiffrast's
+// antialias, Laine et al. 2020, in our own formulation) and its backward pass to the colours and to
+// the clip-space vertex positions: the visibility (silhouette) gradient that rasterize_grad lacks.
+//
+// Edge topology (host, once per mesh): build_edge_topology gives, for edge k of triangle t (from
+// vertex k to vertex (k+1) mod 3), the vertex opposite that edge in the adjacent triangle, or -1
+// when the edge has no neighbour or more than one (non-manifold). Needs shared vertex indices: with
+// duplicated vertices every edge looks like a boundary and becomes a silhouette.
+//
+// Forward. Screen coordinates s_x = (x/w + 1) W/2, s_y = (1 - y/w) H/2 (pixels, row 0 at the top,
+// centre of pixel (i, j) at (i + 0.5, j + 0.5)). For every pair of horizontally or vertically
+// adjacent pixels (A, B) whose triangle ids differ:
+//   - the occluder O is the non-background one, else the nearer (smaller rast depth; equal depth:
+//     the smaller id); N is the other pixel;
+//   - the candidate edges are the edges of O's triangle that are silhouettes in this image: no
+//     neighbour (or one with w <= 0), or the neighbour's opposite vertex lies on the same side of
+//     the edge (in screen space) as the triangle's own: one face front-facing, the other back-facing;
+//   - the first candidate (in edge order) whose segment crosses the line through the two pixel
+//     centres between them is the silhouette; tt in [0, 1] is where it crosses, 0 at O's centre, 1 at
+//     N's;
+//   - 1-D box coverage: when tt > 1/2, the occluder covers tt - 1/2 of N's pixel:
+//       out[N] += (tt - 1/2) (color[O] - color[N]);
+//     when tt < 1/2, the background of O covers 1/2 - tt of O's pixel:
+//       out[O] += (1/2 - tt) (color[N] - color[O]).
+//   Pairs with no such edge (interior edges, intersections) blend nothing. Every other pixel gets its
+//   colour unchanged. As an edge sweeps across a pixel centre the result is continuous (the
+//   blend weight reaches 1/2 on both sides), so the loss changes smoothly with the vertices.
+//   Limitation (as nvdiffrast): only O's own triangle's edges are searched, so a silhouette formed
+//   by a triangle that covers no pixel centre is missed.
+// Backward (+=): grad_color per pixel (a gather over the pixel's 4 pairs: no atomics);
+//   grad_pos (B x V x 4, x y w; z gets nothing): d loss / d alpha = sum_c g[target, c]
+//   (color[other, c] - color[target, c]) times d alpha / d (x, y, w) of the silhouette edge's two
+//   endpoints, through tt = the edge's crossing and the perspective division; atomics
+//   (fixed-point in deterministic mode).
+//
+// Kernels: one thread per pixel; forward evaluates its 4 pairs; backward its 4 pairs for the
+// colour gradient and the 2 pairs it owns (right and down) for the position gradient. Cost per pair
+// with differing ids: 3 vertices + up to 3 opposite vertices read (~100 B), ~80 FLOPs; per pixel
+// otherwise 2 x 16 B of rast and C floats of colour read and written.
+// CPU reference templated on float / double, OpenMP over images.
+#pragma once
+
+#include "kernels/common/hd.h"
+#include "kernels/common/random.h"
+#include "kernels/raster/grad_accum.h"
+#include "kernels/runtime/device.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace deeper::kernels {
+
+// The adjacency of `tri` (T x 3 indices in [0, V), host memory): T x 3 opposite vertices or -1.
+// Throws deeper::Error for an index outside [0, V).
+std::vector<std::int32_t> build_edge_topology(const std::int32_t* tri, std::int64_t triangles, std::int64_t vertices);
+
+template <typename T>
+struct AntialiasParamsT {
+  const T* color = nullptr;               // batch x height x width x channels
+  const float* rast = nullptr;            // batch x height x width x 4, from rasterize(pos)
+  const T* pos = nullptr;                 // batch x vertices x 4 clip-space
+  const std::int32_t* tri = nullptr;      // triangles x 3
+  const std::int32_t* topology = nullptr;  // triangles x 3, from build_edge_topology (device memory)
+  std::int64_t batch = 0, vertices = 0, triangles = 0, channels = 0;
+  int height = 0, width = 0;
+  bool check_indices = true;  // as RasterizeParams::check_indices
+  T* out = nullptr;           // forward: batch x height x width x channels
+  // Backward:
+  const T* grad_out = nullptr;  // batch x height x width x channels
+  T* grad_color = nullptr;      // += batch x height x width x channels (nullptr: not computed)
+  GradAccumT<T> grad_pos;       // += batch x vertices x 4 (nullptr: not computed)
+};
+using AntialiasParams = AntialiasParamsT<float>;
+
+inline constexpr std::int64_t kAntialiasMaxChannels = 1024;
+
+// One pixel pair's blend: target pixel (0: the left / top one, 1: the right / bottom one) gets
+// alpha (color[other] - color[target]); the silhouette edge's endpoints are rows va, vb of pos
+// (b·V + index) with d alpha / d (x, y, w).
+template <typename T>
+struct AaPair {
+  bool active = false;
+  int target = 0;
+  T alpha = T(0);
+  std::int64_t va = 0, vb = 0;
+  T dalpha[2][3] = {};
+};
+
+template <typename T>
+DEEPER_HD_INLINE bool aa_screen(const AntialiasParamsT<T>& p, std::int64_t row, T& sx, T& sy) {
+  const T* c = p.pos + 4 * row;
+  if (!(c[3] > T(0))) return false;
+  sx = (c[0] / c[3] + T(1)) * T(0.5) * static_cast<T>(p.width);
+  sy = (T(1) - c[1] / c[3]) * T(0.5) * static_cast<T>(p.height);
+  return true;
+}
+
+// The pair of pixel (i, j) of image b and its right (vertical false) or lower (vertical true)
+// neighbour, which must exist.
+template <typename T>
+DEEPER_HD_INLINE AaPair<T> aa_pair(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j, bool vertical) {
+  AaPair<T> r;
+  const int i2 = vertical ? i : i + 1, j2 = vertical ? j + 1 : j;
+  const float* ra = p.rast + 4 * ((b * p.height + j) * p.width + i);
+  const float* rb = p.rast + 4 * ((b * p.height + j2) * p.width + i2);
+  const auto ida = static_cast<std::int32_t>(rng::exact::bits(ra[3]));
+  const auto idb = static_cast<std::int32_t>(rng::exact::bits(rb[3]));
+  if (ida == idb || ida < -1 || ida >= p.triangles || idb < -1 || idb >= p.triangles) return r;
+  int o;  // the occluder: 0 = A, 1 = B
+  if (ida == -1) {
+    o = 1;
+  } else if (idb == -1) {
+    o = 0;
+  } else {
+    o = ra[2] < rb[2] ? 0 : (rb[2] < ra[2] ? 1 : (ida < idb ? 0 : 1));
+  }
+  const std::int64_t t = o ? idb : ida;
+  std::int64_t row[3];
+  T sx[3], sy[3];
+  for (int k = 0; k < 3; ++k) {
+    const std::int64_t v = p.tri[3 * t + k];
+    if (v < 0 || v >= p.vertices) return r;
+    row[k] = b * p.vertices + v;
+    if (!aa_screen(p, row[k], sx[k], sy[k])) return r;
+  }
+  // Along: the axis joining the two centres; across: the other. s = along, q = across coordinate.
+  const T* s = vertical ? sy : sx;
+  const T* q = vertical ? sx : sy;
+  const T qc = static_cast<T>(vertical ? i : j) + T(0.5);
+  const T so = static_cast<T>(vertical ? (o ? j2 : j) : (o ? i2 : i)) + T(0.5);
+  const T dir = o ? T(-1) : T(1);
+  for (int k = 0; k < 3; ++k) {
+    const int a = k, e = (k + 1) % 3, own = (k + 2) % 3;
+    const T ex = sx[e] - sx[a], ey = sy[e] - sy[a];
+    const std::int32_t nv = p.topology[3 * t + k];
+    bool silhouette = true;
+    T nx, ny;
+    if (nv >= 0 && nv < p.vertices && aa_screen(p, b * p.vertices + nv, nx, ny)) {
+      const T side_own = ex * (sy[own] - sy[a]) - ey * (sx[own] - sx[a]);
+      const T side_n = ex * (ny - sy[a]) - ey * (nx - sx[a]);
+      silhouette = (side_own > T(0)) == (side_n > T(0));
+    }
+    if (!silhouette) continue;
+    const T d = q[e] - q[a];
+    if (d == T(0)) continue;
+    const T rr = (qc - q[a]) / d;
+    if (!(rr >= T(0) && rr <= T(1))) continue;
+    const T span = s[e] - s[a];
+    const T tt = (s[a] + rr * span - so) * dir;
+    if (!(tt >= T(0) && tt <= T(1))) continue;
+    r.active = true;
+    const bool far = tt > T(0.5);
+    r.target = far ? 1 - o : o;
+    r.alpha = far ? tt - T(0.5) : T(0.5) - tt;
+    const T k_cross = (far ? T(1) : T(-1)) * dir;  // d alpha / d crossing
+    // d crossing / d (s, q) of the endpoints a and e.
+    const T ds[2] = {T(1) - rr, rr};
+    const T dq[2] = {span * (rr - T(1)) / d, -span * rr / d};
+    const int ends[2] = {a, e};
+    for (int m = 0; m < 2; ++m) {
+      const T* c = p.pos + 4 * row[ends[m]];
+      const T dsx = k_cross * (vertical ? dq[m] : ds[m]), dsy = k_cross * (vertical ? ds[m] : dq[m]);
+      const T hx = T(0.5) * static_cast<T>(p.width) / c[3], hy = T(0.5) * static_cast<T>(p.height) / c[3];
+      r.dalpha[m][0] = dsx * hx;
+      r.dalpha[m][1] = -dsy * hy;
+      r.dalpha[m][2] = -dsx * hx * (c[0] / c[3]) + dsy * hy * (c[1] / c[3]);
+    }
+    r.va = row[a];
+    r.vb = row[e];
+    return r;
+  }
+  return r;
+}
+
+// The pair k of pixel (i, j) (0 left, 1 right, 2 up, 3 down): false when the neighbour is outside
+// the image; else the pair's first pixel (pi, pj), orientation, this pixel's index in the pair
+// (0 first, 1 second) and the neighbour (ni, nj).
+DEEPER_HD_INLINE bool aa_neighbour(int i, int j, int k, int width, int height, int& pi, int& pj, bool& vertical,
+                                   int& me, int& ni, int& nj) {
+  vertical = k >= 2;
+  const int step = (k & 1) ? 1 : -1;
+  ni = vertical ? i : i + step;
+  nj = vertical ? j + step : j;
+  if (ni < 0 || ni >= width || nj < 0 || nj >= height) return false;
+  me = (k & 1) ? 0 : 1;
+  pi = me ? ni : i;
+  pj = me ? nj : j;
+  return true;
+}
+
+// Forward of pixel (i, j) of image b: out = color + the blends of the pairs targeting it.
+template <typename T>
+DEEPER_HD_INLINE void aa_pixel_forward(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j) {
+  const std::int64_t pixel = (b * p.height + j) * p.width + i;
+  const T* cp = p.color + pixel * p.channels;
+  T* out = p.out + pixel * p.channels;
+  for (std::int64_t c = 0; c < p.channels; ++c) out[c] = cp[c];
+  for (int k = 0; k < 4; ++k) {
+    int pi, pj, me, ni, nj;
+    bool vertical;
+    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
+    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
+    if (!pr.active || pr.target != me) continue;
+    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
+    for (std::int64_t c = 0; c < p.channels; ++c) out[c] += pr.alpha * (co[c] - cp[c]);
+  }
+}
+
+// Backward of pixel (i, j): its colour gradient (gathered from its 4 pairs) and, through `add`
+// (row·4 + coordinate, value), the position gradients of the 2 pairs it owns (right, down).
+template <typename T, typename Add>
+DEEPER_HD_INLINE void aa_pixel_backward(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j, Add&& add) {
+  const std::int64_t pixel = (b * p.height + j) * p.width + i;
+  const T* gp = p.grad_out + pixel * p.channels;
+  if (p.grad_color) {
+    T* gc = p.grad_color + pixel * p.channels;
+    for (std::int64_t c = 0; c < p.channels; ++c) gc[c] += gp[c];
+  }
+  for (int k = 0; k < 4; ++k) {
+    int pi, pj, me, ni, nj;
+    bool vertical;
+    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
+    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
+    if (!pr.active) continue;
+    const std::int64_t other = (b * p.height + nj) * p.width + ni;
+    const T* go = p.grad_out + other * p.channels;
+    if (p.grad_color) {
+      T* gc = p.grad_color + pixel * p.channels;
+      if (pr.target == me) {
+        for (std::int64_t c = 0; c < p.channels; ++c) gc[c] -= pr.alpha * gp[c];
+      } else {
+        for (std::int64_t c = 0; c < p.channels; ++c) gc[c] += pr.alpha * go[c];
+      }
+    }
+    if (me == 0 && p.grad_pos.grad) {
+      const bool mine = pr.target == 0;
+      const T* gt = mine ? gp : go;
+      const T* ct = p.color + (mine ? pixel : other) * p.channels;
+      const T* cn = p.color + (mine ? other : pixel) * p.channels;
+      T dl = 0;
+      for (std::int64_t c = 0; c < p.channels; ++c) dl += gt[c] * (cn[c] - ct[c]);
+      if (dl == T(0)) continue;
+      const std::int64_t rows[2] = {pr.va, pr.vb};
+      for (int m = 0; m < 2; ++m) {
+        add(4 * rows[m], dl * pr.dalpha[m][0]);
+        add(4 * rows[m] + 1, dl * pr.dalpha[m][1]);
+        add(4 * rows[m] + 3, dl * pr.dalpha[m][2]);
+      }
+    }
+  }
+}
+
+void check_antialias_params(const AntialiasParams& p, bool backward);
+
+namespace cpu_impl {
+template <typename T>
+void antialias(const AntialiasParamsT<T>& p);  // float and double
+template <typename T>
+void antialias_grad(const AntialiasParamsT<T>& p);
+}  // namespace cpu_impl
+namespace emu_impl {
+void antialias(const AntialiasParams& p, void* stream);
+void antialias_grad(const AntialiasParams& p, void* stream);
+}  // namespace emu_impl
+namespace cuda_impl {
+void antialias(const AntialiasParams& p, void* stream);
+void antialias_grad(const AntialiasParams& p, void* stream);
+}  // namespace cuda_impl
+
+void antialias(const Device& device, const AntialiasParams& p, void* stream = nullptr);
+void antialias_grad(const Device& device, const AntialiasParams& p, void* stream = nullptr);
+
+}  // namespace deeper::kernels

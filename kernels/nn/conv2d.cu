@@ -1,0 +1,438 @@
+// conv2d kernels: forward, dgrad and wgrad as implicit GEMMs (definitions, GEMM mapping, costs and
+// limits in kernels/nn/conv2d.h). Built by nvcc (cuda_impl) and for the emulator (emu_impl);
+// checked against the cpu reference (conv2d_cpu.cpp).
+//
+// One GEMM view for the three ops: out[m * N + n] = sum_kk A(m, kk) * B(kk, n), where a_offset /
+// b_offset map a GEMM coordinate to the offset of its tensor element, or -1 for a structural zero
+// (padding, a stride gap of dgrad, a partial tile). Every load goes through them, so partial tiles
+// and odd channel counts are zero-padded in the loader.
+//
+//   conv_simt_kernel<Op>       64 x 64 tile, K steps of 16, A and B staged k-major in shared
+//                              memory, 4 x 4 fp32 accumulators per thread (256 threads).
+//   conv_wmma_kernel<Op, Vec>  128 x 128 tile, K steps of 32, two shared-memory stages: the next
+//                              step's loads sit in registers while the current step multiplies.
+//                              A is stored row-major (m rows, kk contiguous) for forward and dgrad,
+//                              column-major (kk rows, m contiguous) for wgrad; B column-major
+//                              (n rows) for forward, row-major (kk rows) for dgrad and wgrad: each
+//                              operand keeps its tensor's contiguous axis contiguous, so with Vec
+//                              (C % 8 == 0, K % 8 == 0, 16-byte aligned operands) a thread moves 8
+//                              bf16 with one 16-byte load. 8 warps in 2 x 4, each 64 x 32 of the
+//                              tile (4 x 2 m16n16k16 fp32 accumulators). The epilogue stages each
+//                              fragment through a per-warp 16 x 16 float tile in shared memory.
+// Split-K: blockIdx.z takes K range [z * k_per_split, (z + 1) * k_per_split); with more than one
+// slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
+// Version 1: GEMM coordinates are decoded with 32-bit divisions per loaded group of 8.
+#include "kernels/common/kernel_prelude.cuh"
+#include "kernels/common/wmma.cuh"
+#include "kernels/nn/conv2d.h"
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace deeper::kernels::DEEPER_KERNEL_NS {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kSimtTile = 64, kSimtK = 16;
+constexpr int kBM = 128, kBN = 128, kBK = 32, kPad = 8;
+constexpr int kStageLd = 20;  // float row stride of a warp's epilogue tile
+constexpr int kMaxSplits = 256;
+
+struct Geom {
+  int H, W, C, K, R, S, P, Q, sh, sw, pt, pl;
+  int M, N, Kg;     // the GEMM
+  int k_per_split;  // K range of one grid.z slice (a multiple of kBK)
+};
+
+struct Out {
+  float* f32;
+  __nv_bfloat16* bf16;
+  bool accumulate;
+  bool atomic;
+};
+
+// Offset in x of forward row m = (n,p,q), column j = (r,s,c) (also wgrad's B), or -1 in the padding.
+__device__ __forceinline__ std::int64_t x_gather(const Geom& g, int m, int j) {
+  const int q = m % g.Q, t = m / g.Q, p = t % g.P, n = t / g.P;
+  const int c = j % g.C, rs = j / g.C, s = rs % g.S, r = rs / g.S;
+  const int h = p * g.sh - g.pt + r, w = q * g.sw - g.pl + s;
+  if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
+  return ((static_cast<std::int64_t>(n) * g.H + h) * g.W + w) * g.C + c;
+}
+
+// Offset in dy of dgrad row m = (n,h,w), column j = (r,s,k), or -1 where no output pixel reads
+// (n,h,w) through tap (r,s).
+__device__ __forceinline__ std::int64_t dy_gather(const Geom& g, int m, int j) {
+  const int w = m % g.W, t = m / g.W, h = t % g.H, n = t / g.H;
+  const int k = j % g.K, rs = j / g.K, s = rs % g.S, r = rs / g.S;
+  const int ph = h + g.pt - r, pw = w + g.pl - s;
+  if (ph < 0 || pw < 0 || ph % g.sh != 0 || pw % g.sw != 0) return -1;
+  const int p = ph / g.sh, q = pw / g.sw;
+  if (p >= g.P || q >= g.Q) return -1;
+  return ((static_cast<std::int64_t>(n) * g.P + p) * g.Q + q) * g.K + k;
+}
+
+template <ConvOp Op>
+__device__ __forceinline__ std::int64_t a_offset(const Geom& g, int m, int kk) {
+  if (m >= g.M || kk >= g.Kg) return -1;
+  if constexpr (Op == ConvOp::forward) {
+    return x_gather(g, m, kk);
+  } else if constexpr (Op == ConvOp::dgrad) {
+    return dy_gather(g, m, kk);
+  } else {
+    return static_cast<std::int64_t>(kk) * g.K + m;  // dy[(n,p,q) = kk][k = m]
+  }
+}
+
+template <ConvOp Op>
+__device__ __forceinline__ std::int64_t b_offset(const Geom& g, int kk, int n) {
+  if (kk >= g.Kg || n >= g.N) return -1;
+  if constexpr (Op == ConvOp::forward) {
+    return static_cast<std::int64_t>(n) * g.Kg + kk;  // w[k = n][(r,s,c) = kk]
+  } else if constexpr (Op == ConvOp::dgrad) {
+    const int k = kk % g.K, rs = kk / g.K;  // w[k][(r,s)][c = n]
+    return (static_cast<std::int64_t>(k) * g.R * g.S + rs) * g.C + n;
+  } else {
+    return x_gather(g, kk, n);
+  }
+}
+
+__device__ __forceinline__ void store_out(const Out& o, const Geom& g, int m, int n, float v) {
+  if (m >= g.M || n >= g.N) return;
+  const std::int64_t i = static_cast<std::int64_t>(m) * g.N + n;
+  if (o.atomic) {
+    atomicAdd(o.f32 + i, v);
+    return;
+  }
+  if (o.f32) o.f32[i] = o.accumulate ? o.f32[i] + v : v;
+  if (o.bf16) o.bf16[i] = __float2bfloat16_rn(v);
+}
+
+template <ConvOp Op>
+__global__ void __launch_bounds__(kThreads) conv_simt_kernel(Geom g, const float* a, const float* b, Out o) {
+  __shared__ float as[kSimtK][kSimtTile + 4];  // as[kk][m]
+  __shared__ float bs[kSimtK][kSimtTile + 4];  // bs[kk][n]
+  const int tid = static_cast<int>(threadIdx.x), tx = tid % 16, ty = tid / 16;
+  const int m0 = static_cast<int>(blockIdx.x) * kSimtTile, n0 = static_cast<int>(blockIdx.y) * kSimtTile;
+  const int k_begin = static_cast<int>(blockIdx.z) * g.k_per_split;
+  const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
+  float acc[4][4] = {};
+  for (int k0 = k_begin; k0 < k_end; k0 += kSimtK) {
+    for (int e = tid; e < kSimtTile * kSimtK; e += kThreads) {
+      // consecutive threads walk the operand's contiguous axis
+      const int am = Op == ConvOp::wgrad ? e % kSimtTile : e / kSimtK;
+      const int ak = Op == ConvOp::wgrad ? e / kSimtTile : e % kSimtK;
+      const std::int64_t ao = k0 + ak < k_end ? a_offset<Op>(g, m0 + am, k0 + ak) : -1;
+      as[ak][am] = ao >= 0 ? a[ao] : 0.0f;
+      const int bn = Op == ConvOp::forward ? e / kSimtK : e % kSimtTile;
+      const int bk = Op == ConvOp::forward ? e % kSimtK : e / kSimtTile;
+      const std::int64_t bo = k0 + bk < k_end ? b_offset<Op>(g, k0 + bk, n0 + bn) : -1;
+      bs[bk][bn] = bo >= 0 ? b[bo] : 0.0f;
+    }
+    __syncthreads();
+    for (int kk = 0; kk < kSimtK; ++kk) {
+      float av[4], bv[4];
+      for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
+      for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
+      for (int i = 0; i < 4; ++i) {
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      }
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) store_out(o, g, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
+  }
+}
+
+// Eight bf16 values, moved as one 16-byte vector.
+struct alignas(16) Pack8 {
+  __nv_bfloat16 v[8];
+};
+
+__device__ __forceinline__ void copy16(void* dst, const void* src) {
+#if defined(DEEPER_EMU)
+  std::memcpy(dst, src, 16);
+#else
+  *static_cast<uint4*>(dst) = *static_cast<const uint4*>(src);
+#endif
+}
+
+template <ConvOp Op>
+struct WmmaLayout {
+  static constexpr bool a_row = Op != ConvOp::wgrad;    // A: m rows, kk contiguous
+  static constexpr bool b_col = Op == ConvOp::forward;  // B: n rows, kk contiguous
+  static constexpr int a_len = a_row ? kBK : kBM;       // contiguous length of an A row
+  static constexpr int b_len = b_col ? kBK : kBN;
+  static constexpr int a_ld = a_len + kPad, b_ld = b_len + kPad;
+};
+constexpr int kStageElems = kBM * (kBK + kPad);  // the largest operand tile (5,120 bf16)
+static_assert(kBK * (kBM + kPad) <= kStageElems && kBK * (kBN + kPad) <= kStageElems);
+static_assert(kBM * kBK / 8 == 2 * kThreads && kBN * kBK / 8 == 2 * kThreads, "two 8-element groups per thread");
+
+union alignas(128) WmmaShared {
+  __nv_bfloat16 tile[2][2][kStageElems];          // [stage][A, B]
+  float stage[kThreads / 32][16 * kStageLd];      // epilogue, per warp
+};
+
+template <ConvOp Op, bool Vec>
+__global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_bfloat16* a, const __nv_bfloat16* b,
+                                                             Out o) {
+  using namespace nvcuda;
+  using L = WmmaLayout<Op>;
+  using ALayout = std::conditional_t<L::a_row, wmma::row_major, wmma::col_major>;
+  using BLayout = std::conditional_t<L::b_col, wmma::col_major, wmma::row_major>;
+  __shared__ WmmaShared sm;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+  const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;
+  const int m0 = static_cast<int>(blockIdx.x) * kBM, n0 = static_cast<int>(blockIdx.y) * kBN;
+  const int k_begin = static_cast<int>(blockIdx.z) * g.k_per_split;
+  const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
+  const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
+
+  Pack8 ra[2], rb[2];
+  // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
+  auto fetch = [&](int k0) {
+    for (int i = 0; i < 2; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
+      const int m = m0 + (L::a_row ? row : col), kk = k0 + (L::a_row ? col : row);
+      if constexpr (Vec) {
+        const std::int64_t off = kk < k_end ? a_offset<Op>(g, m, kk) : -1;
+        if (off >= 0) {
+          copy16(&ra[i], a + off);
+        } else {
+          for (auto& v : ra[i].v) v = zero;
+        }
+      } else {
+        for (int e = 0; e < 8; ++e) {
+          const int me = L::a_row ? m : m + e, ke = L::a_row ? kk + e : kk;
+          const std::int64_t off = ke < k_end ? a_offset<Op>(g, me, ke) : -1;
+          ra[i].v[e] = off >= 0 ? a[off] : zero;
+        }
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
+      const int n = n0 + (L::b_col ? row : col), kk = k0 + (L::b_col ? col : row);
+      if constexpr (Vec) {
+        const std::int64_t off = kk < k_end ? b_offset<Op>(g, kk, n) : -1;
+        if (off >= 0) {
+          copy16(&rb[i], b + off);
+        } else {
+          for (auto& v : rb[i].v) v = zero;
+        }
+      } else {
+        for (int e = 0; e < 8; ++e) {
+          const int ne = L::b_col ? n : n + e, ke = L::b_col ? kk + e : kk;
+          const std::int64_t off = ke < k_end ? b_offset<Op>(g, ke, ne) : -1;
+          rb[i].v[e] = off >= 0 ? b[off] : zero;
+        }
+      }
+    }
+  };
+  // Registers -> shared stage s.
+  auto put = [&](int s) {
+    for (int i = 0; i < 2; ++i) {
+      const int gi = tid + kThreads * i;
+      const int arow = gi / (L::a_len / 8), acol = (gi % (L::a_len / 8)) * 8;
+      copy16(&sm.tile[s][0][arow * L::a_ld + acol], &ra[i]);
+      const int brow = gi / (L::b_len / 8), bcol = (gi % (L::b_len / 8)) * 8;
+      copy16(&sm.tile[s][1][brow * L::b_ld + bcol], &rb[i]);
+    }
+  };
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
+  for (auto& row : acc) {
+    for (auto& f : row) wmma::fill_fragment(f, 0.0f);
+  }
+  if (k_begin < k_end) {
+    fetch(k_begin);
+    put(0);
+  }
+  __syncthreads();
+  int s = 0;
+  for (int k0 = k_begin; k0 < k_end; k0 += kBK) {
+    const bool more = k0 + kBK < k_end;
+    if (more) fetch(k0 + kBK);
+    const __nv_bfloat16* as = sm.tile[s][0];
+    const __nv_bfloat16* bs = sm.tile[s][1];
+    for (int kk = 0; kk < kBK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, ALayout> fa[4];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, BLayout> fb[2];
+      for (int i = 0; i < 4; ++i) {
+        const int mi = wm + 16 * i;
+        wmma::load_matrix_sync(fa[i], as + (L::a_row ? mi * L::a_ld + kk : kk * L::a_ld + mi), L::a_ld);
+      }
+      for (int j = 0; j < 2; ++j) {
+        const int nj = wn + 16 * j;
+        wmma::load_matrix_sync(fb[j], bs + (L::b_col ? nj * L::b_ld + kk : kk * L::b_ld + nj), L::b_ld);
+      }
+      for (int i = 0; i < 4; ++i) {
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+      }
+    }
+    if (more) put(s ^ 1);
+    __syncthreads();
+    s ^= 1;
+  }
+  // Epilogue (the tiles are dead: the loop ended with a barrier).
+  float* st = sm.stage[warp];
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 2; ++j) {
+      wmma::store_matrix_sync(st, acc[i][j], kStageLd, wmma::mem_row_major);
+      __syncwarp();
+      for (int e = lane; e < 256; e += 32) {
+        const int r = e / 16, c = e % 16;
+        store_out(o, g, m0 + wm + 16 * i + r, n0 + wn + 16 * j + c, st[r * kStageLd + c]);
+      }
+      __syncwarp();
+    }
+  }
+}
+
+__global__ void zero_kernel(float* out, std::int64_t count) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
+    out[i] = 0.0f;
+  }
+}
+
+Geom make_geom(const Conv2dShape& s, ConvOp op) {
+  Geom g{};
+  g.H = s.height;
+  g.W = s.width;
+  g.C = s.in_channels;
+  g.K = s.out_channels;
+  g.R = s.kernel_h;
+  g.S = s.kernel_w;
+  g.P = s.out_height();
+  g.Q = s.out_width();
+  g.sh = s.stride_h;
+  g.sw = s.stride_w;
+  g.pt = s.pad_top;
+  g.pl = s.pad_left;
+  const auto n = static_cast<int>(s.batch);  // N*P*Q and N*H*W < 2^31 (checked), so N fits too
+  switch (op) {
+    case ConvOp::forward:
+      g.M = n * g.P * g.Q;
+      g.N = g.K;
+      g.Kg = g.R * g.S * g.C;
+      break;
+    case ConvOp::dgrad:
+      g.M = n * g.H * g.W;
+      g.N = g.C;
+      g.Kg = g.R * g.S * g.K;
+      break;
+    case ConvOp::wgrad:
+      g.M = g.K;
+      g.N = g.R * g.S * g.C;
+      g.Kg = n * g.P * g.Q;
+      break;
+  }
+  return g;
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
+
+void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
+  check_conv2d_params(p, op);
+  const bool wmma = p.math == ConvMath::wmma_bf16;
+  Geom g = make_geom(p.shape, op);
+  const int bm = wmma ? kBM : kSimtTile, bn = wmma ? kBN : kSimtTile;
+  const std::int64_t grid_m = (static_cast<std::int64_t>(g.M) + bm - 1) / bm;
+  const std::int64_t grid_n = (static_cast<std::int64_t>(g.N) + bn - 1) / bn;
+  // grid_n <= 65535: check_conv2d_params bounds N_gemm by 65535 * 64
+  Out o{};
+  o.accumulate = p.accumulate;
+  switch (op) {
+    case ConvOp::forward:
+      o.f32 = p.y;
+      o.bf16 = p.y_bf16;
+      break;
+    case ConvOp::dgrad:
+      o.f32 = p.dx;
+      o.bf16 = p.dx_bf16;
+      break;
+    case ConvOp::wgrad:
+      o.f32 = p.dw;
+      break;
+  }
+  // Split-K: asked for, or automatic when the output has few tiles and K_gemm is long (wgrad).
+  const std::int64_t k_steps = (static_cast<std::int64_t>(g.Kg) + kBK - 1) / kBK;
+  std::int64_t splits = p.split_k;
+  if (splits == 0) {
+    splits = 1;
+    const std::int64_t tiles = grid_m * grid_n, target = 2 * 132;
+    if (o.bf16 == nullptr && tiles < target && k_steps >= 32) {
+      splits = (target + tiles - 1) / tiles;
+      if (splits > k_steps / 16) splits = k_steps / 16;  // at least 16 steps of 32 per slice
+    }
+  }
+  if (splits > kMaxSplits) splits = kMaxSplits;
+  if (splits > k_steps) splits = k_steps;
+  if (splits < 1) splits = 1;
+  g.k_per_split = static_cast<int>((k_steps + splits - 1) / splits * kBK);
+  splits = (static_cast<std::int64_t>(g.Kg) + g.k_per_split - 1) / g.k_per_split;
+  o.atomic = splits > 1;
+  if (o.atomic && !o.accumulate) {
+    const std::int64_t count = static_cast<std::int64_t>(g.M) * g.N;
+    launch(zero_kernel, dim3(grid_blocks(count, 256)), dim3(256), 0, stream, "conv2d_zero", o.f32, count);
+  }
+  const dim3 grid(static_cast<unsigned>(grid_m), static_cast<unsigned>(grid_n), static_cast<unsigned>(splits));
+  const dim3 block(kThreads);
+  auto go = [&](auto kernel, const auto* a, const auto* b) { launch(kernel, grid, block, 0, stream, name, g, a, b, o); };
+  const __nv_bfloat16 *a16 = nullptr, *b16 = nullptr;
+  const float *a32 = nullptr, *b32 = nullptr;
+  switch (op) {
+    case ConvOp::forward:
+      a16 = p.x_bf16, b16 = p.w_bf16, a32 = p.x, b32 = p.w;
+      break;
+    case ConvOp::dgrad:
+      a16 = p.dy_bf16, b16 = p.w_bf16, a32 = p.dy, b32 = p.w;
+      break;
+    case ConvOp::wgrad:
+      a16 = p.dy_bf16, b16 = p.x_bf16, a32 = p.dy, b32 = p.x;
+      break;
+  }
+  if (!wmma) {
+    switch (op) {
+      case ConvOp::forward:
+        return go(conv_simt_kernel<ConvOp::forward>, a32, b32);
+      case ConvOp::dgrad:
+        return go(conv_simt_kernel<ConvOp::dgrad>, a32, b32);
+      case ConvOp::wgrad:
+        return go(conv_simt_kernel<ConvOp::wgrad>, a32, b32);
+    }
+  }
+  const bool vec = g.C % 8 == 0 && g.K % 8 == 0 && aligned16(a16) && aligned16(b16);
+  switch (op) {
+    case ConvOp::forward:
+      return vec ? go(conv_wmma_kernel<ConvOp::forward, true>, a16, b16)
+                 : go(conv_wmma_kernel<ConvOp::forward, false>, a16, b16);
+    case ConvOp::dgrad:
+      return vec ? go(conv_wmma_kernel<ConvOp::dgrad, true>, a16, b16)
+                 : go(conv_wmma_kernel<ConvOp::dgrad, false>, a16, b16);
+    case ConvOp::wgrad:
+      return vec ? go(conv_wmma_kernel<ConvOp::wgrad, true>, a16, b16)
+                 : go(conv_wmma_kernel<ConvOp::wgrad, false>, a16, b16);
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const Conv2dParams& p, void* stream) {
+  run(p, ConvOp::forward, p.math == ConvMath::wmma_bf16 ? "conv2d_forward_wmma_bf16" : "conv2d_forward_simt_f32",
+      stream);
+}
+void conv2d_dgrad(const Conv2dParams& p, void* stream) {
+  run(p, ConvOp::dgrad, p.math == ConvMath::wmma_bf16 ? "conv2d_dgrad_wmma_bf16" : "conv2d_dgrad_simt_f32", stream);
+}
+void conv2d_wgrad(const Conv2dParams& p, void* stream) {
+  run(p, ConvOp::wgrad, p.math == ConvMath::wmma_bf16 ? "conv2d_wgrad_wmma_bf16" : "conv2d_wgrad_simt_f32", stream);
+}
+
+}  // namespace deeper::kernels::DEEPER_KERNEL_NS

@@ -1,0 +1,138 @@
+// conv2d: 2-D convolution (cross-correlation, dilation 1, no bias) in NHWC with KRSC weights, and
+// its two gradients, as implicit GEMMs.
+//
+// Shapes: x N x H x W x C, w K x R x S x C, y N x P x Q x K with
+//   P = (H + pad_top + pad_bottom - R) / stride_h + 1,  Q = (W + pad_left + pad_right - S) / stride_w + 1
+// (floor division; P, Q >= 1). Padding is given per side, so Keras/TF 'same' with stride 2 on an even
+// size (0 before, 1 after) is expressible; padded positions read 0.
+//   forward  y[n,p,q,k]  = sum_{r,s,c} x[n, p*sh - pad_top + r, q*sw - pad_left + s, c] * w[k,r,s,c]
+//   dgrad    dx[n,h,w,c] = sum_{k,r,s: h = p*sh - pad_top + r, w = q*sw - pad_left + s} dy[n,p,q,k] * w[k,r,s,c]
+//   wgrad    dw[k,r,s,c] = sum_{n,p,q} dy[n,p,q,k] * x[n, p*sh - pad_top + r, q*sw - pad_left + s, c]
+// With accumulate, the fp32 output is added to (out += result) instead of overwritten.
+//
+// Implicit GEMMs (row-major M x N_gemm output, out[m * N_gemm + n], in all three):
+//   forward  M = N*P*Q (n,p,q)   N_gemm = K   K_gemm = R*S*C (r,s,c; c fastest)   A = gathered x,  B = w^T
+//   dgrad    M = N*H*W (n,h,w)   N_gemm = C   K_gemm = R*S*K (r,s,k; k fastest)   A = gathered dy, B = w
+//   wgrad    M = K               N_gemm = R*S*C                K_gemm = N*P*Q      A = dy^T,        B = gathered x
+// Each is 2*N*P*Q*K*R*S*C FLOPs (dgrad with stride > 1 also multiplies the structural zeros of the
+// strided positions: it issues 2*N*H*W*C*R*S*K FLOPs, sh*sw times the useful ones).
+// Ideal bytes (each tensor read or written once): (N*H*W*C + K*R*S*C) * s_in + N*P*Q*K * s_out for
+// forward, likewise for the gradients; s = 4 (fp32) or 2 (bf16) bytes per element.
+//
+// Versions (ConvMath):
+//   simt_f32   fp32 in, fp32 out: 64 x 64 output tiles, K_gemm steps of 16 staged in shared memory,
+//              4 x 4 register accumulators per thread (256 threads). The reference GPU kernel.
+//   wmma_bf16  bf16 in (x_bf16, w_bf16, dy_bf16), fp32 accumulation on tensor cores (nvcuda::wmma
+//              m16n16k16), fp32 out and/or bf16 out (forward, dgrad). 128 x 128 output tiles, K_gemm
+//              steps of 32, two shared-memory stages (the next step's global loads are held in
+//              registers while the current step multiplies), 8 warps of 64 x 32 (4 x 2 fragments).
+//              Loads are 16-byte vectors when C and K are multiples of 8 (every ResNet conv but the
+//              stem); otherwise (C = 3) element by element, zero-padded in the tile loader.
+// Split-K (split_k > 1, or chosen automatically for a small output with a long K_gemm, as wgrad):
+// the K_gemm range is divided among grid.z blocks that add into the fp32 output with atomicAdd
+// (zeroed first unless accumulate), so such results are not bit-reproducible; split_k = 1 is.
+//
+// Limits: M, N_gemm, K_gemm < 2^31 (GEMM indices are 32-bit; tensor offsets are 64-bit); all sizes
+// >= 1; paddings >= 0; bf16 output is not combined with
+// accumulate or split-K. Errors (deeper::Error, one line naming the op): zero or negative sizes,
+// negative padding, output size < 1, null pointers, bad combinations.
+#pragma once
+
+#include "kernels/runtime/device.h"
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+namespace deeper::kernels {
+
+enum class ConvMath : std::uint32_t { simt_f32, wmma_bf16 };
+enum class ConvOp : std::uint32_t { forward, dgrad, wgrad };
+
+struct Conv2dShape {
+  std::int64_t batch = 0;  // N
+  int height = 0, width = 0, in_channels = 0;  // H, W, C
+  int out_channels = 0;                         // K
+  int kernel_h = 0, kernel_w = 0;               // R, S
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+
+  // P and Q (may be < 1 for unusable shapes; check_conv2d_shape rejects those).
+  [[nodiscard]] int out_height() const { return (height + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
+  [[nodiscard]] int out_width() const { return (width + pad_left + pad_right - kernel_w) / stride_w + 1; }
+  [[nodiscard]] std::int64_t x_elements() const { return batch * height * width * in_channels; }
+  [[nodiscard]] std::int64_t w_elements() const {
+    return static_cast<std::int64_t>(out_channels) * kernel_h * kernel_w * in_channels;
+  }
+  [[nodiscard]] std::int64_t y_elements() const {
+    return batch * static_cast<std::int64_t>(out_height()) * out_width() * out_channels;
+  }
+  // 2*N*P*Q*K*R*S*C: the useful FLOPs of each of the three ops.
+  [[nodiscard]] double flops() const { return 2.0 * static_cast<double>(y_elements()) * kernel_h * kernel_w * in_channels; }
+};
+
+// A square kernel with the same stride and symmetric padding on both axes.
+Conv2dShape conv2d_shape(std::int64_t batch, int height, int width, int in_channels, int out_channels, int kernel,
+                         int stride, int pad);
+
+struct Conv2dParams {
+  Conv2dShape shape;
+  ConvMath math = ConvMath::simt_f32;
+  // simt_f32 operands (and the cpu backend's fp32 path).
+  const float* x = nullptr;   // N x H x W x C      (forward, wgrad)
+  const float* w = nullptr;   // K x R x S x C      (forward, dgrad)
+  const float* dy = nullptr;  // N x P x Q x K      (dgrad, wgrad)
+  // wmma_bf16 operands.
+  const __nv_bfloat16* x_bf16 = nullptr;
+  const __nv_bfloat16* w_bf16 = nullptr;
+  const __nv_bfloat16* dy_bf16 = nullptr;
+  // Outputs: fp32 (every math) and, for wmma_bf16 forward/dgrad, an optional bf16 copy; at least one.
+  float* y = nullptr;
+  float* dx = nullptr;
+  float* dw = nullptr;  // fp32 only
+  __nv_bfloat16* y_bf16 = nullptr;
+  __nv_bfloat16* dx_bf16 = nullptr;
+  bool accumulate = false;  // fp32 output += result
+  int split_k = 0;          // 0: automatic; 1: none (deterministic); n: n slices of K_gemm
+};
+
+// Throws deeper::Error (naming `what`) when the shape is unusable.
+void check_conv2d_shape(const Conv2dShape& s, const char* what);
+// Throws deeper::Error when the parameters of `op` are unusable (shape, pointers, combinations).
+void check_conv2d_params(const Conv2dParams& p, ConvOp op);
+
+namespace cpu_impl {
+// The reference: direct loops, OpenMP over images (forward, dgrad) or output channels (wgrad),
+// accumulating in T. Instantiated for float and double; double is the gradient-check oracle.
+template <typename T>
+void conv2d_forward_ref(const Conv2dShape& s, const T* x, const T* w, T* y, bool accumulate = false);
+template <typename T>
+void conv2d_dgrad_ref(const Conv2dShape& s, const T* dy, const T* w, T* dx, bool accumulate = false);
+template <typename T>
+void conv2d_wgrad_ref(const Conv2dShape& s, const T* x, const T* dy, T* dw, bool accumulate = false);
+
+// The cpu backend of the dispatchers: fp32 reference; wmma_bf16 reads the bf16 operands (exactly
+// widened to fp32) and writes fp32 and/or bf16 outputs.
+void conv2d_forward(const Conv2dParams& p);
+void conv2d_dgrad(const Conv2dParams& p);
+void conv2d_wgrad(const Conv2dParams& p);
+}  // namespace cpu_impl
+
+namespace emu_impl {
+void conv2d_forward(const Conv2dParams& p, void* stream);
+void conv2d_dgrad(const Conv2dParams& p, void* stream);
+void conv2d_wgrad(const Conv2dParams& p, void* stream);
+}  // namespace emu_impl
+namespace cuda_impl {
+void conv2d_forward(const Conv2dParams& p, void* stream);
+void conv2d_dgrad(const Conv2dParams& p, void* stream);
+void conv2d_wgrad(const Conv2dParams& p, void* stream);
+}  // namespace cuda_impl
+
+// Run on `device`'s backend (every pointer memory of that device); `stream` is a Stream::native()
+// handle, nullptr for the default stream.
+void conv2d_forward(const Device& device, const Conv2dParams& p, void* stream = nullptr);
+void conv2d_dgrad(const Device& device, const Conv2dParams& p, void* stream = nullptr);
+void conv2d_wgrad(const Device& device, const Conv2dParams& p, void* stream = nullptr);
+
+}  // namespace deeper::kernels

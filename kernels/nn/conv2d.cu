@@ -21,7 +21,8 @@
 //                              fragment through a per-warp 16 x 16 float tile in shared memory.
 // Split-K: blockIdx.z takes K range [z * k_per_split, (z + 1) * k_per_split); with more than one
 // slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
-// Version 1: GEMM coordinates are decoded with 32-bit divisions per loaded group of 8.
+// Version 1: GEMM coordinates are decoded with 32-bit divisions; the vector loader hoists the row
+// decoding of A (forward, dgrad) and the column decoding of B (wgrad) out of the K loop.
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/common/wmma.cuh"
 #include "kernels/nn/conv2d.h"
@@ -192,6 +193,81 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
   const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
 
+  // The vector loader's decoding, hoisted out of the K loop: forward and dgrad A rows (m fixed per
+  // thread: image base, and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) fixed).
+  // With Vec a thread's two A groups share their kk, so a step decodes kk once (a_tap).
+  int a_base[2] = {-1, -1}, a_h[2] = {0, 0}, a_w[2] = {0, 0};
+  int b_r = 0, b_s = 0, b_c = 0;
+  if constexpr (Vec && Op != ConvOp::wgrad) {
+    for (int i = 0; i < 2; ++i) {
+      const int m = m0 + (tid + kThreads * i) / (L::a_len / 8);
+      if (m >= g.M) continue;
+      if constexpr (Op == ConvOp::forward) {
+        const int q = m % g.Q, t = m / g.Q, p = t % g.P;
+        a_base[i] = t / g.P * g.H;
+        a_h[i] = p * g.sh - g.pt;
+        a_w[i] = q * g.sw - g.pl;
+      } else {
+        const int w = m % g.W, t = m / g.W, h = t % g.H;
+        a_base[i] = t / g.H * g.P;
+        a_h[i] = h + g.pt;
+        a_w[i] = w + g.pl;
+      }
+    }
+  }
+  if constexpr (Vec && Op == ConvOp::wgrad) {
+    const int n = n0 + (tid % (L::b_len / 8)) * 8;
+    b_c = n % g.C;
+    const int rs = n / g.C;
+    b_s = rs % g.S;
+    b_r = rs / g.S;
+  }
+  int tap_kk = -1, tap_r = 0, tap_s = 0, tap_c = 0;  // the last decoded A column
+  auto a_group_offset = [&](int i, int m, int kk) -> std::int64_t {
+    if constexpr (Op == ConvOp::wgrad) {
+      return a_offset<Op>(g, m, kk);
+    } else {
+      if (a_base[i] < 0 || kk >= g.Kg) return -1;
+      if (kk != tap_kk) {
+        const int ch = Op == ConvOp::forward ? g.C : g.K;
+        tap_kk = kk;
+        tap_c = kk % ch;
+        const int rs = kk / ch;
+        tap_s = rs % g.S;
+        tap_r = rs / g.S;
+      }
+      if constexpr (Op == ConvOp::forward) {
+        const int h = a_h[i] + tap_r, w = a_w[i] + tap_s;
+        if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
+        return ((static_cast<std::int64_t>(a_base[i]) + h) * g.W + w) * g.C + tap_c;
+      } else {
+        int p = a_h[i] - tap_r, q = a_w[i] - tap_s;
+        if (p < 0 || q < 0) return -1;
+        if (g.sh != 1) {
+          if (p % g.sh != 0) return -1;
+          p /= g.sh;
+        }
+        if (g.sw != 1) {
+          if (q % g.sw != 0) return -1;
+          q /= g.sw;
+        }
+        if (p >= g.P || q >= g.Q) return -1;
+        return ((static_cast<std::int64_t>(a_base[i]) + p) * g.Q + q) * g.K + tap_c;
+      }
+    }
+  };
+  auto b_group_offset = [&](int kk, int n) -> std::int64_t {
+    if constexpr (Op == ConvOp::wgrad) {
+      if (kk >= g.Kg || n >= g.N) return -1;
+      const int q = kk % g.Q, t = kk / g.Q, p = t % g.P, img = t / g.P;
+      const int h = p * g.sh - g.pt + b_r, w = q * g.sw - g.pl + b_s;
+      if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
+      return ((static_cast<std::int64_t>(img) * g.H + h) * g.W + w) * g.C + b_c;
+    } else {
+      return b_offset<Op>(g, kk, n);
+    }
+  };
+
   Pack8 ra[2], rb[2];
   // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
   auto fetch = [&](int k0) {
@@ -200,7 +276,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
       const int m = m0 + (L::a_row ? row : col), kk = k0 + (L::a_row ? col : row);
       if constexpr (Vec) {
-        const std::int64_t off = kk < k_end ? a_offset<Op>(g, m, kk) : -1;
+        const std::int64_t off = kk < k_end ? a_group_offset(i, m, kk) : -1;
         if (off >= 0) {
           copy16(&ra[i], a + off);
         } else {
@@ -219,7 +295,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
       const int n = n0 + (L::b_col ? row : col), kk = k0 + (L::b_col ? col : row);
       if constexpr (Vec) {
-        const std::int64_t off = kk < k_end ? b_offset<Op>(g, kk, n) : -1;
+        const std::int64_t off = kk < k_end ? b_group_offset(kk, n) : -1;
         if (off >= 0) {
           copy16(&rb[i], b + off);
         } else {

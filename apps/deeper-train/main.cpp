@@ -1,0 +1,177 @@
+// deeper-train: train the lab's ResNet-10 on faces rendered on the fly (issue 4).
+//
+//   deeper-train (--preset tiny|small|paper | --config FILE) [--set key=value]... [--out DIR]
+//                [--resume] [--steps N] [--profile-steps A:B] [--dry-run] [--device ...] [--seed S]
+//
+// The configuration is a preset (configs/<name>.toml, compiled in) or a TOML file, then each --set
+// in order, then --steps, --seed and --out (docs/training.md lists every key). --dry-run prints the
+// resolved configuration, the parameter count and the layer table, checks a checkpoint to resume
+// from if --resume is given, and exits 0 without writing anything.
+//
+// Training itself needs the network kernels of kernels/nn (convolution, batch norm, pooling, linear,
+// cross-entropy, the optimizers), which this build does not wire in yet: without --dry-run the
+// program stops with an error saying so, after checking everything else.
+//
+// Exit status: 0 success, 1 runtime error (unreadable or invalid config file or checkpoint, unusable
+// device, training unavailable), 2 usage error (bad option, unknown preset, bad --set, bad
+// --profile-steps).
+#include "core/cli.h"
+#include "core/log.h"
+#include "kernels/runtime/device.h"
+#include "nn/checkpoint.h"
+#include "nn/config.h"
+#include "nn/parameters.h"
+#include "nn/resnet10.h"
+#include "nn/schedule.h"
+
+#include <charconv>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace deeper;
+
+struct TrainArgs {
+  std::string preset, config, out, profile_steps;
+  std::vector<std::string> sets;
+  std::int64_t steps = 0;
+  bool resume = false;
+  bool dry_run = false;
+};
+
+std::int64_t parse_step(std::string_view text, std::string_view what) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    throw UsageError(fmt::format("--profile-steps: {} '{}' is not an integer (expected A:B, e.g. 100:120)", what, text));
+  }
+  return v;
+}
+
+// "A:B": profile steps A..B (1-based, inclusive) of a run of `total` steps.
+std::pair<std::int64_t, std::int64_t> parse_profile_steps(const std::string& text, std::int64_t total) {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos) throw UsageError(fmt::format("--profile-steps '{}': expected A:B, e.g. 100:120", text));
+  const std::int64_t a = parse_step(std::string_view(text).substr(0, colon), "A");
+  const std::int64_t b = parse_step(std::string_view(text).substr(colon + 1), "B");
+  if (a < 1 || b < a || b > total) {
+    throw UsageError(fmt::format("--profile-steps {}:{}: need 1 <= A <= B <= {} (the run's steps)", a, b, total));
+  }
+  return {a, b};
+}
+
+nn::TrainConfig resolve_config(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
+  if (a.preset.empty() == a.config.empty()) throw UsageError("give exactly one of --preset NAME or --config FILE");
+  nn::TrainConfig c;
+  if (!a.preset.empty()) {
+    std::string_view text;
+    try {
+      text = nn::preset_text(a.preset);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    c = nn::parse_config(text, fmt::format("configs/{}.toml", a.preset));
+  } else {
+    c = nn::load_config_file(a.config);
+  }
+  for (const auto& s : a.sets) {
+    try {
+      nn::apply_override(c, s);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  try {
+    if (a.steps > 0) nn::apply_override(c, fmt::format("train.steps={}", a.steps));
+    if (app.count("--seed") > 0) nn::apply_override(c, fmt::format("train.seed={}", common.seed));
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (!a.out.empty()) c.output.dir = a.out;
+  nn::validate_config(c, "the resolved configuration");
+  return c;
+}
+
+void print_dry_run(const nn::TrainConfig& c, const nn::NetworkLayout& layout, const DeviceChoice& device,
+                   const std::optional<nn::TrainingState>& resumed, const std::optional<std::pair<std::int64_t, std::int64_t>>& profile) {
+  const std::int64_t steps = c.total_steps();
+  std::cout << "# deeper-train dry run: the resolved configuration\n" << nn::config_to_toml(c) << '\n';
+  std::cout << "# ResNet-10, " << c.model.input_size << " x " << c.model.input_size << " RGB, " << c.model.classes
+            << " classes\n"
+            << nn::layer_table(layout) << '\n';
+  std::cout << fmt::format("device:          {} ({})\n", device.device.name(), device.why);
+  std::cout << fmt::format("parameters:      {} trainable + {} BN statistics = {}\n", layout.param_count,
+                           layout.stat_count, layout.param_count + layout.stat_count);
+  std::cout << fmt::format("run:             {} steps x {} images = {} images, ~{:.3g} PFLOP of training\n", steps,
+                           c.train.batch, steps * c.train.batch,
+                           layout.train_flops() * static_cast<double>(steps * c.train.batch) / 1e15);
+  std::cout << fmt::format("learning rate:   {} ({:.6g} at step 0, {:.6g} at the last step)\n", nn::to_string(c.schedule.kind),
+                           nn::learning_rate(c.schedule, 0, steps), nn::learning_rate(c.schedule, steps - 1, steps));
+  std::cout << fmt::format("output:          {}\n", c.output.dir);
+  if (resumed) {
+    std::cout << fmt::format("resume:          from step {} ({} images), checkpoint checked\n", resumed->step,
+                             resumed->images);
+  }
+  if (profile) std::cout << fmt::format("profile steps:   {} to {}\n", profile->first, profile->second);
+}
+
+void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
+  const nn::TrainConfig c = resolve_config(a, app, common);
+  std::optional<std::pair<std::int64_t, std::int64_t>> profile;
+  if (!a.profile_steps.empty()) profile = parse_profile_steps(a.profile_steps, c.total_steps());
+  const DeviceChoice device = select_device(common.device);
+  const nn::NetworkLayout layout = nn::resnet10_layout(c.model);
+
+  std::optional<nn::TrainingState> resumed;
+  const std::filesystem::path checkpoint = std::filesystem::path(c.output.dir) / "checkpoint.safetensors";
+  if (a.resume) {
+    if (!std::filesystem::exists(checkpoint)) {
+      fail("--resume: there is no checkpoint to resume from ({} does not exist)", checkpoint.string());
+    }
+    nn::ParameterStore store(Device::cpu(), layout, c.optimizer.kind);
+    resumed = nn::load_checkpoint(checkpoint, store, c);
+    if (resumed->step >= c.total_steps()) {
+      fail("--resume: {} is at step {}, the end of a {}-step run; raise train.images or --steps to continue",
+           checkpoint.string(), resumed->step, c.total_steps());
+    }
+  } else if (!a.dry_run && std::filesystem::exists(checkpoint)) {
+    fail("{} exists: pass --resume to continue that run, or choose another --out", checkpoint.string());
+  }
+
+  if (a.dry_run) {
+    print_dry_run(c, layout, device, resumed, profile);
+    return;
+  }
+  fail("training needs the ResNet-10 network kernels (kernels/nn), which this build does not wire in yet; "
+       "--dry-run checks the configuration");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  TrainArgs args;
+  CLI::App* app_ptr = nullptr;
+  return run_main(
+      argc, argv, "train",
+      [&](CLI::App& app) {
+        app_ptr = &app;
+        app.description(
+            "Train the lab's ResNet-10 on faces rendered on the fly. The configuration is a preset or a TOML\n"
+            "file, then --set overrides, then --steps, --seed and --out (keys: docs/training.md).");
+        auto* preset = app.add_option("--preset", args.preset, "a built-in configuration: tiny, small or paper");
+        auto* config = app.add_option("--config", args.config, "a TOML configuration file");
+        preset->excludes(config);
+        app.add_option("--set", args.sets, "override one key, e.g. --set schedule.lr=0.05 (repeatable)")
+            ->allow_extra_args(false);
+        app.add_option("--out", args.out, "run folder: checkpoint.safetensors, metrics.jsonl (default output.dir)");
+        app.add_flag("--resume", args.resume, "continue the run in --out from its checkpoint");
+        app.add_option("--steps", args.steps, "run length in steps (sets train.steps)")->check(CLI::PositiveNumber);
+        app.add_option("--profile-steps", args.profile_steps, "A:B, steps to bracket for Nsight (cudaProfilerStart/Stop)");
+        app.add_flag("--dry-run", args.dry_run, "print the resolved config, parameter count and layer table; write nothing");
+      },
+      [&](const CommonOptions& common) { run(args, *app_ptr, common); });
+}

@@ -254,4 +254,19 @@ void fill_bytes(void* dst, Device device, unsigned char value, std::size_t bytes
   }
 }
 
+std::size_t available_memory(Device device) {
+  if (device.host_memory()) {
+    const long pages = sysconf(_SC_AVPHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page_size <= 0) return static_cast<std::size_t>(physical_memory_bytes());
+    return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
+  }
+  const std::string unusable = cuda_unusable_reason(device);
+  if (!unusable.empty()) fail("cannot query the memory of {}: {}", device.name(), unusable);
+  const CudaDeviceScope scope(device);
+  std::size_t free_bytes = 0, total_bytes = 0;
+  DEEPER_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  return free_bytes;
+}
+
 }  // namespace deeper

@@ -87,4 +87,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 // errors as copy_bytes.
 void fill_bytes(void* dst, Device device, unsigned char value, std::size_t bytes, Stream* stream = nullptr);
 
+// Bytes that an allocation on `device` can take now: cudaMemGetInfo's free memory for CUDA, the
+// machine's available physical memory for cpu and emu. Throws deeper::Error on a CUDA failure.
+std::size_t available_memory(Device device);
+
 }  // namespace deeper

@@ -10,8 +10,10 @@
 // bias-corrected unless --no-bias-correction. Univariate `cc` runs as one batched all-pairs job with
 // optional permutation statistics (--perm), on the CPU (OpenBLAS) or a device (the GCMI kernels:
 // --device cuda, or emu to run them in the emulator). Univariate `cd` (model), `ccc`, `ccd` and `coi`
-// run the batched CPU engines (allpairs_cd.h, allpairs_conditional.h), also with --perm; mixture cd
-// and multivariate variables loop over pairs with the fp64 reference estimators (docs/gcmi.md).
+// run the batched CPU engines (allpairs_cd.h, allpairs_conditional.h), also with --perm; `cc` and
+// model `cd` with multivariate (N, V, d) variables run the batched multivariate CPU engines
+// (allpairs_mv.h), also with --perm; mixture cd and multivariate ccc, ccd, coi loop over pairs with
+// the fp64 reference estimators (docs/gcmi.md).
 #include "apps/deeper-mi/inputs.h"
 #include "core/cli.h"
 #include "core/log.h"
@@ -21,6 +23,7 @@
 #include "infotheory/allpairs.h"
 #include "infotheory/allpairs_cd.h"
 #include "infotheory/allpairs_conditional.h"
+#include "infotheory/allpairs_mv.h"
 #include "infotheory/gcmi.h"
 #include "kernels/runtime/device.h"
 
@@ -57,6 +60,21 @@ info::GcmiOptions gcmi_options(const MiArgs& a, const CommonOptions& common) {
 
 void require_same_trials(const mi_app::VariableSet& a, std::int64_t n, const std::string& other) {
   if (a.trials != n) fail("{} has {} trials but {} has {}; the first axes must match", a.path, a.trials, other, n);
+}
+
+// Multivariate inputs: d within the engines' limit, and N > d_x + d_y (the copula rows lose one degree
+// of freedom to their zero mean), naming the files.
+void require_mv_shapes(const mi_app::VariableSet& x, const mi_app::VariableSet& y) {
+  for (const auto* s : {&x, &y}) {
+    if (s->dim > info::kMaxVariableDim) {
+      fail("{}: variables of d = {} dimensions (shape (N, V, d)); deeper-mi accepts d up to {}", s->path, s->dim,
+           info::kMaxVariableDim);
+    }
+  }
+  if (x.trials <= x.dim + y.dim) {
+    fail("{} (d = {}) and {} (d = {}): too few trials, N = {}; MI of multivariate variables needs N > d_x + d_y = {}",
+         x.path, x.dim, y.path, y.dim, x.trials, x.dim + y.dim);
+  }
 }
 
 void write_matrix(const std::string& path, const std::vector<double>& values, std::vector<std::int64_t> shape) {
@@ -151,11 +169,23 @@ void run_cc(const MiArgs& a, const CommonOptions& common, const Device& device) 
     log::debug("cc: read inputs {:.4f} s, compute {:.4f} s, write outputs {:.4f} s", t_read, t_compute, clock.lap());
     return;
   }
-  reject_permutations(a, fmt::format("multivariate variables (X and Y have d = {} and {}) run the per-pair reference", x.dim, y.dim));
-  const auto opts = gcmi_options(a, common);
-  write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
-                 return info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts);
-               }), {x.count, y.count});
+  // Multivariate: the batched CPU engine (whitening + one GEMM + per-pair log-determinants).
+  require_mv_shapes(x, y);
+  if (device.backend != Backend::cpu) log::info("multivariate cc runs on the CPU (the device path covers univariate cc)");
+  const double t_read = clock.lap();
+  info::AllPairsResult r;
+  try {
+    r = info::gcmi_cc_all_pairs_mv(x.data.data(), x.count, x.dim, y.data.data(), y.count, y.dim, x.trials,
+                                   batched_options(a, common, Device::cpu()));
+  } catch (const Error& e) {  // name the files (x is X, y is Y): e.g. a variable with collinear dimensions
+    fail("X = {}, Y = {}: {}", a.x, a.y, e.what());
+  }
+  const double t_compute = clock.lap();
+  warn_ties(x, r.tie_fraction_x);
+  warn_ties(y, r.tie_fraction_y);
+  write_results(a, r, {x.count, y.count});
+  log::debug("cc (d = {} x {}): read inputs {:.4f} s, compute {:.4f} s, write outputs {:.4f} s", x.dim, y.dim, t_read,
+             t_compute, clock.lap());
 }
 
 void run_cd(const MiArgs& a, const CommonOptions& common) {
@@ -165,19 +195,38 @@ void run_cd(const MiArgs& a, const CommonOptions& common) {
     fail("{} has {} trials but {} has {} labels; the first axes must match", a.x, x.trials, a.y, labels.values.size());
   }
   const bool mixture = a.method == "mixture";
-  if (!mixture && x.dim == 1) {
-    const info::AllPairsResult r = info::gcmi_model_cd_batched(x.data.data(), x.count, labels.values.data(), x.trials,
-                                                               labels.classes, batched_options(a, common, Device::cpu()));
+  if (x.dim > info::kMaxVariableDim) {
+    fail("{}: variables of d = {} dimensions (shape (N, V, d)); deeper-mi accepts d up to {}", a.x, x.dim,
+         info::kMaxVariableDim);
+  }
+  // Every class needs N_k > d for its covariance (the model estimator's class entropies).
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(labels.classes), 0);
+  for (const std::int32_t k : labels.values) ++counts[static_cast<std::size_t>(k)];
+  for (int k = 0; k < labels.classes; ++k) {
+    if (counts[static_cast<std::size_t>(k)] <= x.dim) {
+      fail("{}: class {} has {} trials; with {}-D variables in {} every class needs more than {}", a.y, k,
+           counts[static_cast<std::size_t>(k)], x.dim, a.x, x.dim);
+    }
+  }
+  if (!mixture) {
+    const info::AllPairsOptions o = batched_options(a, common, Device::cpu());
+    info::AllPairsResult r;
+    try {
+      r = x.dim == 1 ? info::gcmi_model_cd_batched(x.data.data(), x.count, labels.values.data(), x.trials,
+                                                   labels.classes, o)
+                     : info::gcmi_model_cd_batched_mv(x.data.data(), x.count, x.dim, labels.values.data(), x.trials,
+                                                      labels.classes, o);
+    } catch (const Error& e) {  // name the files: e.g. collinear dimensions, a class without variance
+      fail("X = {}, LABELS = {}: {}", a.x, a.y, e.what());
+    }
     warn_ties(x, r.tie_fraction_x);
     write_results(a, r, {x.count});
     return;
   }
-  reject_permutations(a, mixture ? "the mixture estimator runs the per-variable reference"
-                                 : fmt::format("multivariate x (d = {}) runs the per-variable reference", x.dim));
+  reject_permutations(a, "the mixture estimator runs the per-variable reference");
   const auto opts = gcmi_options(a, common);
   write_matrix(a.out, for_each_pair(x.count, 1, [&](std::int64_t u, std::int64_t) {
-                 return mixture ? info::gcmi_mixture_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts)
-                                : info::gcmi_model_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts);
+                 return info::gcmi_mixture_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts);
                }), {x.count});
 }
 
@@ -268,8 +317,8 @@ int main(int argc, char** argv) {
           if (name == "cd") c->add_option("--method", args.method, "model | mixture")->check(CLI::IsMember({"model", "mixture"}));
           {
             c->add_option("--perm", args.permutations,
-                          "permutations for the null (univariate variables; cd permutes the labels, ccd y within "
-                          "classes, ccc y, coi z)")
+                          "permutations for the null (cc permutes y, cd the labels, ccd y within classes, ccc y, "
+                          "coi z; cc and model cd also for (N, V, d) variables)")
                 ->check(CLI::Range(0, 1000000));
             c->add_option("--alpha", args.alpha, "family-wise error rate for the max-stat threshold")->check(CLI::Range(1e-9, 0.999999));
             c->add_option("--stats", args.stats, "maxstat | pvalues | fdr")->check(CLI::IsMember({"maxstat", "pvalues", "fdr"}));

@@ -4,6 +4,7 @@
 #include "core/npy.h"
 #include "infotheory/allpairs_cd.h"
 #include "infotheory/allpairs_conditional.h"
+#include "infotheory/allpairs_mv.h"
 #include "infotheory/gcmi.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -219,4 +221,124 @@ TEST_F(MiApp, BadInputsAreOneLineErrorsAndKeepTheOldOutput) {
   std::string content;
   std::getline(in, content);
   EXPECT_EQ(content, "previous result");
+}
+
+// (N, V, d) inputs: cc and model cd run the batched multivariate engines (with --perm); the MI equals
+// the per-pair reference, the p-values and null maxima are the engine's with the same seed.
+TEST_F(MiApp, MultivariateCcAndCdEqualTheReferenceAndTheEngines) {
+  constexpr int kD = 3;
+  constexpr std::int64_t kV = 4;
+  std::mt19937_64 gen(21);
+  std::normal_distribution<double> normal;
+  std::vector<double> xv(kN * kV * kD), yv(kN * kF * 2);  // trial-major (N, V, 3) and (N, F, 2)
+  for (std::int64_t t = 0; t < kN; ++t) {
+    for (std::int64_t f = 0; f < kF; ++f) {
+      for (int j = 0; j < 2; ++j) yv[(t * kF + f) * 2 + j] = normal(gen) + 0.4 * y_[t * kF + f];
+    }
+    for (std::int64_t v = 0; v < kV; ++v) {
+      for (int j = 0; j < kD; ++j) {
+        xv[(t * kV + v) * kD + j] = std::exp(normal(gen) + 0.6 * y_[t * kF + (v + j) % kF] + 0.3 * labels_[t] * (j - 1));
+      }
+    }
+  }
+  write("xv.npy", xv, {kN, kV, kD});
+  write("yv.npy", yv, {kN, kF, 2});
+  // Variable-major rows for the library: variable v, dimension j at (v * d + j) * N.
+  const auto rows = [](const std::vector<double>& a, std::int64_t count, int d) {
+    std::vector<double> out(a.size());
+    for (std::int64_t t = 0; t < kN; ++t) {
+      for (std::int64_t v = 0; v < count; ++v) {
+        for (int j = 0; j < d; ++j) out[(v * d + j) * kN + t] = a[(t * count + v) * d + j];
+      }
+    }
+    return out;
+  };
+  const std::vector<double> xr = rows(xv, kV, kD), yr = rows(yv, kF, 2), y1 = rows(y_, kF, 1);
+
+  // 3-D x against 2-D y: every pair equals gcmi_cc.
+  Outcome r = run("cc " + path("xv.npy") + " " + path("yv.npy") + " -o " + path("mv.npy") + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto mi = load("mv.npy", {kV, kF});
+  for (std::int64_t u = 0; u < kV; ++u) {
+    for (std::int64_t f = 0; f < kF; ++f) {
+      EXPECT_NEAR(mi[u * kF + f], info::gcmi_cc(xr.data() + u * kD * kN, kD, yr.data() + f * 2 * kN, 2, kN), 1e-9);
+    }
+  }
+
+  // 3-D x against scalar y with permutations: the engine's statistics.
+  info::AllPairsOptions o;
+  o.permutations = 39;
+  o.permutation_seed = 4;
+  const auto expect_cc = info::gcmi_cc_all_pairs_mv(xr.data(), kV, kD, y1.data(), kF, 1, kN, o);
+  r = run("cc " + path("xv.npy") + " " + path("y.npy") + " -o " + path("mv1.npy") + " --perm 39 --seed 4 --out-dir " +
+          path("s") + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load("mv1.npy", {kV, kF}), expect_cc.mi);
+  const auto p = load("s/p_values.npy", {kV, kF});
+  for (std::int64_t u = 0; u < kV; ++u) {
+    for (std::int64_t f = 0; f < kF; ++f) EXPECT_EQ(p[u * kF + f], expect_cc.p_value(u, f));
+  }
+  EXPECT_EQ(load("s/null_max.npy", {39}), expect_cc.max_null_all);
+  EXPECT_EQ(load("s/p_fwe.npy", {kV, kF}), info::maxstat_p_values(expect_cc));
+
+  // Model cd of 3-D x with the labels, with permutations; and the mixture estimator per variable.
+  const auto expect_cd = info::gcmi_model_cd_batched_mv(xr.data(), kV, kD, labels_.data(), kN, 3, o);
+  r = run("cd " + path("xv.npy") + " " + path("labels.npy") + " -o " + path("cd.npy") + " --perm 39 --seed 4 --stats fdr --out-dir " +
+          path("c") + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto cd = load("cd.npy", {kV});
+  EXPECT_EQ(cd, expect_cd.mi);
+  for (std::int64_t u = 0; u < kV; ++u) {
+    EXPECT_NEAR(cd[u], info::gcmi_model_cd(xr.data() + u * kD * kN, kD, labels_.data(), kN, 3), 1e-9);
+  }
+  EXPECT_EQ(load("c/null_max.npy", {39}), expect_cd.max_null_all);
+  load("c/q_values.npy", {kV});
+  ASSERT_EQ(run("cd " + path("xv.npy") + " " + path("labels.npy") + " -o " + path("mix.npy") + " --method mixture -q").status, 0);
+  const auto mix = load("mix.npy", {kV});
+  for (std::int64_t u = 0; u < kV; ++u) {
+    EXPECT_NEAR(mix[u], info::gcmi_mixture_cd(xr.data() + u * kD * kN, kD, labels_.data(), kN, 3), 1e-12);
+  }
+}
+
+TEST_F(MiApp, MultivariateBadInputsNameTheFileAndTheProblem) {
+  const auto expect_error = [&](const std::string& args, const std::vector<std::string>& parts) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("deeper-mi: error: ", 0), 0u) << r.err;
+    for (const auto& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << part << " in " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  // Too few trials for the dimension: N = 6 trials, 3-D x and 3-D y need N > 6.
+  write("x6.npy", std::vector<double>(x_.begin(), x_.begin() + 6 * 2 * 3), {6, 2, 3});
+  write("y6.npy", std::vector<double>(y_.begin(), y_.begin() + 6 * 3), {6, 1, 3});
+  expect_error("cc " + path("x6.npy") + " " + path("y6.npy") + " -o " + path("o.npy"),
+               {"x6.npy", "y6.npy", "too few trials", "N > d_x + d_y = 6"});
+  // d beyond the engines' limit.
+  write("x17.npy", std::vector<double>(static_cast<std::size_t>(kN * 17), 1.0), {kN, 1, 17});
+  expect_error("cc " + path("x17.npy") + " " + path("y.npy") + " -o " + path("o.npy"), {"x17.npy", "d = 17"});
+  // Wrong rank.
+  write("r4.npy", std::vector<double>(static_cast<std::size_t>(kN * 4), 1.0), {kN, 1, 2, 2});
+  expect_error("cc " + path("r4.npy") + " " + path("y.npy") + " -o " + path("o.npy"), {"r4.npy", "4 axes"});
+  // Trial counts that differ, NaN in a multivariate array.
+  std::vector<double> xv(static_cast<std::size_t>(kN * 2 * 3));
+  std::mt19937_64 gen(3);
+  std::normal_distribution<double> normal;
+  for (auto& v : xv) v = normal(gen);
+  write("xv.npy", xv, {kN, 2, 3});
+  write("xs.npy", std::vector<double>(xv.begin(), xv.begin() + (kN - 1) * 6), {kN - 1, 2, 3});
+  expect_error("cc " + path("xs.npy") + " " + path("y.npy") + " -o " + path("o.npy"), {"xs.npy", "trials"});
+  std::vector<double> xn = xv;
+  xn[(5 * 2 + 1) * 3 + 2] = std::numeric_limits<double>::infinity();
+  write("xn.npy", xn, {kN, 2, 3});
+  expect_error("cd " + path("xn.npy") + " " + path("labels.npy") + " -o " + path("o.npy"), {"xn.npy", "Inf", "trial 5"});
+  // A class too small for the dimension (3 trials for 3-D x), naming the labels file.
+  std::vector<std::int32_t> few(kN, 0);
+  few[1] = few[50] = few[90] = 1;
+  deeper::io::write_npy(path("few.npy"), few.data(), deeper::DType::i32, std::vector<std::int64_t>{kN});
+  expect_error("cd " + path("xv.npy") + " " + path("few.npy") + " -o " + path("o.npy"), {"few.npy", "class 1 has 3 trials", "xv.npy"});
+  // Collinear dimensions (the same ranks in two dimensions of variable 1).
+  std::vector<double> xc = xv;
+  for (std::int64_t t = 0; t < kN; ++t) xc[(t * 2 + 1) * 3 + 2] = 2.0 * xc[(t * 2 + 1) * 3 + 0] + 1.0;
+  write("xc.npy", xc, {kN, 2, 3});
+  expect_error("cc " + path("xc.npy") + " " + path("y.npy") + " -o " + path("o.npy"), {"xc.npy", "variable 1", "collinear"});
 }

@@ -1,0 +1,147 @@
+// Convolution benchmarks: conv2d forward, dgrad and wgrad (kernels/nn/conv2d.h) on the 13 conv layers
+// of the lab's ResNet-10 (kernels/nn/conv_shape.h).
+//
+//   bench_conv [--device=auto|cpu|cuda[:N]] [Google Benchmark flags]
+//
+// conv/<op>/<math>/<layer>/B:../R:..   one call of the op; counters TFLOPs (2*N*P*Q*K*R*S*C per
+//                                      second, the useful FLOPs for every op), ms, and the layer's
+//                                      shape (N, H, C, K, R, stride).
+// Sizes: batch 256 at input resolution 112 and 224 px on a GPU (math simt_f32 and wmma_bf16),
+// batch 2 at 112 px on the CPU (the fp32 reference; math is ignored there). wmma_bf16 writes fp32
+// outputs (forward and dgrad, like wgrad); automatic split-K. Operands hold small multiples of 1/8
+// (exact in bf16). GPU work is timed with CUDA events, CPU work with the host clock; one warm-up
+// call first.
+#include "bench/harness.h"
+#include "kernels/nn/conv2d.h"
+#include "kernels/nn/conv_shape.h"
+#include "kernels/runtime/device.h"
+#include "kernels/runtime/memory.h"
+#include "kernels/runtime/stream.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+using deeper::Device;
+namespace dk = deeper::kernels;
+
+// One set of operand buffers per (batch, resolution), sized for its largest layer.
+struct Buffers {
+  std::int64_t batch = 0;
+  int res = 0;
+  deeper::DeviceBuffer x, w, dy, x16, w16, dy16, out;
+};
+
+struct Globals {
+  Device device;
+  Buffers buffers;
+};
+Globals g;
+
+Buffers& buffers_for(std::int64_t batch, int res) {
+  if (g.buffers.batch == batch && g.buffers.res == res) return g.buffers;
+  g.buffers = Buffers{};
+  std::int64_t xn = 1, wn = 1, yn = 1;
+  for (const auto& l : dk::resnet10_conv_shapes(batch, res)) {
+    xn = std::max(xn, l.shape.x_elements());
+    wn = std::max(wn, l.shape.w_elements());
+    yn = std::max(yn, l.shape.y_elements());
+  }
+  std::vector<float> host(static_cast<std::size_t>(std::max({xn, wn, yn})));
+  for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>(static_cast<int>((i * 7919u) % 17u) - 8) * 0.125f;
+  std::vector<__nv_bfloat16> host16(host.size());
+  for (std::size_t i = 0; i < host.size(); ++i) host16[i] = __float2bfloat16_rn(host[i]);
+  auto make = [&](std::int64_t count, bool bf16) {
+    const std::size_t bytes = static_cast<std::size_t>(count) * (bf16 ? 2 : 4);
+    deeper::DeviceBuffer b(g.device, bytes);
+    deeper::copy_bytes(b.data(), g.device, bf16 ? static_cast<const void*>(host16.data()) : host.data(), Device::cpu(),
+                       bytes);
+    return b;
+  };
+  Buffers& b = g.buffers;
+  b.batch = batch;
+  b.res = res;
+  b.x = make(xn, false);
+  b.w = make(wn, false);
+  b.dy = make(yn, false);
+  const bool gpu = g.device.backend == deeper::Backend::cuda;
+  if (gpu) {
+    b.x16 = make(xn, true);
+    b.w16 = make(wn, true);
+    b.dy16 = make(yn, true);
+  }
+  b.out = deeper::DeviceBuffer(g.device, static_cast<std::size_t>(std::max({xn, wn, yn})) * 4);
+  return b;
+}
+
+void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, const dk::NamedConvShape& layer, int res) {
+  const auto& s = layer.shape;
+  Buffers& b = buffers_for(s.batch, res);
+  dk::Conv2dParams p;
+  p.shape = s;
+  p.math = math;
+  p.x = static_cast<const float*>(b.x.data());
+  p.w = static_cast<const float*>(b.w.data());
+  p.dy = static_cast<const float*>(b.dy.data());
+  p.x_bf16 = static_cast<const __nv_bfloat16*>(b.x16.data());
+  p.w_bf16 = static_cast<const __nv_bfloat16*>(b.w16.data());
+  p.dy_bf16 = static_cast<const __nv_bfloat16*>(b.dy16.data());
+  p.y = p.dx = p.dw = static_cast<float*>(b.out.data());
+  deeper::Stream stream(g.device);
+  const double seconds = deeper::bench::timed_loop(state, stream, [&] {
+    if (op == dk::ConvOp::forward) dk::conv2d_forward(g.device, p, stream.native());
+    if (op == dk::ConvOp::dgrad) dk::conv2d_dgrad(g.device, p, stream.native());
+    if (op == dk::ConvOp::wgrad) dk::conv2d_wgrad(g.device, p, stream.native());
+  });
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["TFLOPs"] = s.flops() * iterations / seconds * 1e-12;
+  state.counters["ms"] = seconds / iterations * 1e3;
+  state.counters["N"] = static_cast<double>(s.batch);
+  state.counters["H"] = s.height;
+  state.counters["C"] = s.in_channels;
+  state.counters["K"] = s.out_channels;
+  state.counters["R"] = s.kernel_h;
+  state.counters["stride"] = s.stride_h;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return deeper::bench::run(
+      argc, argv, "bench_conv",
+      "conv2d forward, dgrad and wgrad on the 13 ResNet-10 conv layers: TFLOP/s and ms per call,\n"
+      "batch 256 at 112 and 224 px on a GPU (simt_f32 and wmma_bf16), batch 2 at 112 px on the CPU.",
+      [](const Device& device) {
+        g.device = device;
+        const bool gpu = device.backend == deeper::Backend::cuda;
+        const std::int64_t batch = gpu ? 256 : 2;
+        const std::vector<int> resolutions = gpu ? std::vector<int>{112, 224} : std::vector<int>{112};
+        const std::vector<dk::ConvMath> maths =
+            gpu ? std::vector<dk::ConvMath>{dk::ConvMath::wmma_bf16, dk::ConvMath::simt_f32}
+                : std::vector<dk::ConvMath>{dk::ConvMath::simt_f32};
+        for (const auto math : maths) {
+          for (const int res : resolutions) {
+            for (const auto& layer : dk::resnet10_conv_shapes(batch, res)) {
+              for (const auto op : {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad}) {
+                const std::string name = std::string("conv/") +
+                                         (op == dk::ConvOp::forward ? "forward"
+                                          : op == dk::ConvOp::dgrad ? "dgrad"
+                                                                    : "wgrad") +
+                                         (math == dk::ConvMath::wmma_bf16 ? "/wmma_bf16/" : "/simt_f32/") +
+                                         layer.name + "/B:" + std::to_string(batch) + "/R:" + std::to_string(res);
+                benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { BM_conv(st, op, math, layer, res); })
+                    ->UseManualTime()
+                    ->Unit(benchmark::kMillisecond);
+              }
+            }
+          }
+        }
+      });
+}

@@ -15,9 +15,13 @@
 //   - the candidate edges are the edges of O's triangle that are silhouettes in this image: no
 //     neighbour (or one with w <= 0), or the neighbour's opposite vertex lies on the same side of
 //     the edge (in screen space) as the triangle's own: one face front-facing, the other back-facing;
+//   - horizontal pairs consider only steep edges (|d s_y| >= |d s_x|), vertical pairs only flat ones
+//     (|d s_x| > |d s_y|), as nvdiffrast does, so an edge through a pixel centre blends that pixel
+//     once, not from both axes;
 //   - the first candidate (in edge order) whose segment crosses the line through the two pixel
 //     centres between them is the silhouette; tt in [0, 1] is where it crosses, 0 at O's centre, 1 at
-//     N's;
+//     N's (up to kAntialiasSnapSlack = 1/64 px beyond either centre is accepted: rasterize decides
+//     coverage with vertices snapped to 1/256 px, this pass uses the exact positions);
 //   - 1-D box coverage: when tt > 1/2, the occluder covers tt - 1/2 of N's pixel:
 //       out[N] += (tt - 1/2) (color[O] - color[N]);
 //     when tt < 1/2, the background of O covers 1/2 - tt of O's pixel:
@@ -73,6 +77,8 @@ struct AntialiasParamsT {
 using AntialiasParams = AntialiasParamsT<float>;
 
 inline constexpr std::int64_t kAntialiasMaxChannels = 1024;
+// How far (in pixels, beyond the two centres) a silhouette crossing may lie and still blend a pair.
+inline constexpr float kAntialiasSnapSlack = 1.0f / 64.0f;
 
 // One pixel pair's blend: target pixel (0: the left / top one, 1: the right / bottom one) gets
 // alpha (color[other] - color[target]); the silhouette edge's endpoints are rows va, vb of pos
@@ -142,12 +148,18 @@ DEEPER_HD_INLINE AaPair<T> aa_pair(const AntialiasParamsT<T>& p, std::int64_t b,
     }
     if (!silhouette) continue;
     const T d = q[e] - q[a];
-    if (d == T(0)) continue;
+    const T span = s[e] - s[a];
+    // Each edge is handled by one orientation of pairs: horizontal pairs take the steep edges
+    // (|dy| >= |dx|), vertical pairs the flat ones, so no pixel is blended twice by one edge.
+    const T ad = d < T(0) ? -d : d, aspan = span < T(0) ? -span : span;
+    if (vertical ? !(ad > aspan) : !(ad >= aspan)) continue;
     const T rr = (qc - q[a]) / d;
     if (!(rr >= T(0) && rr <= T(1))) continue;
-    const T span = s[e] - s[a];
     const T tt = (s[a] + rr * span - so) * dir;
-    if (!(tt >= T(0) && tt <= T(1))) continue;
+    // The ids come from rasterize's 1/256-px snapped vertices, this crossing from the exact ones: a
+    // crossing up to kAntialiasSnapSlack outside the pair still belongs to it (alpha slightly above
+    // 1/2), so the blend does not drop out between the two edge positions.
+    if (!(tt >= -kAntialiasSnapSlack && tt <= T(1) + kAntialiasSnapSlack)) continue;
     r.active = true;
     const bool far = tt > T(0.5);
     r.target = far ? 1 - o : o;

@@ -1,0 +1,267 @@
+// Batch normalisation on the CPU: the reference for batchnorm.cu (definitions in batchnorm.h), in
+// float or double, with fp64 sums. Also the parameter checks, the workspace size and the dispatch.
+#include "kernels/nn/batchnorm.h"
+
+#include "core/error.h"
+#include "kernels/common/dispatch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace deeper::kernels {
+
+int batchnorm_splits(std::int64_t rows, std::int64_t channels) {
+  const std::int64_t channel_blocks = (channels + 31) / 32;
+  const std::int64_t wanted = std::max<std::int64_t>(1, 1024 / std::max<std::int64_t>(channel_blocks, 1));
+  const std::int64_t useful = std::max<std::int64_t>(1, (rows + 63) / 64);  // >= 8 rows per thread
+  return static_cast<int>(std::min<std::int64_t>({wanted, useful, 1024}));
+}
+
+std::size_t batchnorm_workspace_bytes(std::int64_t rows, std::int64_t channels) {
+  // partial sums: splits x 3 x channels doubles; coefficients: 6 x channels floats
+  const auto splits = static_cast<std::size_t>(batchnorm_splits(rows, channels));
+  const auto c = static_cast<std::size_t>(std::max<std::int64_t>(channels, 0));
+  return splits * 3 * c * sizeof(double) + 6 * c * sizeof(float);
+}
+
+namespace {
+
+void check_sizes(const char* op, std::int64_t rows, std::int64_t channels, std::int64_t min_rows) {
+  DEEPER_CHECK(rows >= min_rows, "{}: {} rows (N·H·W); needs at least {}", op, rows, min_rows);
+  DEEPER_CHECK(channels >= 1 && channels <= (std::int64_t{1} << 24), "{}: {} channels is outside [1, 2^24]", op,
+               channels);
+  DEEPER_CHECK(rows <= (std::int64_t{1} << 40) / channels, "{}: {} x {} values is too many", op, rows, channels);
+}
+
+template <typename T>
+void check_channels(const char* op, const char* which, const BatchNormChannelsT<T>& bn, bool need_beta,
+                    bool need_stats) {
+  DEEPER_CHECK(bn.gamma != nullptr, "{}: null gamma ({})", op, which);
+  DEEPER_CHECK(!need_beta || bn.beta != nullptr, "{}: null beta ({})", op, which);
+  DEEPER_CHECK(bn.mean != nullptr, "{}: null mean ({})", op, which);
+  if (need_stats) {
+    DEEPER_CHECK(bn.invstd != nullptr, "{}: null saved invstd ({})", op, which);
+  } else {
+    DEEPER_CHECK(bn.invstd != nullptr || bn.var != nullptr, "{}: neither invstd nor var given ({})", op, which);
+    DEEPER_CHECK(bn.invstd != nullptr || (bn.eps > T(0) && std::isfinite(static_cast<double>(bn.eps))),
+                 "{}: eps {} must be positive ({})", op, static_cast<double>(bn.eps), which);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>& p, bool device_side) {
+  check_sizes("batchnorm_stats", p.rows, p.channels, 2);
+  DEEPER_CHECK(p.x != nullptr && p.save_mean != nullptr && p.save_invstd != nullptr,
+               "batchnorm_stats: null input, save_mean or save_invstd");
+  DEEPER_CHECK((p.running_mean == nullptr) == (p.running_var == nullptr),
+               "batchnorm_stats: give both running_mean and running_var, or neither");
+  DEEPER_CHECK(p.eps > T(0) && std::isfinite(static_cast<double>(p.eps)), "batchnorm_stats: eps {} must be positive",
+               static_cast<double>(p.eps));
+  DEEPER_CHECK(p.momentum >= T(0) && p.momentum <= T(1), "batchnorm_stats: momentum {} is outside [0, 1]",
+               static_cast<double>(p.momentum));
+  DEEPER_CHECK(!device_side || p.workspace != nullptr,
+               "batchnorm_stats: null workspace (batchnorm_workspace_bytes(rows, channels) bytes)");
+}
+
+template <typename T>
+void check_batchnorm_apply_params(const BatchNormApplyParamsT<T>& p) {
+  check_sizes("batchnorm_apply", p.rows, p.channels, 1);
+  DEEPER_CHECK(p.x != nullptr && p.y != nullptr, "batchnorm_apply: null input or output");
+  check_channels("batchnorm_apply", "main", p.bn, true, false);
+  if (p.residual != BnResidual::none) DEEPER_CHECK(p.r != nullptr, "batchnorm_apply: null residual");
+  if (p.residual == BnResidual::batchnorm) check_channels("batchnorm_apply", "residual", p.r_bn, true, false);
+}
+
+template <typename T>
+void check_batchnorm_backward_params(const BatchNormBackwardParamsT<T>& p, bool device_side) {
+  check_sizes("batchnorm_backward", p.rows, p.channels, 1);
+  DEEPER_CHECK(p.dy != nullptr && p.x != nullptr && p.dx != nullptr, "batchnorm_backward: null dy, x or dx");
+  DEEPER_CHECK(p.dgamma != nullptr && p.dbeta != nullptr, "batchnorm_backward: null dgamma or dbeta");
+  DEEPER_CHECK(!p.relu || p.y != nullptr, "batchnorm_backward: null y (the forward output; needed with relu)");
+  check_channels("batchnorm_backward", "main", p.bn, false, true);
+  if (p.residual != BnResidual::none) DEEPER_CHECK(p.dr != nullptr, "batchnorm_backward: null residual gradient dr");
+  if (p.residual == BnResidual::batchnorm) {
+    DEEPER_CHECK(p.r != nullptr, "batchnorm_backward: null residual input r");
+    DEEPER_CHECK(p.dr_gamma != nullptr && p.dr_beta != nullptr, "batchnorm_backward: null dr_gamma or dr_beta");
+    check_channels("batchnorm_backward", "residual", p.r_bn, false, true);
+  }
+  DEEPER_CHECK(!device_side || p.workspace != nullptr,
+               "batchnorm_backward: null workspace (batchnorm_workspace_bytes(rows, channels) bytes)");
+}
+
+namespace cpu_impl {
+
+template <typename T>
+void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
+  check_batchnorm_stats_params(p, false);
+  const std::int64_t C = p.channels;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < C; ++c) {
+    double sum = 0;
+    for (std::int64_t r = 0; r < p.rows; ++r) sum += static_cast<double>(p.x[r * C + c]);
+    const double mean = sum / static_cast<double>(p.rows);
+    double squares = 0;
+    for (std::int64_t r = 0; r < p.rows; ++r) {
+      const double d = static_cast<double>(p.x[r * C + c]) - mean;
+      squares += d * d;
+    }
+    const double var = squares / static_cast<double>(p.rows);
+    p.save_mean[c] = static_cast<T>(mean);
+    p.save_invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
+    if (p.running_mean != nullptr) {
+      const double m = static_cast<double>(p.momentum);
+      const double unbiased = squares / static_cast<double>(p.rows - 1);
+      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * mean);
+      p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + m * unbiased);
+    }
+  }
+}
+
+namespace {
+
+template <typename T>
+T channel_invstd(const BatchNormChannelsT<T>& bn, std::int64_t c) {
+  return bn.invstd != nullptr ? bn.invstd[c] : T(1) / std::sqrt(bn.var[c] + bn.eps);
+}
+
+template <typename T>
+T relu_value(T z) {
+  return z > T(0) || z != z ? z : T(0);
+}
+
+}  // namespace
+
+template <typename T>
+void batchnorm_apply(const BatchNormApplyParamsT<T>& p) {
+  check_batchnorm_apply_params(p);
+  const std::int64_t C = p.channels;
+  std::vector<T> invstd(static_cast<std::size_t>(C)), r_invstd(static_cast<std::size_t>(C));
+  for (std::int64_t c = 0; c < C; ++c) {
+    invstd[c] = channel_invstd(p.bn, c);
+    if (p.residual == BnResidual::batchnorm) r_invstd[c] = channel_invstd(p.r_bn, c);
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < p.rows; ++r) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      const std::int64_t i = r * C + c;
+      T z = p.bn.gamma[c] * ((p.x[i] - p.bn.mean[c]) * invstd[c]) + p.bn.beta[c];
+      if (p.residual == BnResidual::identity) z += p.r[i];
+      if (p.residual == BnResidual::batchnorm) {
+        z += p.r_bn.gamma[c] * ((p.r[i] - p.r_bn.mean[c]) * r_invstd[c]) + p.r_bn.beta[c];
+      }
+      p.y[i] = p.relu ? relu_value(z) : z;
+    }
+  }
+}
+
+template <typename T>
+void batchnorm_backward(const BatchNormBackwardParamsT<T>& p) {
+  check_batchnorm_backward_params(p, false);
+  const std::int64_t C = p.channels, rows = p.rows;
+  const auto dz = [&](std::int64_t i) { return p.relu && !(p.y[i] > T(0)) ? T(0) : p.dy[i]; };
+  const bool two = p.residual == BnResidual::batchnorm;
+  std::vector<double> k(static_cast<std::size_t>(6 * C));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < C; ++c) {
+    double s = 0, sx = 0, sr = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t i = r * C + c;
+      const double g = static_cast<double>(dz(i));
+      s += g;
+      sx += g * (static_cast<double>(p.x[i]) - static_cast<double>(p.bn.mean[c]));
+      if (two) sr += g * (static_cast<double>(p.r[i]) - static_cast<double>(p.r_bn.mean[c]));
+    }
+    const double inv = static_cast<double>(p.bn.invstd[c]), n = static_cast<double>(rows);
+    p.dbeta[c] = static_cast<T>(s);
+    p.dgamma[c] = static_cast<T>(sx * inv);
+    k[c] = static_cast<double>(p.bn.gamma[c]) * inv;
+    k[C + c] = sx * inv * inv / n;
+    if (two) {
+      const double rinv = static_cast<double>(p.r_bn.invstd[c]);
+      p.dr_beta[c] = static_cast<T>(s);
+      p.dr_gamma[c] = static_cast<T>(sr * rinv);
+      k[2 * C + c] = static_cast<double>(p.r_bn.gamma[c]) * rinv;
+      k[3 * C + c] = sr * rinv * rinv / n;
+    }
+    k[4 * C + c] = s / n;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      const std::int64_t i = r * C + c;
+      const double g = static_cast<double>(dz(i)), mean_g = k[4 * C + c];
+      const double xc = static_cast<double>(p.x[i]) - static_cast<double>(p.bn.mean[c]);
+      p.dx[i] = static_cast<T>(k[c] * (g - mean_g - xc * k[C + c]));
+      if (p.residual == BnResidual::identity) p.dr[i] = static_cast<T>(g);
+      if (two) {
+        const double rc = static_cast<double>(p.r[i]) - static_cast<double>(p.r_bn.mean[c]);
+        p.dr[i] = static_cast<T>(k[2 * C + c] * (g - mean_g - rc * k[3 * C + c]));
+      }
+    }
+  }
+}
+
+}  // namespace cpu_impl
+
+#define DEEPER_BATCHNORM_INSTANTIATE(T)                                                      \
+  template void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>&, bool);         \
+  template void check_batchnorm_apply_params(const BatchNormApplyParamsT<T>&);               \
+  template void check_batchnorm_backward_params(const BatchNormBackwardParamsT<T>&, bool);   \
+  template void cpu_impl::batchnorm_stats(const BatchNormStatsParamsT<T>&);                   \
+  template void cpu_impl::batchnorm_apply(const BatchNormApplyParamsT<T>&);                   \
+  template void cpu_impl::batchnorm_backward(const BatchNormBackwardParamsT<T>&);
+DEEPER_BATCHNORM_INSTANTIATE(float)
+DEEPER_BATCHNORM_INSTANTIATE(double)
+#undef DEEPER_BATCHNORM_INSTANTIATE
+
+void batchnorm_stats(const Device& device, const BatchNormStatsParams& p, void* stream) {
+  check_batchnorm_stats_params(p, device.backend != Backend::cpu);
+  switch (device.backend) {
+    case Backend::cpu:
+      return cpu_impl::batchnorm_stats(p);
+    case Backend::emu:
+      return emu_impl::batchnorm_stats(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::batchnorm_stats(p, stream));
+  }
+}
+
+void batchnorm_apply(const Device& device, const BatchNormApplyParams& p, void* stream) {
+  check_batchnorm_apply_params(p);
+  switch (device.backend) {
+    case Backend::cpu:
+      return cpu_impl::batchnorm_apply(p);
+    case Backend::emu:
+      return emu_impl::batchnorm_apply(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::batchnorm_apply(p, stream));
+  }
+}
+
+void batchnorm_backward(const Device& device, const BatchNormBackwardParams& p, void* stream) {
+  check_batchnorm_backward_params(p, device.backend != Backend::cpu);
+  switch (device.backend) {
+    case Backend::cpu:
+      return cpu_impl::batchnorm_backward(p);
+    case Backend::emu:
+      return emu_impl::batchnorm_backward(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::batchnorm_backward(p, stream));
+  }
+}
+
+void batchnorm_forward_train(const Device& device, const BatchNormStatsParams& stats, BatchNormApplyParams apply,
+                             void* stream) {
+  DEEPER_CHECK(apply.x == stats.x && apply.rows == stats.rows && apply.channels == stats.channels,
+               "batchnorm_forward_train: the apply step must read the same x ({} x {}) as the statistics",
+               stats.rows, stats.channels);
+  batchnorm_stats(device, stats, stream);
+  apply.bn.mean = stats.save_mean;
+  apply.bn.invstd = stats.save_invstd;
+  batchnorm_apply(device, apply, stream);
+}
+
+}  // namespace deeper::kernels

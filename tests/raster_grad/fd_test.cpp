@@ -12,6 +12,7 @@
 #include "kernels/raster/texture.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +22,14 @@
 namespace {
 
 using namespace raster_grad_test;
+
+// The checks below call the CPU references thousands of times on tiny inputs: one OpenMP thread
+// avoids the fork/join cost (large on a shared, oversubscribed machine) without changing a result.
+class SingleThread : public ::testing::Environment {
+ public:
+  void SetUp() override { omp_set_num_threads(1); }
+};
+const auto* const kSingleThread = ::testing::AddGlobalTestEnvironment(new SingleThread);
 
 // Max over i of |analytic - numeric| / (abs_tol + rel_tol |numeric|) must stay <= 1.
 void expect_close(const std::vector<double>& analytic, const std::vector<double>& numeric, double rel_tol,

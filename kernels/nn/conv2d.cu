@@ -9,15 +9,19 @@
 //
 //   conv_simt_kernel<Op>       64 x 64 tile, K steps of 16, A and B staged k-major in shared
 //                              memory, 4 x 4 fp32 accumulators per thread (256 threads).
-//   conv_wmma_kernel<Op, Vec>  128 x 128 tile, K steps of 32, two shared-memory stages: the next
+//   conv_wmma_kernel<Op, Vec, BM, BN>
+//                              128 x 128 tile (128 x 64 when N_gemm <= 64, 64 x 128 when only
+//                              M <= 64: the 64-channel layers waste no half tile), K steps of
+//                              32, two shared-memory stages: the next
 //                              step's loads sit in registers while the current step multiplies.
 //                              A is stored row-major (m rows, kk contiguous) for forward and dgrad,
 //                              column-major (kk rows, m contiguous) for wgrad; B column-major
 //                              (n rows) for forward, row-major (kk rows) for dgrad and wgrad: each
 //                              operand keeps its tensor's contiguous axis contiguous, so with Vec
 //                              (C % 8 == 0, K % 8 == 0, 16-byte aligned operands) a thread moves 8
-//                              bf16 with one 16-byte load. 8 warps in 2 x 4, each 64 x 32 of the
-//                              tile (4 x 2 m16n16k16 fp32 accumulators). The epilogue stages each
+//                              bf16 with one 16-byte load. 8 warps: 2 x 4 of 64 x 32 each (4 x 2
+//                              m16n16k16 fp32 accumulators) on 128 x 128, else 32 x 32 (2 x 2) each.
+//                              The epilogue stages each
 //                              fragment through a per-warp 16 x 16 float tile in shared memory.
 // Split-K: blockIdx.z takes K range [z * k_per_split, (z + 1) * k_per_split); with more than one
 // slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
@@ -37,7 +41,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kSimtTile = 64, kSimtK = 16;
-constexpr int kBM = 128, kBN = 128, kBK = 32, kPad = 8;
+constexpr int kBK = 32, kPad = 8;  // K step of the wmma kernel; shared-memory row padding (bf16)
 constexpr int kStageLd = 20;  // float row stride of a warp's epilogue tile
 constexpr int kMaxSplits = 256;
 
@@ -161,34 +165,39 @@ __device__ __forceinline__ void copy16(void* dst, const void* src) {
 #endif
 }
 
-template <ConvOp Op>
+// Tile BM x BN (128 x 128, or 128 x 64 / 64 x 128 when the output is that narrow), 8 warps of
+// WM x WN, each FM x FN fragments.
+template <ConvOp Op, int BM, int BN>
 struct WmmaLayout {
   static constexpr bool a_row = Op != ConvOp::wgrad;    // A: m rows, kk contiguous
   static constexpr bool b_col = Op == ConvOp::forward;  // B: n rows, kk contiguous
-  static constexpr int a_len = a_row ? kBK : kBM;       // contiguous length of an A row
-  static constexpr int b_len = b_col ? kBK : kBN;
+  static constexpr int a_len = a_row ? kBK : BM;        // contiguous length of an A row
+  static constexpr int b_len = b_col ? kBK : BN;
   static constexpr int a_ld = a_len + kPad, b_ld = b_len + kPad;
+  static constexpr int a_groups = BM * kBK / 8 / kThreads, b_groups = BN * kBK / 8 / kThreads;  // per thread
+  static constexpr int warps_m = BM == 128 && BN == 64 ? 4 : 2, warps_n = kThreads / 32 / warps_m;
+  static constexpr int wm = BM / warps_m, wn = BN / warps_n, fm = wm / 16, fn = wn / 16;
+  static_assert(a_groups >= 1 && b_groups >= 1 && kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
+  static_assert((a_row ? BM : kBK) * a_ld <= 128 * (kBK + kPad) && (b_col ? BN : kBK) * b_ld <= 128 * (kBK + kPad));
 };
-constexpr int kStageElems = kBM * (kBK + kPad);  // the largest operand tile (5,120 bf16)
-static_assert(kBK * (kBM + kPad) <= kStageElems && kBK * (kBN + kPad) <= kStageElems);
-static_assert(kBM * kBK / 8 == 2 * kThreads && kBN * kBK / 8 == 2 * kThreads, "two 8-element groups per thread");
+constexpr int kStageElems = 128 * (kBK + kPad);  // the largest operand tile (5,120 bf16)
 
 union alignas(128) WmmaShared {
   __nv_bfloat16 tile[2][2][kStageElems];          // [stage][A, B]
   float stage[kThreads / 32][16 * kStageLd];      // epilogue, per warp
 };
 
-template <ConvOp Op, bool Vec>
+template <ConvOp Op, bool Vec, int BM, int BN>
 __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_bfloat16* a, const __nv_bfloat16* b,
                                                              Out o) {
   using namespace nvcuda;
-  using L = WmmaLayout<Op>;
+  using L = WmmaLayout<Op, BM, BN>;
   using ALayout = std::conditional_t<L::a_row, wmma::row_major, wmma::col_major>;
   using BLayout = std::conditional_t<L::b_col, wmma::col_major, wmma::row_major>;
   __shared__ WmmaShared sm;
   const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
-  const int wm = (warp / 4) * 64, wn = (warp % 4) * 32;
-  const int m0 = static_cast<int>(blockIdx.x) * kBM, n0 = static_cast<int>(blockIdx.y) * kBN;
+  const int wm = (warp / L::warps_n) * L::wm, wn = (warp % L::warps_n) * L::wn;
+  const int m0 = static_cast<int>(blockIdx.x) * BM, n0 = static_cast<int>(blockIdx.y) * BN;
   const int k_begin = static_cast<int>(blockIdx.z) * g.k_per_split;
   const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
   const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
@@ -196,10 +205,11 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   // The vector loader's decoding, hoisted out of the K loop: forward and dgrad A rows (m fixed per
   // thread: image base, and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) fixed).
   // With Vec a thread's two A groups share their kk, so a step decodes kk once (a_tap).
-  int a_base[2] = {-1, -1}, a_h[2] = {0, 0}, a_w[2] = {0, 0};
+  int a_base[L::a_groups], a_h[L::a_groups], a_w[L::a_groups];
+  for (int i = 0; i < L::a_groups; ++i) a_base[i] = -1, a_h[i] = a_w[i] = 0;
   int b_r = 0, b_s = 0, b_c = 0;
   if constexpr (Vec && Op != ConvOp::wgrad) {
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < L::a_groups; ++i) {
       const int m = m0 + (tid + kThreads * i) / (L::a_len / 8);
       if (m >= g.M) continue;
       if constexpr (Op == ConvOp::forward) {
@@ -268,10 +278,10 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
     }
   };
 
-  Pack8 ra[2], rb[2];
+  Pack8 ra[L::a_groups], rb[L::b_groups];
   // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
   auto fetch = [&](int k0) {
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < L::a_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
       const int m = m0 + (L::a_row ? row : col), kk = k0 + (L::a_row ? col : row);
@@ -290,7 +300,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         }
       }
     }
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < L::b_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
       const int n = n0 + (L::b_col ? row : col), kk = k0 + (L::b_col ? col : row);
@@ -312,16 +322,19 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   };
   // Registers -> shared stage s.
   auto put = [&](int s) {
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < L::a_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int arow = gi / (L::a_len / 8), acol = (gi % (L::a_len / 8)) * 8;
       copy16(&sm.tile[s][0][arow * L::a_ld + acol], &ra[i]);
+    }
+    for (int i = 0; i < L::b_groups; ++i) {
+      const int gi = tid + kThreads * i;
       const int brow = gi / (L::b_len / 8), bcol = (gi % (L::b_len / 8)) * 8;
       copy16(&sm.tile[s][1][brow * L::b_ld + bcol], &rb[i]);
     }
   };
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[L::fm][L::fn];
   for (auto& row : acc) {
     for (auto& f : row) wmma::fill_fragment(f, 0.0f);
   }
@@ -337,18 +350,18 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
     const __nv_bfloat16* as = sm.tile[s][0];
     const __nv_bfloat16* bs = sm.tile[s][1];
     for (int kk = 0; kk < kBK; kk += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, ALayout> fa[4];
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, BLayout> fb[2];
-      for (int i = 0; i < 4; ++i) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, ALayout> fa[L::fm];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, BLayout> fb[L::fn];
+      for (int i = 0; i < L::fm; ++i) {
         const int mi = wm + 16 * i;
         wmma::load_matrix_sync(fa[i], as + (L::a_row ? mi * L::a_ld + kk : kk * L::a_ld + mi), L::a_ld);
       }
-      for (int j = 0; j < 2; ++j) {
+      for (int j = 0; j < L::fn; ++j) {
         const int nj = wn + 16 * j;
         wmma::load_matrix_sync(fb[j], bs + (L::b_col ? nj * L::b_ld + kk : kk * L::b_ld + nj), L::b_ld);
       }
-      for (int i = 0; i < 4; ++i) {
-        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+      for (int i = 0; i < L::fm; ++i) {
+        for (int j = 0; j < L::fn; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
       }
     }
     if (more) put(s ^ 1);
@@ -357,8 +370,8 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   }
   // Epilogue (the tiles are dead: the loop ended with a barrier).
   float* st = sm.stage[warp];
-  for (int i = 0; i < 4; ++i) {
-    for (int j = 0; j < 2; ++j) {
+  for (int i = 0; i < L::fm; ++i) {
+    for (int j = 0; j < L::fn; ++j) {
       wmma::store_matrix_sync(st, acc[i][j], kStageLd, wmma::mem_row_major);
       __syncwarp();
       for (int e = lane; e < 256; e += 32) {
@@ -418,7 +431,9 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   check_conv2d_params(p, op);
   const bool wmma = p.math == ConvMath::wmma_bf16;
   Geom g = make_geom(p.shape, op);
-  const int bm = wmma ? kBM : kSimtTile, bn = wmma ? kBN : kSimtTile;
+  // wmma tiles: 128 x 128, or 128 x 64 / 64 x 128 for a narrow output (64 channels)
+  const int bm = !wmma ? kSimtTile : (g.N > 64 && g.M <= 64 ? 64 : 128);
+  const int bn = !wmma ? kSimtTile : (g.N <= 64 ? 64 : 128);
   const std::int64_t grid_m = (static_cast<std::int64_t>(g.M) + bm - 1) / bm;
   const std::int64_t grid_n = (static_cast<std::int64_t>(g.N) + bn - 1) / bn;
   // grid_n <= 65535: check_conv2d_params bounds N_gemm by 65535 * 64
@@ -485,16 +500,24 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
     }
   }
   const bool vec = g.C % 8 == 0 && g.K % 8 == 0 && aligned16(a16) && aligned16(b16);
+  auto tiles = [&](auto op_tag, auto vec_tag) {
+    constexpr ConvOp kOp = decltype(op_tag)::value;
+    constexpr bool kVec = decltype(vec_tag)::value;
+    if (bn == 64) return go(conv_wmma_kernel<kOp, kVec, 128, 64>, a16, b16);
+    if (bm == 64) return go(conv_wmma_kernel<kOp, kVec, 64, 128>, a16, b16);
+    go(conv_wmma_kernel<kOp, kVec, 128, 128>, a16, b16);
+  };
+  auto vecs = [&](auto op_tag) {
+    if (vec) return tiles(op_tag, std::true_type{});
+    tiles(op_tag, std::false_type{});
+  };
   switch (op) {
     case ConvOp::forward:
-      return vec ? go(conv_wmma_kernel<ConvOp::forward, true>, a16, b16)
-                 : go(conv_wmma_kernel<ConvOp::forward, false>, a16, b16);
+      return vecs(std::integral_constant<ConvOp, ConvOp::forward>{});
     case ConvOp::dgrad:
-      return vec ? go(conv_wmma_kernel<ConvOp::dgrad, true>, a16, b16)
-                 : go(conv_wmma_kernel<ConvOp::dgrad, false>, a16, b16);
+      return vecs(std::integral_constant<ConvOp, ConvOp::dgrad>{});
     case ConvOp::wgrad:
-      return vec ? go(conv_wmma_kernel<ConvOp::wgrad, true>, a16, b16)
-                 : go(conv_wmma_kernel<ConvOp::wgrad, false>, a16, b16);
+      return vecs(std::integral_constant<ConvOp, ConvOp::wgrad>{});
   }
 }
 

@@ -23,9 +23,10 @@
 //   simt_f32   fp32 in, fp32 out: 64 x 64 output tiles, K_gemm steps of 16 staged in shared memory,
 //              4 x 4 register accumulators per thread (256 threads). The reference GPU kernel.
 //   wmma_bf16  bf16 in (x_bf16, w_bf16, dy_bf16), fp32 accumulation on tensor cores (nvcuda::wmma
-//              m16n16k16), fp32 out and/or bf16 out (forward, dgrad). 128 x 128 output tiles, K_gemm
-//              steps of 32, two shared-memory stages (the next step's global loads are held in
-//              registers while the current step multiplies), 8 warps of 64 x 32 (4 x 2 fragments).
+//              m16n16k16), fp32 out and/or bf16 out (forward, dgrad). 128 x 128 output tiles (128 x 64
+//              or 64 x 128 when N_gemm or M is at most 64), K_gemm steps of 32, two shared-memory
+//              stages (the next step's global loads are held in registers while the current step
+//              multiplies), 8 warps (64 x 32 each, 4 x 2 fragments, on a 128 x 128 tile).
 //              Loads are 16-byte vectors when C and K are multiples of 8 (every ResNet conv but the
 //              stem); otherwise (C = 3) element by element, zero-padded in the tile loader.
 // Split-K (split_k > 1, or chosen automatically for a small output with a long K_gemm, as wgrad):

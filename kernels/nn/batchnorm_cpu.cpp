@@ -94,27 +94,56 @@ void check_batchnorm_backward_params(const BatchNormBackwardParamsT<T>& p, bool 
 
 namespace cpu_impl {
 
+namespace {
+
+// Per-channel sums over the rows, row-major (cache-friendly for NHWC): rows are cut into a fixed
+// number of chunks (independent of the thread count, so results are reproducible), each chunk
+// accumulates NQ x C doubles with term(q, i, c), and the chunks are added in order.
+template <int NQ, typename F>
+std::vector<double> channel_sums(std::int64_t rows, std::int64_t C, F&& term) {
+  const std::int64_t chunks = std::min<std::int64_t>(rows, 64), per = (rows + chunks - 1) / chunks;
+  std::vector<double> partial(static_cast<std::size_t>(chunks * NQ * C), 0.0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t k = 0; k < chunks; ++k) {
+    double* acc = partial.data() + k * NQ * C;
+    for (std::int64_t r = k * per; r < std::min(rows, (k + 1) * per); ++r) {
+      for (std::int64_t c = 0; c < C; ++c) {
+        double t[NQ];
+        term(r * C + c, c, t);
+        for (int q = 0; q < NQ; ++q) acc[q * C + c] += t[q];
+      }
+    }
+  }
+  std::vector<double> total(static_cast<std::size_t>(NQ * C), 0.0);
+  for (std::int64_t k = 0; k < chunks; ++k) {
+    for (std::int64_t j = 0; j < NQ * C; ++j) total[j] += partial[k * NQ * C + j];
+  }
+  return total;
+}
+
+}  // namespace
+
 template <typename T>
 void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
   check_batchnorm_stats_params(p, false);
   const std::int64_t C = p.channels;
-#pragma omp parallel for schedule(static)
+  const double n = static_cast<double>(p.rows);
+  const std::vector<double> sums =
+      channel_sums<1>(p.rows, C, [&](std::int64_t i, std::int64_t, double* t) { t[0] = static_cast<double>(p.x[i]); });
+  std::vector<double> mean(static_cast<std::size_t>(C));
+  for (std::int64_t c = 0; c < C; ++c) mean[c] = sums[c] / n;
+  const std::vector<double> squares = channel_sums<1>(p.rows, C, [&](std::int64_t i, std::int64_t c, double* t) {
+    const double d = static_cast<double>(p.x[i]) - mean[c];
+    t[0] = d * d;
+  });
   for (std::int64_t c = 0; c < C; ++c) {
-    double sum = 0;
-    for (std::int64_t r = 0; r < p.rows; ++r) sum += static_cast<double>(p.x[r * C + c]);
-    const double mean = sum / static_cast<double>(p.rows);
-    double squares = 0;
-    for (std::int64_t r = 0; r < p.rows; ++r) {
-      const double d = static_cast<double>(p.x[r * C + c]) - mean;
-      squares += d * d;
-    }
-    const double var = squares / static_cast<double>(p.rows);
-    p.save_mean[c] = static_cast<T>(mean);
+    const double var = squares[c] / n;
+    p.save_mean[c] = static_cast<T>(mean[c]);
     p.save_invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
     if (p.running_mean != nullptr) {
       const double m = static_cast<double>(p.momentum);
-      const double unbiased = squares / static_cast<double>(p.rows - 1);
-      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * mean);
+      const double unbiased = squares[c] / (n - 1);
+      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * mean[c]);
       p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + m * unbiased);
     }
   }
@@ -163,17 +192,15 @@ void batchnorm_backward(const BatchNormBackwardParamsT<T>& p) {
   const std::int64_t C = p.channels, rows = p.rows;
   const auto dz = [&](std::int64_t i) { return p.relu && !(p.y[i] > T(0)) ? T(0) : p.dy[i]; };
   const bool two = p.residual == BnResidual::batchnorm;
+  const std::vector<double> sums = channel_sums<3>(rows, C, [&](std::int64_t i, std::int64_t c, double* t) {
+    const double g = static_cast<double>(dz(i));
+    t[0] = g;
+    t[1] = g * (static_cast<double>(p.x[i]) - static_cast<double>(p.bn.mean[c]));
+    t[2] = two ? g * (static_cast<double>(p.r[i]) - static_cast<double>(p.r_bn.mean[c])) : 0.0;
+  });
   std::vector<double> k(static_cast<std::size_t>(6 * C));
-#pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < C; ++c) {
-    double s = 0, sx = 0, sr = 0;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t i = r * C + c;
-      const double g = static_cast<double>(dz(i));
-      s += g;
-      sx += g * (static_cast<double>(p.x[i]) - static_cast<double>(p.bn.mean[c]));
-      if (two) sr += g * (static_cast<double>(p.r[i]) - static_cast<double>(p.r_bn.mean[c]));
-    }
+    const double s = sums[c], sx = sums[C + c], sr = sums[2 * C + c];
     const double inv = static_cast<double>(p.bn.invstd[c]), n = static_cast<double>(rows);
     p.dbeta[c] = static_cast<T>(s);
     p.dgamma[c] = static_cast<T>(sx * inv);

@@ -68,23 +68,24 @@ void maxpool_forward(const MaxPoolParamsT<T>& p) {
   for (std::int64_t n = 0; n < p.batch; ++n) {
     for (std::int64_t oh = 0; oh < Ho; ++oh) {
       for (std::int64_t ow = 0; ow < Wo; ++ow) {
-        for (std::int64_t c = 0; c < C; ++c) {
-          T best = T(0);
-          std::int64_t best_at = -1;
-          for (std::int64_t kh = 0; kh < p.kernel; ++kh) {
-            for (std::int64_t kw = 0; kw < p.kernel; ++kw) {
-              const std::int64_t h = oh * p.stride - p.pad + kh, w = ow * p.stride - p.pad + kw;
-              if (h < 0 || h >= p.height || w < 0 || w >= p.width) continue;
-              const T v = p.x[((n * p.height + h) * p.width + w) * C + c];
-              if (best_at < 0 || (best == best && (v > best || v != v))) {
-                best = v;
-                best_at = h * p.width + w;
+        // window-outer, channels inner (contiguous in NHWC)
+        T* y = p.y + ((n * Ho + oh) * Wo + ow) * C;
+        std::int32_t* am = p.argmax + ((n * Ho + oh) * Wo + ow) * C;
+        for (std::int64_t c = 0; c < C; ++c) am[c] = -1;
+        for (std::int64_t kh = 0; kh < p.kernel; ++kh) {
+          for (std::int64_t kw = 0; kw < p.kernel; ++kw) {
+            const std::int64_t h = oh * p.stride - p.pad + kh, w = ow * p.stride - p.pad + kw;
+            if (h < 0 || h >= p.height || w < 0 || w >= p.width) continue;
+            const T* x = p.x + ((n * p.height + h) * p.width + w) * C;
+            const auto at = static_cast<std::int32_t>(h * p.width + w);
+            for (std::int64_t c = 0; c < C; ++c) {
+              const T v = x[c], best = y[c];
+              if (am[c] < 0 || (best == best && (v > best || v != v))) {
+                y[c] = v;
+                am[c] = at;
               }
             }
           }
-          const std::int64_t o = ((n * Ho + oh) * Wo + ow) * C + c;
-          p.y[o] = best;
-          p.argmax[o] = static_cast<std::int32_t>(best_at);
         }
       }
     }

@@ -19,12 +19,13 @@ inline constexpr std::uint32_t face_texture_basis = 0x464D5442u;   // "FMTB" bui
 inline constexpr std::uint32_t face_identity_age = 0x464D4147u;    // "FMAG" identity ages
 inline constexpr std::uint32_t face_identity_shape = 0x464D5348u;  // "FMSH" shape coefficients
 inline constexpr std::uint32_t face_identity_texture = 0x464D5458u;  // "FMTX" texture coefficients
+inline constexpr std::uint32_t render_factors = 0x52464143u;         // "RFAC" per-image render factors
 // Network training (nn)
 inline constexpr std::uint32_t nn_weight_init = 0x4E4E494Eu;  // "NNIN" He / Glorot weight initialisation
 
 inline constexpr std::uint32_t all[] = {gcmi_permutation,   gcmi_copnorm_jitter, face_texture_basis,
                                         face_identity_age,  face_identity_shape, face_identity_texture,
-                                        nn_weight_init};
+                                        nn_weight_init,     render_factors};
 
 constexpr bool all_distinct() {
   for (std::uint32_t i = 0; i < sizeof(all) / sizeof(all[0]); ++i) {

@@ -168,14 +168,14 @@ void visit_fields(Config& c, F&& f) {
   f("train.steps", c.train.steps, "if > 0: the training length in steps instead of train.images");
   f("train.seed", c.train.seed, "seed of the weight init and the data draws");
   f("train.log_every", c.train.log_every, "steps between metrics records");
-  f("optimizer.kind", c.optimizer.kind, "sgd | adamw");
+  f("optimizer.kind", c.optimizer.kind, "sgd or adamw");
   f("optimizer.momentum", c.optimizer.momentum, "sgd momentum (v = m v + g, w -= lr v)");
   f("optimizer.nesterov", c.optimizer.nesterov, "sgd Nesterov momentum");
   f("optimizer.weight_decay", c.optimizer.weight_decay, "sgd: L2 added to the gradient; adamw: decoupled");
   f("optimizer.beta1", c.optimizer.beta1, "adamw first-moment decay");
   f("optimizer.beta2", c.optimizer.beta2, "adamw second-moment decay");
   f("optimizer.epsilon", c.optimizer.epsilon, "adamw epsilon");
-  f("schedule.kind", c.schedule.kind, "cyclic | cosine | constant");
+  f("schedule.kind", c.schedule.kind, "cyclic, cosine or constant");
   f("schedule.lr", c.schedule.lr, "cyclic: peak; cosine: peak after warm-up; constant: the rate");
   f("schedule.base_lr", c.schedule.base_lr, "cyclic: trough");
   f("schedule.step_size", c.schedule.step_size, "cyclic: steps from trough to peak");

@@ -68,6 +68,32 @@ TEST(Config, PresetFilesInTheSourceTreeMatchTheCompiledIn) {
   }
 }
 
+TEST(Config, DocsListEveryKeyWithItsDefault) {
+  std::ifstream in(std::filesystem::path(DEEPER_SOURCE_DIR) / "docs" / "training.md");
+  ASSERT_TRUE(in);
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Each default line "name = value" of the TOML output appears in the table as "| `table.name` | `value` |".
+  const std::string defaults = config_to_toml(TrainConfig{}, false);
+  std::string section;
+  std::size_t pos = 0;
+  int rows = 0;
+  while (pos < defaults.size()) {
+    const std::size_t end = defaults.find('\n', pos);
+    const std::string line = defaults.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      section = line.substr(1, line.size() - 2);
+      continue;
+    }
+    const std::size_t eq = line.find(" = ");
+    const std::string row = "| `" + section + "." + line.substr(0, eq) + "` | `" + line.substr(eq + 3) + "` |";
+    EXPECT_NE(doc.find(row), std::string::npos) << "docs/training.md lacks the row " << row;
+    ++rows;
+  }
+  EXPECT_EQ(rows, static_cast<int>(config_keys().size()));
+}
+
 TEST(Config, TomlOutputRoundTripsEveryKey) {
   TrainConfig c = load_preset("tiny");
   c.optimizer.kind = OptimizerKind::adamw;

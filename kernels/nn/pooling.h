@@ -18,6 +18,7 @@
 // H·W >= 2^31 (int32 argmax), null pointers.
 #pragma once
 
+#include "kernels/common/hd.h"
 #include "kernels/runtime/device.h"
 
 #include <cstdint>
@@ -62,7 +63,7 @@ using GlobalAvgPoolParams = GlobalAvgPoolParamsT<float>;
 using GlobalAvgPoolBackwardParams = GlobalAvgPoolBackwardParamsT<float>;
 
 // Output size of a pooling window along one axis: (in + 2·pad - kernel) / stride + 1.
-inline std::int64_t pool_output_size(std::int64_t in, int kernel, int stride, int pad) {
+DEEPER_HD_INLINE std::int64_t pool_output_size(std::int64_t in, int kernel, int stride, int pad) {
   return (in + 2 * static_cast<std::int64_t>(pad) - kernel) / stride + 1;
 }
 

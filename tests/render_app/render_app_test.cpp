@@ -1,0 +1,164 @@
+// deeper-render end to end: help, bad flags (exit 2), bad model and values files (exit 1) with one
+// "deeper-render: error:" line, a tiny batch (PNGs + factors.jsonl equal to the library's
+// sampling), sweeps and contact sheets of the right size, export/import round trip, colour maps.
+#include "core/npy.h"
+#include "core/png.h"
+#include "renderer/factors.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+class RenderApp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deeper-render-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  Outcome run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = std::string("cd '") + dir_.string() + "' && '" + DEEPER_RENDER_BINARY + "' " + args +
+                            " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int raw = std::system(cmd.c_str());
+    Outcome o;
+    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    o.out = slurp(out);
+    o.err = slurp(err);
+    return o;
+  }
+
+  void expect_error(const std::string& args, int status, const std::string& text) {
+    const Outcome o = run(args);
+    EXPECT_EQ(o.status, status) << args << "\n" << o.err;
+    EXPECT_EQ(o.err.rfind("deeper-render: error: ", 0), 0u) << args << "\n" << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << "\n" << o.err;
+    EXPECT_NE(o.err.find(text), std::string::npos) << args << "\n" << o.err;
+  }
+
+  fs::path dir_;
+};
+
+const char* kQuick = "--device cpu --quiet --small-model --size 32 ";
+
+TEST_F(RenderApp, Help) {
+  const Outcome o = run("--help");
+  EXPECT_EQ(o.status, 0);
+  for (const char* word : {"contact-sheet", "sweep", "batch", "export-model", "import-model", "colormap", "--set",
+                           "--model", "--size", "--device", "--seed"}) {
+    EXPECT_NE(o.out.find(word), std::string::npos) << word;
+  }
+  EXPECT_EQ(run("batch --help").status, 0);
+}
+
+TEST_F(RenderApp, UsageErrors) {
+  expect_error("", 2, "subcommand");
+  expect_error("--bogus batch -n 1 -o x", 2, "bogus");
+  expect_error(std::string(kQuick) + "batch -o out", 2, "-n");
+  expect_error(std::string(kQuick) + "batch -n 2 -o out --set yaw=120", 2, "yaw = 120 is outside its valid range");
+  expect_error(std::string(kQuick) + "batch -n 2 -o out --set nose=1", 2, "unknown factor 'nose'");
+  expect_error(std::string(kQuick) + "sweep --factor height -o s.png", 2, "--factor 'height'");
+  expect_error(std::string(kQuick) + "batch -n 2 -o out --background 1,2", 2, "--background");
+  expect_error(std::string(kQuick) + "--size 4 batch -n 2 -o out", 2, "--size");
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "factors.jsonl"));
+}
+
+TEST_F(RenderApp, BadFiles) {
+  std::ofstream(dir_ / "junk.safetensors") << "not a safetensors file";
+  expect_error("--device cpu import-model junk.safetensors", 1, "junk.safetensors");
+  expect_error("--device cpu --model missing.safetensors batch -n 1 -o out", 1, "missing.safetensors");
+  const std::vector<float> wrong(17, 0.5f);
+  deeper::io::write_npy(dir_ / "wrong.npy", wrong.data(), deeper::DType::f32, std::vector<std::int64_t>{17});
+  expect_error(std::string(kQuick) + "colormap wrong.npy -o m.png", 1, "17 values, expected one per vertex");
+  EXPECT_FALSE(fs::exists(dir_ / "m.png"));
+}
+
+TEST_F(RenderApp, TinyBatch) {
+  const Outcome o = run(std::string(kQuick) + "--seed 9 --identities 5 batch -n 5 --batch 2 -o out --set roll=3");
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::vector<std::string> lines;
+  std::istringstream jsonl(slurp(dir_ / "out" / "factors.jsonl"));
+  for (std::string line; std::getline(jsonl, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 5u);
+  deeper::render::FactorSampling s = deeper::render::default_sampling(9, 5);
+  deeper::render::apply_factor_setting(s, "roll=3");
+  const auto want = deeper::render::sample_factors(s, 0, 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto j = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(j["index"], i);
+    EXPECT_EQ(j["identity"], want[i].identity);
+    EXPECT_EQ(j["expression"], want[i].expression);
+    EXPECT_EQ(j["roll"].get<float>(), 3.0f);
+    EXPECT_EQ(j["yaw"].get<float>(), want[i].yaw);
+    for (std::string_view name : deeper::render::factor_names()) EXPECT_TRUE(j.contains(std::string(name))) << name;
+    const auto png = deeper::io::read_png(dir_ / "out" / ("image_00000" + std::to_string(i) + ".png"));
+    EXPECT_EQ(png.width, 32);
+    EXPECT_EQ(png.height, 32);
+  }
+}
+
+TEST_F(RenderApp, SheetsSweepsModelsAndColourMaps) {
+  Outcome o = run(std::string(kQuick) + "contact-sheet -n 6 --columns 3 -o sheet.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  auto png = deeper::io::read_png(dir_ / "sheet.png");
+  EXPECT_EQ(png.width, 3 * 32 + 4 * 2);
+  EXPECT_EQ(png.height, 2 * 32 + 3 * 2);
+  o = run(std::string(kQuick) + "--identities 2 sweep --factor pitch --levels 3 -o sweep.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  png = deeper::io::read_png(dir_ / "sweep.png");
+  EXPECT_EQ(png.width, 2 * 32 + 3 * 2);   // one column per identity
+  EXPECT_EQ(png.height, 3 * 32 + 4 * 2);  // one row per level
+  o = run(std::string(kQuick) + "--identities 1 sweep --factor expression -o expr.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(deeper::io::read_png(dir_ / "expr.png").height, 7 * 32 + 8 * 2);
+
+  o = run("--device cpu --quiet --small-model export-model -o small.safetensors");
+  ASSERT_EQ(o.status, 0) << o.err;
+  o = run("--device cpu --quiet --size 32 --identities 2 import-model small.safetensors -o preview.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("valid face model, 1089 vertices"), std::string::npos) << o.out;
+  EXPECT_TRUE(fs::exists(dir_ / "preview.png"));
+
+  std::vector<double> per_vertex(1089);
+  for (std::size_t i = 0; i < per_vertex.size(); ++i) per_vertex[i] = static_cast<double>(i % 33);
+  deeper::io::write_npy(dir_ / "v.npy", per_vertex.data(), deeper::DType::f64, std::vector<std::int64_t>{1089});
+  o = run(std::string(kQuick) + "colormap v.npy -o v.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::vector<float> per_texel(64 * 64, 0.25f);
+  deeper::io::write_npy(dir_ / "t.npy", per_texel.data(), deeper::DType::f32, std::vector<std::int64_t>{64, 64});
+  o = run(std::string(kQuick) + "colormap t.npy --range 0:1 -o t.png");
+  ASSERT_EQ(o.status, 0) << o.err;
+  png = deeper::io::read_png(dir_ / "t.png");
+  EXPECT_EQ(png.width, 32 + 4);
+  expect_error(std::string(kQuick) + "colormap t.npy --range 1:0 -o t2.png", 2, "--range");
+}
+
+}  // namespace

@@ -68,10 +68,13 @@ __device__ void epilogue(const AllPairsParams& p, std::int64_t perm, std::int64_
     for (int j = 0; j < 4; ++j) {
       const std::int64_t f = f0 + tx + 16 * j;
       if (u >= p.units || f >= p.features) continue;
-      const float r2 = allpairs_r2(acc[i][j], inv_s_n);
+      const float scale = perm < 0 ? (p.scale_obs ? p.scale_obs[f] : 1.0f)
+                                   : (p.scale_perm ? p.scale_perm[perm * p.features + f] : 1.0f);
+      const float r2 = allpairs_r2_scaled(acc[i][j], inv_s_n, scale);
       if (perm < 0) {
         p.mi[u * p.features + f] = allpairs_mi_bits(r2, bias);
         if (p.r2) p.r2[u * p.features + f] = r2;
+        if (p.r) p.r[u * p.features + f] = acc[i][j] * inv_s_n;
       } else {
         st.cnt[i][j] += r2 >= st.obs[i][j] ? 1u : 0u;
         const unsigned bits = __float_as_uint(r2);

@@ -16,6 +16,14 @@
 //   exceed[u][f]     = #{p : r2_p[u][f] ≥ r2[u][f]}      (T = r², monotone in MI at fixed N, §9)
 //   max_r2_pf[p][f]  = max over u of r2_p[u][f]
 //   max_r2_p[p]      = max over (u, f) of r2_p[u][f]     (optional)
+//
+// Optional extras (all off by default; the results above are then unchanged bit for bit):
+//   r[u][f]          = the signed observed correlation (Zx · Zyᵀ)[u][f] / S_N (before any scale)
+//   scale_obs[f]     multiplies r² of feature f in the observed pass before the clamp
+//   scale_perm[p][f] multiplies r² of feature f in permutation p before the clamp
+// so r2 = min(r² · scale, 1 − 2⁻²⁴) everywhere. The conditional engine (infotheory/
+// allpairs_cond_device.cpp) uses them for ccc: with x residualised against z, r² / (1 − r_yz²) is
+// the squared partial correlation, and r_yz changes with the permutation of y.
 // The host turns these into p = (1 + exceed) / (1 + P), and maxima into MI by the formula above.
 //
 // Versions (AllPairsMath): simt_f32, fp32 inputs, a shared-memory tiled SIMT GEMM (64 × 64 tiles,
@@ -61,6 +69,10 @@ struct AllPairsParams {
   float* max_r2_pf = nullptr;           // P × F, required when n_perms > 0
   float* max_r2_p = nullptr;            // P, optional
   int perms_per_block = 0;              // permutations one block loops over (0: 16); a tuning knob
+  // Optional extras (nullptr: off).
+  float* r = nullptr;                   // U × F signed observed r (observed pass)
+  const float* scale_obs = nullptr;     // F: factor on r² in the observed pass
+  const float* scale_perm = nullptr;    // n_perms × F: factor on r² in permutation p
 };
 
 // Clamp of r² (gcmi.md §11): 1 − 2⁻²⁴, the largest float below 1.
@@ -70,6 +82,12 @@ inline constexpr float kAllPairsMaxR2 = 0x1.fffffep-1f;
 DEEPER_HD_INLINE float allpairs_r2(float dot, float inv_s_n) {
   const float r = dot * inv_s_n;
   const float r2 = r * r;
+  return r2 < kAllPairsMaxR2 ? r2 : kAllPairsMaxR2;
+}
+// The same with a factor on r² before the clamp (scale = 1 gives allpairs_r2 exactly).
+DEEPER_HD_INLINE float allpairs_r2_scaled(float dot, float inv_s_n, float scale) {
+  const float r = dot * inv_s_n;
+  const float r2 = r * r * scale;
   return r2 < kAllPairsMaxR2 ? r2 : kAllPairsMaxR2;
 }
 DEEPER_HD_INLINE float allpairs_mi_bits(float r2, float bias) {

@@ -128,11 +128,15 @@ void allpairs_mi(const AllPairsParams& p) {
         load_row(p, true, u, x.data());
         dot_row(x.data(), *y, F, N, dots.data());
         for (std::int64_t f = 0; f < F; ++f) {
-          const float r2 = allpairs_r2(dots[static_cast<std::size_t>(f)], inv_s_n);
+          const float scale = perm < 0 ? (p.scale_obs ? p.scale_obs[f] : 1.0f)
+                                       : (p.scale_perm ? p.scale_perm[perm * F + f] : 1.0f);
+          const float dot = dots[static_cast<std::size_t>(f)];
+          const float r2 = allpairs_r2_scaled(dot, inv_s_n, scale);
           const std::int64_t pair = u * F + f;
           if (perm < 0) {
             p.mi[pair] = allpairs_mi_bits(r2, bias);
             if (p.r2) p.r2[pair] = r2;
+            if (p.r) p.r[pair] = dot * inv_s_n;
           } else {
             p.exceed[pair] += r2 >= p.r2[pair] ? 1u : 0u;
             feature_max[static_cast<std::size_t>(f)] = std::max(feature_max[static_cast<std::size_t>(f)], r2);

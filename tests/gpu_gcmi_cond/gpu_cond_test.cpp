@@ -1,0 +1,120 @@
+// ccc, co-information (continuous z) and model cd on CUDA against the fp64 CPU engines at a larger
+// size than the emulator tests: MI within fp32 / bf16 rounding, the same exceedance counts except
+// for null statistics within rounding of the observed one, the same maxima.
+#include "infotheory/allpairs_cond_device.h"
+#include "kernels/runtime/device.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/gpu_test_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace info = deeper::info;
+
+#if DEEPER_HAVE_CUDA_KERNELS
+namespace {
+
+const deeper::Device kGpu = deeper::Device::cuda(0);
+
+struct Data {
+  std::int64_t units, features, n;
+  std::vector<double> x, y, z;
+};
+
+Data make_data(std::int64_t units, std::int64_t features, std::int64_t n, unsigned seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> normal;
+  Data d{units, features, n, std::vector<double>(static_cast<std::size_t>(units * n)),
+         std::vector<double>(static_cast<std::size_t>(features * n)), std::vector<double>(static_cast<std::size_t>(n))};
+  for (auto& v : d.z) v = normal(gen);
+  for (std::int64_t f = 0; f < features; ++f) {
+    for (std::int64_t t = 0; t < n; ++t) {
+      d.y[static_cast<std::size_t>(f * n + t)] = (f % 2 == 0 ? 0.5 * d.z[static_cast<std::size_t>(t)] : 0.0) + normal(gen);
+    }
+  }
+  for (std::int64_t u = 0; u < units; ++u) {
+    for (std::int64_t t = 0; t < n; ++t) {
+      const double from_y = u % 7 == 0 ? 0.4 * d.y[static_cast<std::size_t>((u % features) * n + t)] : 0.0;
+      const double from_z = u % 5 == 0 ? 0.4 * d.z[static_cast<std::size_t>(t)] : 0.0;
+      d.x[static_cast<std::size_t>(u * n + t)] = from_y + from_z + normal(gen);
+    }
+  }
+  return d;
+}
+
+void expect_same(const info::AllPairsResult& cpu, const info::AllPairsResult& gpu, double tol, double mismatch_fraction) {
+  ASSERT_EQ(gpu.mi.size(), cpu.mi.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < cpu.mi.size(); ++i) worst = std::max(worst, std::abs(gpu.mi[i] - cpu.mi[i]));
+  EXPECT_LE(worst, tol);
+  ASSERT_EQ(gpu.exceed.size(), cpu.exceed.size());
+  std::size_t differ = 0, far = 0;
+  for (std::size_t i = 0; i < cpu.exceed.size(); ++i) {
+    const auto a = static_cast<std::int64_t>(gpu.exceed[i]), b = static_cast<std::int64_t>(cpu.exceed[i]);
+    differ += a != b;
+    far += std::abs(a - b) > 2;
+  }
+  EXPECT_EQ(far, 0u);
+  EXPECT_LE(static_cast<double>(differ), mismatch_fraction * static_cast<double>(cpu.exceed.size()) + 2);
+  double worst_max = 0;
+  for (std::size_t i = 0; i < cpu.max_null.size(); ++i) worst_max = std::max(worst_max, std::abs(gpu.max_null[i] - cpu.max_null[i]));
+  for (std::size_t i = 0; i < cpu.max_null_all.size(); ++i) {
+    worst_max = std::max(worst_max, std::abs(gpu.max_null_all[i] - cpu.max_null_all[i]));
+  }
+  EXPECT_LE(worst_max, tol);
+}
+
+TEST(GpuGcmiCond, CccAndCoinfoMatchTheCpuEngines) {
+  DEEPER_REQUIRE_CUDA();
+  const Data d = make_data(3000, 8, 400, 1);
+  info::AllPairsOptions o;
+  o.permutations = 40;
+  o.permutation_seed = 7;
+  const auto ccc_cpu = info::gccmi_ccc_all_pairs(d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o);
+  const auto coi_cpu = info::coinfo_ccc_all_pairs(d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o);
+  for (auto precision : {info::GemmPrecision::f32, info::GemmPrecision::bf16}) {
+    SCOPED_TRACE(precision == info::GemmPrecision::f32 ? "f32" : "bf16");
+    o.precision = precision;
+    const bool f32 = precision == info::GemmPrecision::f32;
+    const auto ccc = info::gccmi_ccc_all_pairs(kGpu, d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o);
+    expect_same(ccc_cpu, ccc, f32 ? 5e-5 : 1e-2, f32 ? 0.002 : 0.05);
+    const auto coi = info::coinfo_ccc_all_pairs(kGpu, d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o);
+    expect_same(coi_cpu, coi, f32 ? 5e-5 : 1e-2, f32 ? 0.002 : 0.05);
+    EXPECT_EQ(ccc.tie_fraction_x, ccc_cpu.tie_fraction_x);
+  }
+}
+
+TEST(GpuGcmiCond, ModelCdMatchesTheCpuEngine) {
+  DEEPER_REQUIRE_CUDA();
+  const std::int64_t units = 4000, n = 600;
+  const int classes = 5;
+  std::mt19937_64 gen(3);
+  std::normal_distribution<double> normal;
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
+  for (std::int64_t t = 0; t < n; ++t) labels[static_cast<std::size_t>(t)] = static_cast<std::int32_t>(t % classes);
+  std::shuffle(labels.begin(), labels.end(), gen);
+  std::vector<double> x(static_cast<std::size_t>(units * n));
+  for (std::int64_t u = 0; u < units; ++u) {
+    for (std::int64_t t = 0; t < n; ++t) {
+      x[static_cast<std::size_t>(u * n + t)] = (u % 9 == 0 ? 0.3 * labels[static_cast<std::size_t>(t)] : 0.0) + normal(gen);
+    }
+  }
+  info::AllPairsOptions o;
+  o.permutations = 100;
+  o.permutation_seed = 1;
+  const auto cpu = info::gcmi_model_cd_batched(x.data(), units, labels.data(), n, classes, o);
+  for (auto precision : {info::GemmPrecision::f32, info::GemmPrecision::bf16}) {
+    SCOPED_TRACE(precision == info::GemmPrecision::f32 ? "f32" : "bf16");
+    o.precision = precision;
+    const bool f32 = precision == info::GemmPrecision::f32;
+    const auto gpu = info::gcmi_model_cd_batched(kGpu, x.data(), units, labels.data(), n, classes, o);
+    expect_same(cpu, gpu, f32 ? 5e-5 : 1e-2, f32 ? 0.002 : 0.05);
+  }
+}
+
+}  // namespace
+#endif

@@ -4,6 +4,7 @@
 // inference mode from running statistics.
 #include "nn_test_util.h"
 
+#include "kernels/emu/emulator.h"
 #include "kernels/nn/batchnorm.h"
 
 #include <cstring>
@@ -226,6 +227,20 @@ TEST(BatchNormParity, EmulatedKernelsMatchTheCpuForEveryVariant) {
     }
   }
   EXPECT_GT(dk::batchnorm_splits(700, 36), 1);
+}
+
+TEST(BatchNormParity, ReductionsAreBitReproducibleAcrossThreadInterleavings) {
+  // Fixed-order fp64 partials, no atomics: any emulator interleaving gives the same bits.
+  deeper::emu::set_seed(1);
+  const BnRun a = run_bn(kEmu, 300, 12, BnResidual::batchnorm, true, 0);
+  deeper::emu::set_seed(987654321);
+  const BnRun b = run_bn(kEmu, 300, 12, BnResidual::batchnorm, true, 0);
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.invstd, b.invstd);
+  EXPECT_EQ(a.dgamma, b.dgamma);
+  EXPECT_EQ(a.dr_gamma, b.dr_gamma);
+  EXPECT_EQ(a.dx, b.dx);
+  EXPECT_EQ(a.dr, b.dr);
 }
 
 TEST(BatchNormStats, RunningStatisticsFollowPyTorch) {

@@ -35,6 +35,14 @@
 #include <cstring>
 #include <type_traits>
 
+// Full unrolling of the fragment and group loops under nvcc, so that fragment arrays stay in
+// registers (a dynamically indexed fragment array goes to local memory).
+#if defined(__CUDA_ARCH__)
+#define CONV_UNROLL _Pragma("unroll")
+#else
+#define CONV_UNROLL
+#endif
+
 namespace deeper::kernels::DEEPER_KERNEL_NS {
 
 namespace {
@@ -206,9 +214,11 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   // thread: image base, and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) fixed).
   // With Vec a thread's two A groups share their kk, so a step decodes kk once (a_tap).
   int a_base[L::a_groups], a_h[L::a_groups], a_w[L::a_groups];
+  CONV_UNROLL
   for (int i = 0; i < L::a_groups; ++i) a_base[i] = -1, a_h[i] = a_w[i] = 0;
   int b_r = 0, b_s = 0, b_c = 0;
   if constexpr (Vec && Op != ConvOp::wgrad) {
+    CONV_UNROLL
     for (int i = 0; i < L::a_groups; ++i) {
       const int m = m0 + (tid + kThreads * i) / (L::a_len / 8);
       if (m >= g.M) continue;
@@ -281,6 +291,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   Pack8 ra[L::a_groups], rb[L::b_groups];
   // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
   auto fetch = [&](int k0) {
+    CONV_UNROLL
     for (int i = 0; i < L::a_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
@@ -290,9 +301,11 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         if (off >= 0) {
           copy16(&ra[i], a + off);
         } else {
+          CONV_UNROLL
           for (auto& v : ra[i].v) v = zero;
         }
       } else {
+        CONV_UNROLL
         for (int e = 0; e < 8; ++e) {
           const int me = L::a_row ? m : m + e, ke = L::a_row ? kk + e : kk;
           const std::int64_t off = ke < k_end ? a_offset<Op>(g, me, ke) : -1;
@@ -300,6 +313,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         }
       }
     }
+    CONV_UNROLL
     for (int i = 0; i < L::b_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
@@ -309,9 +323,11 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         if (off >= 0) {
           copy16(&rb[i], b + off);
         } else {
+          CONV_UNROLL
           for (auto& v : rb[i].v) v = zero;
         }
       } else {
+        CONV_UNROLL
         for (int e = 0; e < 8; ++e) {
           const int ne = L::b_col ? n : n + e, ke = L::b_col ? kk + e : kk;
           const std::int64_t off = ke < k_end ? b_offset<Op>(g, ke, ne) : -1;
@@ -322,11 +338,13 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   };
   // Registers -> shared stage s.
   auto put = [&](int s) {
+    CONV_UNROLL
     for (int i = 0; i < L::a_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int arow = gi / (L::a_len / 8), acol = (gi % (L::a_len / 8)) * 8;
       copy16(&sm.tile[s][0][arow * L::a_ld + acol], &ra[i]);
     }
+    CONV_UNROLL
     for (int i = 0; i < L::b_groups; ++i) {
       const int gi = tid + kThreads * i;
       const int brow = gi / (L::b_len / 8), bcol = (gi % (L::b_len / 8)) * 8;
@@ -335,7 +353,9 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   };
 
   wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[L::fm][L::fn];
+  CONV_UNROLL
   for (auto& row : acc) {
+    CONV_UNROLL
     for (auto& f : row) wmma::fill_fragment(f, 0.0f);
   }
   if (k_begin < k_end) {
@@ -349,18 +369,23 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
     if (more) fetch(k0 + kBK);
     const __nv_bfloat16* as = sm.tile[s][0];
     const __nv_bfloat16* bs = sm.tile[s][1];
+    CONV_UNROLL
     for (int kk = 0; kk < kBK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, ALayout> fa[L::fm];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, BLayout> fb[L::fn];
+      CONV_UNROLL
       for (int i = 0; i < L::fm; ++i) {
         const int mi = wm + 16 * i;
         wmma::load_matrix_sync(fa[i], as + (L::a_row ? mi * L::a_ld + kk : kk * L::a_ld + mi), L::a_ld);
       }
+      CONV_UNROLL
       for (int j = 0; j < L::fn; ++j) {
         const int nj = wn + 16 * j;
         wmma::load_matrix_sync(fb[j], bs + (L::b_col ? nj * L::b_ld + kk : kk * L::b_ld + nj), L::b_ld);
       }
+      CONV_UNROLL
       for (int i = 0; i < L::fm; ++i) {
+        CONV_UNROLL
         for (int j = 0; j < L::fn; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
       }
     }
@@ -370,7 +395,9 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   }
   // Epilogue (the tiles are dead: the loop ended with a barrier).
   float* st = sm.stage[warp];
+  CONV_UNROLL
   for (int i = 0; i < L::fm; ++i) {
+    CONV_UNROLL
     for (int j = 0; j < L::fn; ++j) {
       wmma::store_matrix_sync(st, acc[i][j], kStageLd, wmma::mem_row_major);
       __syncwarp();

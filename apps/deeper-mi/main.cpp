@@ -10,7 +10,8 @@
 // bias-corrected unless --no-bias-correction. Univariate `cc` runs as one batched all-pairs job with
 // optional permutation statistics (--perm), on the CPU (OpenBLAS) or a device (the GCMI kernels:
 // --device cuda, or emu to run them in the emulator). Univariate `cd` (model), `ccc`, `ccd` and `coi`
-// run the batched CPU engines (allpairs_cd.h, allpairs_conditional.h), also with --perm; `cc` and
+// run the batched engines (allpairs_cd.h, allpairs_conditional.h), also with --perm; model `cd`,
+// `ccc` and `coi` with continuous z also on a device (allpairs_cond_device.h); `cc` and
 // model `cd` with multivariate (N, V, d) variables run the batched multivariate CPU engines
 // (allpairs_mv.h), also with --perm; mixture cd and multivariate ccc, ccd, coi loop over pairs with
 // the fp64 reference estimators (docs/gcmi.md).
@@ -22,6 +23,7 @@
 #include "core/stopwatch.h"
 #include "infotheory/allpairs.h"
 #include "infotheory/allpairs_cd.h"
+#include "infotheory/allpairs_cond_device.h"
 #include "infotheory/allpairs_conditional.h"
 #include "infotheory/allpairs_mv.h"
 #include "infotheory/gcmi.h"
@@ -188,7 +190,7 @@ void run_cc(const MiArgs& a, const CommonOptions& common, const Device& device) 
              t_compute, clock.lap());
 }
 
-void run_cd(const MiArgs& a, const CommonOptions& common) {
+void run_cd(const MiArgs& a, const CommonOptions& common, const Device& device) {
   const auto x = mi_app::load_variables(a.x);
   const auto labels = mi_app::load_labels(a.y);
   if (static_cast<std::int64_t>(labels.values.size()) != x.trials) {
@@ -209,10 +211,12 @@ void run_cd(const MiArgs& a, const CommonOptions& common) {
     }
   }
   if (!mixture) {
-    const info::AllPairsOptions o = batched_options(a, common, Device::cpu());
+    if (x.dim > 1 && device.backend != Backend::cpu) log::info("multivariate cd runs on the CPU (the device path covers univariate cd)");
+    const Device& on = x.dim == 1 ? device : Device::cpu();
+    const info::AllPairsOptions o = batched_options(a, common, on);
     info::AllPairsResult r;
     try {
-      r = x.dim == 1 ? info::gcmi_model_cd_batched(x.data.data(), x.count, labels.values.data(), x.trials,
+      r = x.dim == 1 ? info::gcmi_model_cd_batched(on, x.data.data(), x.count, labels.values.data(), x.trials,
                                                    labels.classes, o)
                      : info::gcmi_model_cd_batched_mv(x.data.data(), x.count, x.dim, labels.values.data(), x.trials,
                                                       labels.classes, o);
@@ -224,6 +228,7 @@ void run_cd(const MiArgs& a, const CommonOptions& common) {
     return;
   }
   reject_permutations(a, "the mixture estimator runs the per-variable reference");
+  if (device.backend != Backend::cpu) log::info("mixture cd runs on the CPU");
   const auto opts = gcmi_options(a, common);
   write_matrix(a.out, for_each_pair(x.count, 1, [&](std::int64_t u, std::int64_t) {
                  return info::gcmi_mixture_cd(x.variable(u), x.dim, labels.values.data(), x.trials, labels.classes, opts);
@@ -231,7 +236,7 @@ void run_cd(const MiArgs& a, const CommonOptions& common) {
 }
 
 // ccc, ccd and coi: z is one variable, continuous or (integer array) discrete.
-void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptions& common) {
+void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptions& common, const Device& device) {
   const auto x = mi_app::load_variables(a.x), y = mi_app::load_variables(a.y);
   require_same_trials(y, x.trials, a.x);
   const auto opts = gcmi_options(a, common);
@@ -257,7 +262,10 @@ void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptio
   }
   const bool coi = kind == "coi";
   if (x.dim == 1 && y.dim == 1 && (discrete || z.dim == 1)) {
-    const info::AllPairsOptions o = batched_options(a, common, Device::cpu());
+    // Continuous z runs on the chosen device; discrete z (ccd, coi with labels) on the CPU.
+    if (discrete && device.backend != Backend::cpu) log::info("{} with discrete z runs on the CPU", kind);
+    const Device& on = discrete ? Device::cpu() : device;
+    const info::AllPairsOptions o = batched_options(a, common, on);
     const double* xd = x.data.data();
     const double* yd = y.data.data();
     info::AllPairsResult r;
@@ -266,8 +274,8 @@ void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptio
       r = coi ? info::coinfo_ccd_all_pairs(xd, x.count, yd, y.count, l, x.trials, labels.classes, o)
               : info::gccmi_ccd_all_pairs(xd, x.count, yd, y.count, l, x.trials, labels.classes, o);
     } else {
-      r = coi ? info::coinfo_ccc_all_pairs(xd, x.count, yd, y.count, z.variable(0), x.trials, o)
-              : info::gccmi_ccc_all_pairs(xd, x.count, yd, y.count, z.variable(0), x.trials, o);
+      r = coi ? info::coinfo_ccc_all_pairs(on, xd, x.count, yd, y.count, z.variable(0), x.trials, o)
+              : info::gccmi_ccc_all_pairs(on, xd, x.count, yd, y.count, z.variable(0), x.trials, o);
     }
     warn_ties(x, r.tie_fraction_x);
     warn_ties(y, r.tie_fraction_y);
@@ -276,6 +284,7 @@ void run_conditional(const std::string& kind, const MiArgs& a, const CommonOptio
   }
   reject_permutations(a, fmt::format("multivariate variables (d = {}, {}, {}) run the per-pair reference", x.dim, y.dim,
                                      discrete ? 1 : z.dim));
+  if (device.backend != Backend::cpu) log::info("multivariate {} runs on the CPU", kind);
   write_matrix(a.out, for_each_pair(x.count, y.count, [&](std::int64_t u, std::int64_t f) {
                  const double c = cmi(u, f);
                  return coi ? info::gcmi_cc(x.variable(u), x.dim, y.variable(f), y.dim, x.trials, opts) - c : c;
@@ -325,7 +334,7 @@ int main(int argc, char** argv) {
             c->add_option("--out-dir", args.out_dir, "folder for p-values and null maxima (default: beside --out)");
             c->add_option("--precision", args.precision,
                           "GEMM precision of the batched path: auto (f64 on cpu, f32 on a device) | f64 | f32 | bf16 "
-                          "(bf16: cc on a device only)")
+                          "(bf16: cc, model cd, ccc and coi with continuous z, on a device only)")
                 ->check(CLI::IsMember({"auto", "f64", "f32", "bf16"}));
           }
           c->callback([&chosen, name] { chosen = name; });
@@ -342,10 +351,7 @@ int main(int argc, char** argv) {
         const DeviceChoice choice = select_device(common.device);
         log::debug("{}", choice.why);
         if (chosen == "cc") return run_cc(args, common, choice.device);
-        if (choice.device.backend != Backend::cpu) {
-          log::info("{} runs on the CPU (the device path covers univariate cc)", chosen);
-        }
-        if (chosen == "cd") return run_cd(args, common);
-        run_conditional(chosen, args, common);
+        if (chosen == "cd") return run_cd(args, common, choice.device);
+        run_conditional(chosen, args, common, choice.device);
       });
 }

@@ -572,7 +572,6 @@ void cd_tiles(const double* x, std::int64_t units, std::int64_t tile_units, cons
 AllPairsResult gcmi_cc_all_pairs_mv(const double* x, std::int64_t units, int dx, const double* y,
                                     std::int64_t features, int dy, std::int64_t trials, const AllPairsOptions& options,
                                     std::int64_t tile_units) {
-  check_all_pairs_arguments(units, features, trials, options);
   check_dim(dx, kCc, "x");
   check_dim(dy, kCc, "y");
   if (trials <= dx + dy) {
@@ -580,6 +579,7 @@ AllPairsResult gcmi_cc_all_pairs_mv(const double* x, std::int64_t units, int dx,
          "degree of freedom to their zero mean)",
          kCc, trials, dx, dy, dx + dy);
   }
+  check_all_pairs_arguments(units, features, trials, options);
   detail::check_cpu_precision(options, kCc);
   const std::int64_t n = trials, P = options.permutations;
   check_finite_variables(x, units, dx, n, kCc, "x");
@@ -637,8 +637,8 @@ AllPairsResult gcmi_cc_all_pairs_mv(const double* x, std::int64_t units, int dx,
 AllPairsResult gcmi_model_cd_batched_mv(const double* x, std::int64_t units, int d, const std::int32_t* labels,
                                         std::int64_t trials, int classes, const AllPairsOptions& options,
                                         ClassSums sums, std::int64_t tile_units) {
-  check_all_pairs_arguments(units, 1, trials, options);
   check_dim(d, kCd, "x");
+  check_all_pairs_arguments(units, 1, trials, options);
   detail::check_cpu_precision(options, kCd);
   check_finite_variables(x, units, d, trials, kCd, "x");
   std::vector<std::int64_t> counts = detail::class_counts(labels, trials, classes, "gcmi_model_cd_batched_mv: labels");

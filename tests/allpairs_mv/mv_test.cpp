@@ -382,6 +382,7 @@ TEST(MvErrors, BadInputsNameTheProblem) {
   };
   EXPECT_NE(cc(x.v, 3, 4).find("too few trials: N = 4 for 3-D x and 1-D y"), std::string::npos) << cc(x.v, 3, 4);
   EXPECT_EQ(cc(x.v, 3, 5), "");  // N = 5 > 3 + 1
+  EXPECT_NE(cc(x.v, 3, 2).find("N = 2 for 3-D x"), std::string::npos) << cc(x.v, 3, 2);
   EXPECT_NE(cc(x.v, 0, n).find("dimension 0"), std::string::npos);
   EXPECT_NE(cc(x.v, 17, n).find("dimension 17"), std::string::npos);
   info::AllPairsOptions bf16;

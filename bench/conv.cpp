@@ -43,7 +43,9 @@ struct Globals {
   Device device;
   Buffers buffers;
 };
-Globals g;
+// Never destroyed: device buffers freed by a static destructor would run after the CUDA runtime has
+// shut down (cudaErrorCudartUnloading warnings); the process exit releases them.
+Globals& g = *new Globals;
 
 Buffers& buffers_for(std::int64_t batch, int res) {
   if (g.buffers.batch == batch && g.buffers.res == res) return g.buffers;

@@ -4,6 +4,7 @@
 // (56 -> 27) and torchvision's padded one (56 -> 28), the stage-5 block tail at 8 x 4 x 4 x 512, the
 // 512 -> 2000 classifier, and one optimizer step over 5,944,848 parameters. Every test skips
 // without a usable GPU.
+#include "core/error.h"
 #include "kernels/nn/activation.h"
 #include "kernels/nn/batchnorm.h"
 #include "kernels/nn/cross_entropy.h"
@@ -354,7 +355,8 @@ TEST(GpuNnLayers, OptimizerStepsOverTheResNet10BufferMatchTheCpu) {
     expect_close(get(gw, n), w, 1e-7, 1e-6, "weights");
     expect_close(get(gs1, n), s1, 1e-7, 1e-6, "state 1");
     if (adam) expect_close(get(gs2, n), s2, 1e-9, 1e-6, "state 2");
-    const auto gpu_bf = get(gbf, n), gpu_w = get(gw, n);
+    const auto gpu_bf = get(gbf, n);
+    const auto gpu_w = get(gw, n);
     std::size_t mismatched = 0;
     for (std::int64_t i = 0; i < n; ++i) mismatched += gpu_bf[i] != dk::float_to_bf16_bits(gpu_w[i]);
     EXPECT_EQ(mismatched, 0u) << "bf16 copy differs from the rounded fp32 weights";

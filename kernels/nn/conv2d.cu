@@ -210,14 +210,14 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
   const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
 
-  // The vector loader's decoding, hoisted out of the K loop: forward and dgrad A rows (m fixed per
-  // thread: image base, and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) fixed).
-  // With Vec a thread's two A groups share their kk, so a step decodes kk once (a_tap).
+  // Decoding hoisted out of the K loop: forward and dgrad A rows (m fixed per thread: image base,
+  // and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) of the group's first
+  // column). With Vec a thread's A groups share their kk, so a step decodes kk once (tap_*).
   int a_base[L::a_groups], a_h[L::a_groups], a_w[L::a_groups];
   CONV_UNROLL
   for (int i = 0; i < L::a_groups; ++i) a_base[i] = -1, a_h[i] = a_w[i] = 0;
   int b_r = 0, b_s = 0, b_c = 0;
-  if constexpr (Vec && Op != ConvOp::wgrad) {
+  if constexpr (Op != ConvOp::wgrad) {
     CONV_UNROLL
     for (int i = 0; i < L::a_groups; ++i) {
       const int m = m0 + (tid + kThreads * i) / (L::a_len / 8);
@@ -235,7 +235,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       }
     }
   }
-  if constexpr (Vec && Op == ConvOp::wgrad) {
+  if constexpr (Op == ConvOp::wgrad) {
     const int n = n0 + (tid % (L::b_len / 8)) * 8;
     b_c = n % g.C;
     const int rs = n / g.C;
@@ -304,11 +304,39 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
           CONV_UNROLL
           for (auto& v : ra[i].v) v = zero;
         }
+      } else if constexpr (Op == ConvOp::forward) {
+        // x along (r,s,c) (C % 8 != 0, e.g. the stem's 3): decode kk once, then step c, s, r
+        int c = 0, s = 0, r = 0;
+        if (kk < k_end) {
+          c = kk % g.C;
+          const int rs = kk / g.C;
+          s = rs % g.S;
+          r = rs / g.S;
+        }
+        CONV_UNROLL
+        for (int e = 0; e < 8; ++e) {
+          __nv_bfloat16 v = zero;
+          if (kk + e < k_end && a_base[i] >= 0) {
+            const int h = a_h[i] + r, w = a_w[i] + s;
+            if (h >= 0 && h < g.H && w >= 0 && w < g.W) {
+              v = a[((static_cast<std::int64_t>(a_base[i]) + h) * g.W + w) * g.C + c];
+            }
+          }
+          ra[i].v[e] = v;
+          if (++c == g.C) {
+            c = 0;
+            if (++s == g.S) s = 0, ++r;
+          }
+        }
+      } else if constexpr (Op == ConvOp::wgrad) {
+        // dy row kk, 8 consecutive channels m..m+7 (K % 8 != 0)
+        const std::int64_t off = kk < k_end ? a_offset<Op>(g, m, kk) : -1;
+        CONV_UNROLL
+        for (int e = 0; e < 8; ++e) ra[i].v[e] = off >= 0 && m + e < g.M ? a[off + e] : zero;
       } else {
         CONV_UNROLL
         for (int e = 0; e < 8; ++e) {
-          const int me = L::a_row ? m : m + e, ke = L::a_row ? kk + e : kk;
-          const std::int64_t off = ke < k_end ? a_offset<Op>(g, me, ke) : -1;
+          const std::int64_t off = kk + e < k_end ? a_offset<Op>(g, m, kk + e) : -1;
           ra[i].v[e] = off >= 0 ? a[off] : zero;
         }
       }
@@ -326,12 +354,40 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
           CONV_UNROLL
           for (auto& v : rb[i].v) v = zero;
         }
+      } else if constexpr (Op == ConvOp::forward) {
+        // w row n, 8 consecutive (r,s,c) columns
+        const std::int64_t off = n < g.N ? static_cast<std::int64_t>(n) * g.Kg + kk : -1;
+        CONV_UNROLL
+        for (int e = 0; e < 8; ++e) rb[i].v[e] = off >= 0 && kk + e < k_end ? b[off + e] : zero;
+      } else if constexpr (Op == ConvOp::dgrad) {
+        // w[k][r][s][c..c+7] for the tap and channel of row kk
+        const std::int64_t off = kk < k_end ? b_offset<Op>(g, kk, n) : -1;
+        CONV_UNROLL
+        for (int e = 0; e < 8; ++e) rb[i].v[e] = off >= 0 && n + e < g.N ? b[off + e] : zero;
       } else {
+        // x of row kk = (image, p, q) at 8 consecutive (r,s,c): decode the row, step c, s, r
+        int img = 0, p = 0, q = 0;
+        if (kk < k_end) {
+          q = kk % g.Q;
+          const int t = kk / g.Q;
+          p = t % g.P;
+          img = t / g.P;
+        }
+        int c = b_c, s = b_s, r = b_r;
         CONV_UNROLL
         for (int e = 0; e < 8; ++e) {
-          const int ne = L::b_col ? n : n + e, ke = L::b_col ? kk + e : kk;
-          const std::int64_t off = ke < k_end ? b_offset<Op>(g, ke, ne) : -1;
-          rb[i].v[e] = off >= 0 ? b[off] : zero;
+          __nv_bfloat16 v = zero;
+          if (kk < k_end && n + e < g.N) {
+            const int h = p * g.sh - g.pt + r, w = q * g.sw - g.pl + s;
+            if (h >= 0 && h < g.H && w >= 0 && w < g.W) {
+              v = b[((static_cast<std::int64_t>(img) * g.H + h) * g.W + w) * g.C + c];
+            }
+          }
+          rb[i].v[e] = v;
+          if (++c == g.C) {
+            c = 0;
+            if (++s == g.S) s = 0, ++r;
+          }
         }
       }
     }

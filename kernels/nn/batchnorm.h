@@ -32,7 +32,7 @@
 // dgamma and dbeta are overwritten, not accumulated. dx may not alias any input.
 //
 // Errors (deeper::Error): rows < 1 (rows < 2 for statistics), channels < 1, null pointers that the
-// chosen variant needs, a missing workspace.
+// chosen variant needs, a missing or misaligned (not 16-byte) workspace.
 #pragma once
 
 #include "kernels/runtime/device.h"
@@ -69,7 +69,7 @@ struct BatchNormStatsParamsT {
   T* running_var = nullptr;
   T* save_mean = nullptr;    // channels, written
   T* save_invstd = nullptr;  // channels, written
-  void* workspace = nullptr;  // batchnorm_workspace_bytes(rows, channels); not used on the cpu
+  void* workspace = nullptr;  // batchnorm_workspace_bytes(rows, channels), 16-byte aligned; not used on the cpu
 };
 
 template <typename T>
@@ -101,7 +101,7 @@ struct BatchNormBackwardParamsT {
   T* dr = nullptr;  // identity: dz; batchnorm: d r
   T* dr_gamma = nullptr;
   T* dr_beta = nullptr;
-  void* workspace = nullptr;  // batchnorm_workspace_bytes(rows, channels); not used on the cpu
+  void* workspace = nullptr;  // batchnorm_workspace_bytes(rows, channels), 16-byte aligned; not used on the cpu
 };
 
 using BatchNormChannels = BatchNormChannelsT<float>;

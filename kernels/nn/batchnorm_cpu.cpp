@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace deeper::kernels {
@@ -64,6 +65,8 @@ void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>& p, bool device
                static_cast<double>(p.momentum));
   DEEPER_CHECK(!device_side || p.workspace != nullptr,
                "batchnorm_stats: null workspace (batchnorm_workspace_bytes(rows, channels) bytes)");
+  DEEPER_CHECK(!device_side || reinterpret_cast<std::uintptr_t>(p.workspace) % 16 == 0,
+               "batchnorm_stats: the workspace must be 16-byte aligned");
 }
 
 template <typename T>
@@ -90,6 +93,8 @@ void check_batchnorm_backward_params(const BatchNormBackwardParamsT<T>& p, bool 
   }
   DEEPER_CHECK(!device_side || p.workspace != nullptr,
                "batchnorm_backward: null workspace (batchnorm_workspace_bytes(rows, channels) bytes)");
+  DEEPER_CHECK(!device_side || reinterpret_cast<std::uintptr_t>(p.workspace) % 16 == 0,
+               "batchnorm_backward: the workspace must be 16-byte aligned");
 }
 
 namespace cpu_impl {

@@ -47,6 +47,8 @@ TEST(NnBadInput, BatchNorm) {
       bad = s;
       bad.workspace = nullptr;
       expect_error([&] { dk::batchnorm_stats(device, bad); }, "null workspace");
+      bad.workspace = reinterpret_cast<unsigned char*>(ws.data()) + 4;
+      expect_error([&] { dk::batchnorm_stats(device, bad); }, "16-byte aligned");
     }
     dk::BatchNormApplyParams a;
     a.rows = 16;

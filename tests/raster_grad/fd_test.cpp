@@ -320,7 +320,7 @@ TEST(RasterGradFd, ShadeKnownValues) {
 // perturbed position (coordinates whose perturbation changes a triangle id are skipped: a kink).
 struct AaScene {
   Mesh m;
-  int H, W;
+  int H = 0, W = 0;
   std::int64_t C = 3;
   std::vector<std::int32_t> topology;
   std::vector<double> tri_color, background, g;
@@ -360,7 +360,10 @@ struct AaScene {
 };
 
 AaScene make_scene(Mesh m, int H, int W, unsigned seed) {
-  AaScene s{std::move(m), H, W};
+  AaScene s;
+  s.m = std::move(m);
+  s.H = H;
+  s.W = W;
   s.topology = dk::build_edge_topology(s.m.tri.data(), s.m.triangles(), s.m.vertices);
   s.tri_color = random_vector(static_cast<std::size_t>(s.m.triangles() * s.C), seed, 0.0, 1.0);
   s.background = {0.9, 0.1, 0.4};

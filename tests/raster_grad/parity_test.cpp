@@ -89,7 +89,9 @@ TEST(RasterGradParity, InterpolateGrad) {
     // Untouched channels 2, 3 and background pixels keep their value.
     for (std::int64_t px = 0; px < s.pixels(); ++px) {
       EXPECT_EQ(emu.grad_rast[4 * px + 2], 0.5f);
-      if (id_at(s.r, px) < 0) EXPECT_EQ(emu.grad_rast[4 * px], 0.5f);
+      if (id_at(s.r, px) < 0) {
+        EXPECT_EQ(emu.grad_rast[4 * px], 0.5f);
+      }
     }
     // Deterministic: bit for bit across emulator seeds and against the CPU, close to float atomics.
     const InterpOut d1 = run_interpolate_grad(kEmu, s, batched, true, 1);
@@ -196,8 +198,11 @@ TEST(RasterGradParity, Texture) {
       EXPECT_TRUE(same_bits(d1.grad_tex, run_texture(kEmu, s, wrap, batched, true, 5).grad_tex));
       expect_near_all(d1.grad_tex, cpu.grad_tex, 2e-5f, "deterministic grad_tex");
       for (std::int64_t px = 0; px < s.pixels(); ++px) {
-        if (id_at(s.r, px) == -1) ASSERT_EQ(emu.out[3 * px], 0.0f) << px;
-        if (id_at(s.r, px) != -1 && px == 3) EXPECT_TRUE(std::isnan(emu.out[3 * px]));
+        if (id_at(s.r, px) == -1) {
+          ASSERT_EQ(emu.out[3 * px], 0.0f) << px;
+        } else if (px == 3) {
+          EXPECT_TRUE(std::isnan(emu.out[3 * px]));
+        }
       }
     }
   }

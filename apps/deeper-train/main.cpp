@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
         app.add_option("--out", args.out, "run folder: checkpoint.safetensors, metrics.jsonl (default output.dir)");
         app.add_flag("--resume", args.resume, "continue the run in --out from its checkpoint");
         app.add_option("--steps", args.steps, "run length in steps (sets train.steps)")->check(CLI::PositiveNumber);
-        app.add_option("--profile-steps", args.profile_steps, "A:B, steps to bracket for Nsight (cudaProfilerStart/Stop)");
+        app.add_option("--profile-steps", args.profile_steps, "A:B, the 1-based steps (inclusive) to bracket for Nsight");
         app.add_flag("--dry-run", args.dry_run, "print the resolved config, parameter count and layer table; write nothing");
       },
       [&](const CommonOptions& common) { run(args, *app_ptr, common); });

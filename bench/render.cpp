@@ -22,6 +22,7 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
         g.model = dr::make_procedural_model();
         g.ids = dr::make_identities(g.model, 1, gpu ? 512 : 64);
         g.render_model = std::make_unique<dr::RenderModel>(device, g.model, g.ids);
+        // Free the device cache before the CUDA runtime unloads (handlers run in reverse order of
+        // registration; the runtime registered its own when the device was selected).
+        std::atexit([] { g.render_model.reset(); });
         const std::vector<std::int64_t> batches = gpu ? std::vector<std::int64_t>{256, 1024} : std::vector<std::int64_t>{16};
         for (const std::int64_t b : batches) {
           for (const int r : {64, 112, 224}) {

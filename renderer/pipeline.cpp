@@ -8,6 +8,7 @@
 #include "kernels/raster/rasterize.h"
 #include "kernels/render/compose.h"
 #include "kernels/render/synthesis.h"
+#include "kernels/runtime/nvtx.h"
 #include "kernels/runtime/stream.h"
 
 #include <algorithm>
@@ -101,6 +102,7 @@ void build_vertex_adjacency(std::span<const std::int32_t> tri, std::int64_t vert
 
 RenderModel::RenderModel(const Device& device, const FaceModel& model, const IdentitySet& identities)
     : device_(device) {
+  DEEPER_NVTX_RANGE("render_model_cache");
   vertices_ = model.vertex_count();
   triangles_ = model.mesh.triangle_count();
   const auto n = static_cast<std::int64_t>(identities.identities.size());
@@ -252,6 +254,7 @@ std::vector<ImageFactors> Renderer::last_factors() const {
 }
 
 void Renderer::run(Tensor& out, Stream* stream) {
+  DEEPER_NVTX_RANGE("render_batch");
   const Device dev = model_.device();
   DEEPER_CHECK(out.defined() && out.rank() == 4 && out.dim(1) == options_.height && out.dim(2) == options_.width &&
                    out.dim(3) == 3,

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "infotheory/allpairs_common.h"
+#include "infotheory/allpairs_stream.h"
 #include "infotheory/bias.h"
 #include "infotheory/checks.h"
 #include "infotheory/copnorm.h"
@@ -72,12 +73,18 @@ struct Context {
     s_b = kernels::table_sum_of_squares(table.data(), n, true);
   }
 
-  // Copula-normalises `rows` host rows (global variables offset..offset + rows - 1, for jitter) on
-  // the device into out32 (float) and/or out16 (bf16); returns their tie fractions.
+  // Copula-normalises `count` host rows (global variables offset..offset + count - 1, for jitter) on
+  // the device into out32 (float) and/or out16 (bf16); returns their tie fractions. Errors name
+  // `name` variable first + r.
   std::vector<double> copnorm(const double* rows, std::int64_t count, std::int64_t offset, std::string_view name,
-                              float* out32, __nv_bfloat16* out16) const {
+                              std::int64_t first, float* out32, __nv_bfloat16* out16) const {
     const std::vector<float> in(rows, rows + count * n);
-    const DeviceBuffer d_in = upload(device, in);
+    return copnorm(in.data(), count, offset, name, first, out32, out16);
+  }
+  std::vector<double> copnorm(const float* rows, std::int64_t count, std::int64_t offset, std::string_view name,
+                              std::int64_t first, float* out32, __nv_bfloat16* out16) const {
+    DeviceBuffer d_in(device, static_cast<std::size_t>(std::max<std::int64_t>(count * n, 1)) * sizeof(float));
+    copy_bytes(d_in.data(), device, rows, Device::cpu(), static_cast<std::size_t>(count * n) * sizeof(float));
     DeviceBuffer d_flags(device, static_cast<std::size_t>(2 * count) * sizeof(std::uint32_t));
     kernels::CopnormParams c;
     c.in = as<const float>(d_in);
@@ -96,7 +103,7 @@ struct Context {
     std::vector<double> ties(static_cast<std::size_t>(count));
     for (std::int64_t r = 0; r < count; ++r) {
       if (flags[static_cast<std::size_t>(r)] != 0) {
-        fail("{}: {} variable {} is not finite in fp32 (NaN, Inf or beyond the float range)", what, name, r);
+        fail("{}: {} variable {} is not finite in fp32 (NaN, Inf or beyond the float range)", what, name, first + r);
       }
       ties[static_cast<std::size_t>(r)] =
           static_cast<double>(flags[static_cast<std::size_t>(count + r)]) / static_cast<double>(n);
@@ -141,10 +148,11 @@ YzData prepare_yz(const Context& c, const double* y, std::int64_t units, std::in
   YzData d;
   d.d_zy32 = c.buffer(features * n, sizeof(float));
   if (c.bf16) d.d_zy16 = c.buffer(features * n, sizeof(__nv_bfloat16));
-  d.tie_fraction_y = c.copnorm(y, features, units, "y", as<float>(d.d_zy32), c.bf16 ? as<__nv_bfloat16>(d.d_zy16) : nullptr);
+  d.tie_fraction_y =
+      c.copnorm(y, features, units, "y", 0, as<float>(d.d_zy32), c.bf16 ? as<__nv_bfloat16>(d.d_zy16) : nullptr);
   d.zy = download<float>(c.device, d.d_zy32, static_cast<std::size_t>(features * n));
   const DeviceBuffer d_zz = c.buffer(n, sizeof(float));
-  c.copnorm(z, 1, units + features, "z", as<float>(d_zz), nullptr);
+  c.copnorm(z, 1, units + features, "z", 0, as<float>(d_zz), nullptr);
   d.zz = download<float>(c.device, d_zz, static_cast<std::size_t>(n));
   d.ryz.resize(static_cast<std::size_t>(features));
   for (std::int64_t f = 0; f < features; ++f) {
@@ -159,8 +167,8 @@ YzData prepare_yz(const Context& c, const double* y, std::int64_t units, std::in
 
 // r_xz of every x row (copula data on the device) against zz, checked like the CPU engine; with
 // `out32` / `out16` also the residualised rows.
-std::vector<float> residualise(const Context& c, const DeviceBuffer& d_zx, std::int64_t units, const std::vector<float>& zz,
-                               float* out32, __nv_bfloat16* out16) {
+std::vector<float> residualise(const Context& c, const DeviceBuffer& d_zx, std::int64_t units, std::int64_t first,
+                               const std::vector<float>& zz, float* out32, __nv_bfloat16* out16) {
   const DeviceBuffer d_zz = upload(c.device, zz);
   DeviceBuffer d_a = c.buffer(units, sizeof(float));
   kernels::ResidualiseParams r;
@@ -176,7 +184,9 @@ std::vector<float> residualise(const Context& c, const DeviceBuffer& d_zx, std::
   std::vector<float> a = download<float>(c.device, d_a, static_cast<std::size_t>(units));
   for (std::int64_t u = 0; u < units; ++u) {
     // NaN where the kernel found 1 - r_xz² <= 1e-12 (fp64), the CPU engine's test.
-    if (std::isnan(a[static_cast<std::size_t>(u)])) fail("{}: x variable {} is (numerically) a copy of z; I(x;y|z) is undefined", c.what, u);
+    if (std::isnan(a[static_cast<std::size_t>(u)])) {
+      fail("{}: x variable {} is (numerically) a copy of z; I(x;y|z) is undefined", c.what, first + u);
+    }
   }
   return a;
 }
@@ -191,88 +201,6 @@ double bias_cmi(const AllPairsOptions& options, std::int64_t n) {
   return options.gcmi.bias_correct
              ? 2.0 * entropy_bias_bits(2, n) - entropy_bias_bits(3, n) - entropy_bias_bits(1, n)
              : 0.0;
-}
-
-AllPairsResult ccc_on_device(const Device& device, const double* x, std::int64_t units, const double* y,
-                             std::int64_t features, const double* z, std::int64_t n, const AllPairsOptions& options) {
-  constexpr std::string_view what = "gccmi_ccc_all_pairs";
-  DEEPER_NVTX_RANGE("gccmi_ccc_all_pairs(device)");
-  check_ccc_inputs(what, x, units, y, features, z, n, options);
-  const Context c(what, device, n, options);
-  const std::int64_t P = options.permutations;
-  AllPairsResult result = detail::empty_result(units, features, n, P);
-  YzData yz = prepare_yz(c, y, units, features, z);
-  result.tie_fraction_y = yz.tie_fraction_y;
-
-  DeviceBuffer d_zx = c.buffer(units * n, sizeof(float));
-  result.tie_fraction_x = c.copnorm(x, units, 0, "x", as<float>(d_zx), nullptr);
-  DeviceBuffer d_xr = c.buffer(units * n, c.bf16 ? sizeof(__nv_bfloat16) : sizeof(float));
-  residualise(c, d_zx, units, yz.zz, c.bf16 ? nullptr : as<float>(d_xr), c.bf16 ? as<__nv_bfloat16>(d_xr) : nullptr);
-  d_zx = DeviceBuffer();
-
-  // r² scales: 1 / (1 - r_yz²) observed, 1 / (1 - r_yz,p²) for the permuted y rows.
-  std::vector<float> scale_obs(static_cast<std::size_t>(features)), scale_perm(static_cast<std::size_t>(P * features));
-  for (std::int64_t f = 0; f < features; ++f) {
-    const double r = yz.ryz[static_cast<std::size_t>(f)];
-    scale_obs[static_cast<std::size_t>(f)] = static_cast<float>(1.0 / (1.0 - r * r));
-  }
-  const std::vector<std::int32_t> perms = permutations(options, n);
-  for (std::int64_t p = 0; p < P; ++p) {
-    const std::int32_t* pi = perms.data() + p * n;
-    for (std::int64_t f = 0; f < features; ++f) {
-      const float* row = yz.zy.data() + f * n;
-      double s = 0;
-      for (std::int64_t k = 0; k < n; ++k) s += static_cast<double>(row[pi[k]]) * yz.zz[static_cast<std::size_t>(k)];
-      const double r = s / c.s_f;
-      scale_perm[static_cast<std::size_t>(p * features + f)] = static_cast<float>(1.0 / std::max(1.0 - r * r, 1e-300));
-    }
-  }
-  const DeviceBuffer d_scale_obs = upload(device, scale_obs), d_scale_perm = upload(device, scale_perm);
-  const DeviceBuffer d_perms = upload(device, perms);
-  const std::size_t pairs = static_cast<std::size_t>(units * features);
-  DeviceBuffer d_mi = c.buffer(units * features, sizeof(float)), d_r2 = c.buffer(units * features, sizeof(float));
-  DeviceBuffer d_exceed = c.buffer(units * features, sizeof(std::uint32_t));
-  DeviceBuffer d_max_pf = c.buffer(P * features, sizeof(float)), d_max_p = c.buffer(P, sizeof(float));
-
-  kernels::AllPairsParams a;
-  a.math = c.bf16 ? kernels::AllPairsMath::wmma_bf16 : kernels::AllPairsMath::simt_f32;
-  if (c.bf16) {
-    a.zx_bf16 = as<const __nv_bfloat16>(d_xr);
-    a.zy_bf16 = as<const __nv_bfloat16>(yz.d_zy16);
-  } else {
-    a.zx = as<const float>(d_xr);
-    a.zy = as<const float>(yz.d_zy32);
-  }
-  a.units = units;
-  a.features = features;
-  a.n = n;
-  // |x'|² = S_N of the float table; |y|² that of the table the GEMM reads.
-  a.s_n = c.bf16 ? std::sqrt(c.s_f * c.s_b) : c.s_f;
-  a.bias = bias_cmi(options, n);
-  a.mi = as<float>(d_mi);
-  a.r2 = as<float>(d_r2);
-  a.scale_obs = as<const float>(d_scale_obs);
-  if (P > 0) {
-    a.perms = as<const std::int32_t>(d_perms);
-    a.n_perms = P;
-    a.exceed = as<std::uint32_t>(d_exceed);
-    a.max_r2_pf = as<float>(d_max_pf);
-    a.max_r2_p = as<float>(d_max_p);
-    a.scale_perm = as<const float>(d_scale_perm);
-  }
-  kernels::allpairs_mi(device, a);
-  const auto mi = download<float>(device, d_mi, pairs);
-  result.mi.assign(mi.begin(), mi.end());
-  if (P > 0) {
-    detail::start_null(result);
-    result.exceed = download<std::uint32_t>(device, d_exceed, pairs);
-    const auto max_pf = download<float>(device, d_max_pf, static_cast<std::size_t>(P * features));
-    const auto max_p = download<float>(device, d_max_p, static_cast<std::size_t>(P));
-    const auto b = static_cast<float>(a.bias);
-    for (std::size_t i = 0; i < max_pf.size(); ++i) result.max_null[i] = kernels::allpairs_mi_bits(max_pf[i], b);
-    for (std::size_t i = 0; i < max_p.size(); ++i) result.max_null_all[i] = kernels::allpairs_mi_bits(max_p[i], b);
-  }
-  return result;
 }
 
 // Signed r of every row of d_zx (U rows, float or bf16 as c.bf16) with `rows` rows of the table
@@ -299,24 +227,133 @@ DeviceBuffer correlations(const Context& c, const DeviceBuffer& d_zx, std::int64
   return d_r;
 }
 
-AllPairsResult coinfo_on_device(const Device& device, const double* x, std::int64_t units, const double* y,
-                                std::int64_t features, const double* z, std::int64_t n, const AllPairsOptions& options) {
-  constexpr std::string_view what = "coinfo_ccc_all_pairs";
-  DEEPER_NVTX_RANGE("coinfo_ccc_all_pairs(device)");
-  check_ccc_inputs(what, x, units, y, features, z, n, options);
+
+// Units per tile: tiles.tile_units, or as many as keep one tile's device buffers within a quarter
+// of the device's available memory and its host staging within 256 MiB.
+std::int64_t tile_units(const Context& c, std::int64_t units, std::int64_t features, const TileOptions& tiles) {
+  if (tiles.tile_units < 0) fail("{}: tile_units is {}; use 0 (automatic) or a positive count", c.what, tiles.tile_units);
+  if (tiles.tile_units > 0) return std::min(tiles.tile_units, units);
+  const auto n = static_cast<std::size_t>(c.n), f = static_cast<std::size_t>(features);
+  const auto q = static_cast<std::size_t>(c.options.permutations + 1);
+  // staging + x + Zx (float and bf16) + x' + a, and per pair MI, r2 or r, exceedance; coi: r_xz, its MI.
+  const std::size_t per_unit = n * 4 * 4 + 8 + f * 16 + q * 8;
+  std::size_t tile = std::max<std::size_t>(1, available_memory(c.device) / 4 / per_unit);
+  tile = std::min(tile, std::max<std::size_t>(1, (std::size_t{256} << 20) / (n * sizeof(float))));
+  return std::min<std::int64_t>(static_cast<std::int64_t>(tile), units);
+}
+
+// Calls `tile_fn(first, rows, staged)` for the tiles of X in order, with the rows as floats.
+template <typename TileFn>
+void for_each_tile(const UnitSource& source, std::int64_t units, std::int64_t n, std::int64_t tile, TileFn&& tile_fn) {
+  std::vector<float> staged(static_cast<std::size_t>(tile * n));
+  for (std::int64_t first = 0; first < units; first += tile) {
+    const std::int64_t rows = std::min(tile, units - first);
+    source(first, rows, staged.data());
+    tile_fn(first, rows, staged.data());
+  }
+}
+
+AllPairsResult ccc_on_device(const Device& device, const UnitSource& x, std::int64_t units, const double* y,
+                             std::int64_t features, const double* z, std::int64_t n, const AllPairsOptions& options,
+                             const TileOptions& tiles) {
+  constexpr std::string_view what = "gccmi_ccc_all_pairs";
+  DEEPER_NVTX_RANGE("gccmi_ccc_all_pairs(device)");
   const Context c(what, device, n, options);
-  const std::int64_t P = options.permutations, Q = P + 1;
+  const std::int64_t P = options.permutations, tile = tile_units(c, units, features, tiles);
   AllPairsResult result = detail::empty_result(units, features, n, P);
+  result.mi.assign(static_cast<std::size_t>(units * features), 0.0);
+  if (P > 0) detail::start_null(result);
   YzData yz = prepare_yz(c, y, units, features, z);
   result.tie_fraction_y = yz.tie_fraction_y;
 
-  DeviceBuffer d_zx32 = c.buffer(units * n, sizeof(float)), d_zx16;
-  if (c.bf16) d_zx16 = c.buffer(units * n, sizeof(__nv_bfloat16));
-  result.tie_fraction_x =
-      c.copnorm(x, units, 0, "x", as<float>(d_zx32), c.bf16 ? as<__nv_bfloat16>(d_zx16) : nullptr);
-  residualise(c, d_zx32, units, yz.zz, nullptr, nullptr);  // only the copy-of-z check
-  if (c.bf16) d_zx32 = DeviceBuffer();
-  const DeviceBuffer& d_zx = c.bf16 ? d_zx16 : d_zx32;
+  // r² scales: 1 / (1 - r_yz²) observed, 1 / (1 - r_yz,p²) for the permuted y rows.
+  std::vector<float> scale_obs(static_cast<std::size_t>(features)), scale_perm(static_cast<std::size_t>(P * features));
+  for (std::int64_t f = 0; f < features; ++f) {
+    const double r = yz.ryz[static_cast<std::size_t>(f)];
+    scale_obs[static_cast<std::size_t>(f)] = static_cast<float>(1.0 / (1.0 - r * r));
+  }
+  const std::vector<std::int32_t> perms = permutations(options, n);
+  for (std::int64_t p = 0; p < P; ++p) {
+    const std::int32_t* pi = perms.data() + p * n;
+    for (std::int64_t f = 0; f < features; ++f) {
+      const float* row = yz.zy.data() + f * n;
+      double s = 0;
+      for (std::int64_t k = 0; k < n; ++k) s += static_cast<double>(row[pi[k]]) * yz.zz[static_cast<std::size_t>(k)];
+      const double r = s / c.s_f;
+      scale_perm[static_cast<std::size_t>(p * features + f)] = static_cast<float>(1.0 / std::max(1.0 - r * r, 1e-300));
+    }
+  }
+  const DeviceBuffer d_scale_obs = upload(device, scale_obs), d_scale_perm = upload(device, scale_perm);
+  const DeviceBuffer d_perms = upload(device, perms);
+  DeviceBuffer d_zx = c.buffer(tile * n, sizeof(float));
+  DeviceBuffer d_xr = c.buffer(tile * n, c.bf16 ? sizeof(__nv_bfloat16) : sizeof(float));
+  DeviceBuffer d_mi = c.buffer(tile * features, sizeof(float)), d_r2 = c.buffer(tile * features, sizeof(float));
+  DeviceBuffer d_exceed = c.buffer(tile * features, sizeof(std::uint32_t));
+  DeviceBuffer d_max_pf = c.buffer(P * features, sizeof(float)), d_max_p = c.buffer(P, sizeof(float));
+  std::vector<float> max_pf(static_cast<std::size_t>(P * features), 0.0f), max_p(static_cast<std::size_t>(P), 0.0f);
+  const double bias = bias_cmi(options, n);
+
+  for_each_tile(x, units, n, tile, [&](std::int64_t first, std::int64_t rows, const float* staged) {
+    const auto ties = c.copnorm(staged, rows, first, "x", first, as<float>(d_zx), nullptr);
+    result.tie_fraction_x.insert(result.tie_fraction_x.end(), ties.begin(), ties.end());
+    residualise(c, d_zx, rows, first, yz.zz, c.bf16 ? nullptr : as<float>(d_xr), c.bf16 ? as<__nv_bfloat16>(d_xr) : nullptr);
+    kernels::AllPairsParams a;
+    a.math = c.bf16 ? kernels::AllPairsMath::wmma_bf16 : kernels::AllPairsMath::simt_f32;
+    if (c.bf16) {
+      a.zx_bf16 = as<const __nv_bfloat16>(d_xr);
+      a.zy_bf16 = as<const __nv_bfloat16>(yz.d_zy16);
+    } else {
+      a.zx = as<const float>(d_xr);
+      a.zy = as<const float>(yz.d_zy32);
+    }
+    a.units = rows;
+    a.features = features;
+    a.n = n;
+    // |x'|² = S_N of the float table; |y|² that of the table the GEMM reads.
+    a.s_n = c.bf16 ? std::sqrt(c.s_f * c.s_b) : c.s_f;
+    a.bias = bias;
+    a.mi = as<float>(d_mi);
+    a.r2 = as<float>(d_r2);
+    a.scale_obs = as<const float>(d_scale_obs);
+    if (P > 0) {
+      a.perms = as<const std::int32_t>(d_perms);
+      a.n_perms = P;
+      a.exceed = as<std::uint32_t>(d_exceed);
+      a.max_r2_pf = as<float>(d_max_pf);
+      a.max_r2_p = as<float>(d_max_p);
+      a.scale_perm = as<const float>(d_scale_perm);
+    }
+    kernels::allpairs_mi(device, a);
+    const auto pairs = static_cast<std::size_t>(rows * features), offset = static_cast<std::size_t>(first * features);
+    const auto mi = download<float>(device, d_mi, pairs);
+    std::copy(mi.begin(), mi.end(), result.mi.begin() + static_cast<std::ptrdiff_t>(offset));
+    if (P > 0) {
+      const auto exceed = download<std::uint32_t>(device, d_exceed, pairs);
+      std::copy(exceed.begin(), exceed.end(), result.exceed.begin() + static_cast<std::ptrdiff_t>(offset));
+      const auto tile_pf = download<float>(device, d_max_pf, max_pf.size());
+      const auto tile_p = download<float>(device, d_max_p, max_p.size());
+      for (std::size_t i = 0; i < max_pf.size(); ++i) max_pf[i] = std::max(max_pf[i], tile_pf[i]);
+      for (std::size_t i = 0; i < max_p.size(); ++i) max_p[i] = std::max(max_p[i], tile_p[i]);
+    }
+  });
+  const auto b = static_cast<float>(bias);
+  for (std::size_t i = 0; i < result.max_null.size(); ++i) result.max_null[i] = kernels::allpairs_mi_bits(max_pf[i], b);
+  for (std::size_t i = 0; i < result.max_null_all.size(); ++i) result.max_null_all[i] = kernels::allpairs_mi_bits(max_p[i], b);
+  return result;
+}
+
+AllPairsResult coinfo_on_device(const Device& device, const UnitSource& x, std::int64_t units, const double* y,
+                                std::int64_t features, const double* z, std::int64_t n, const AllPairsOptions& options,
+                                const TileOptions& tiles) {
+  constexpr std::string_view what = "coinfo_ccc_all_pairs";
+  DEEPER_NVTX_RANGE("coinfo_ccc_all_pairs(device)");
+  const Context c(what, device, n, options);
+  const std::int64_t P = options.permutations, Q = P + 1, tile = tile_units(c, units, features, tiles);
+  AllPairsResult result = detail::empty_result(units, features, n, P);
+  result.mi.assign(static_cast<std::size_t>(units * features), 0.0);
+  if (P > 0) detail::start_null(result);
+  YzData yz = prepare_yz(c, y, units, features, z);
+  result.tie_fraction_y = yz.tie_fraction_y;
 
   // The observed z and its P permutations as Q rows; r_yz of each on the host (fp64).
   const std::vector<std::int32_t> perms = permutations(options, n);
@@ -338,39 +375,50 @@ AllPairsResult coinfo_on_device(const Device& device, const double* x, std::int6
     }
   }
   const DeviceBuffer d_zq = c.bf16 ? upload(device, to_bf16(zq)) : upload(device, zq);
-  const DeviceBuffer d_rxy = correlations(c, d_zx, units, c.bf16 ? yz.d_zy16 : yz.d_zy32, features);
-  const DeviceBuffer d_rxz = correlations(c, d_zx, units, d_zq, Q);
   const DeviceBuffer d_ryz = upload(device, ryz);
-
-  const std::size_t pairs = static_cast<std::size_t>(units * features);
-  DeviceBuffer d_coi = c.buffer(units * features, sizeof(float)), d_exceed = c.buffer(units * features, sizeof(std::uint32_t));
+  DeviceBuffer d_zx32 = c.buffer(tile * n, sizeof(float)), d_zx16;
+  if (c.bf16) d_zx16 = c.buffer(tile * n, sizeof(__nv_bfloat16));
+  const DeviceBuffer& d_zx = c.bf16 ? d_zx16 : d_zx32;
+  DeviceBuffer d_coi = c.buffer(tile * features, sizeof(float)), d_exceed = c.buffer(tile * features, sizeof(std::uint32_t));
   DeviceBuffer d_max_pf = c.buffer(P * features, sizeof(std::uint32_t)), d_max_p = c.buffer(P, sizeof(std::uint32_t));
-  kernels::CoinfoNullParams k;
-  k.rxy = as<const float>(d_rxy);
-  k.rxz = as<const float>(d_rxz);
-  k.ryz = as<const float>(d_ryz);
-  k.units = units;
-  k.features = features;
-  k.n_perms = P;
-  k.bias_mi = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
-  k.bias_cmi = bias_cmi(options, n);
-  k.coi = as<float>(d_coi);
-  if (P > 0) {
-    k.exceed = as<std::uint32_t>(d_exceed);
-    k.max_pf_key = as<std::uint32_t>(d_max_pf);
-    k.max_p_key = as<std::uint32_t>(d_max_p);
-  }
-  kernels::coinfo_null(device, k);
-  const auto coi = download<float>(device, d_coi, pairs);
-  result.mi.assign(coi.begin(), coi.end());
-  if (P > 0) {
-    detail::start_null(result);
-    result.exceed = download<std::uint32_t>(device, d_exceed, pairs);
-    const auto max_pf = download<std::uint32_t>(device, d_max_pf, static_cast<std::size_t>(P * features));
-    const auto max_p = download<std::uint32_t>(device, d_max_p, static_cast<std::size_t>(P));
-    for (std::size_t i = 0; i < max_pf.size(); ++i) result.max_null[i] = kernels::cond_key_value(max_pf[i]);
-    for (std::size_t i = 0; i < max_p.size(); ++i) result.max_null_all[i] = kernels::cond_key_value(max_p[i]);
-  }
+  std::vector<std::uint32_t> max_pf(static_cast<std::size_t>(P * features), 0u), max_p(static_cast<std::size_t>(P), 0u);
+
+  for_each_tile(x, units, n, tile, [&](std::int64_t first, std::int64_t rows, const float* staged) {
+    const auto ties = c.copnorm(staged, rows, first, "x", first, as<float>(d_zx32), c.bf16 ? as<__nv_bfloat16>(d_zx16) : nullptr);
+    result.tie_fraction_x.insert(result.tie_fraction_x.end(), ties.begin(), ties.end());
+    residualise(c, d_zx32, rows, first, yz.zz, nullptr, nullptr);  // only the copy-of-z check
+    const DeviceBuffer d_rxy = correlations(c, d_zx, rows, c.bf16 ? yz.d_zy16 : yz.d_zy32, features);
+    const DeviceBuffer d_rxz = correlations(c, d_zx, rows, d_zq, Q);
+    kernels::CoinfoNullParams k;
+    k.rxy = as<const float>(d_rxy);
+    k.rxz = as<const float>(d_rxz);
+    k.ryz = as<const float>(d_ryz);
+    k.units = rows;
+    k.features = features;
+    k.n_perms = P;
+    k.bias_mi = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
+    k.bias_cmi = bias_cmi(options, n);
+    k.coi = as<float>(d_coi);
+    if (P > 0) {
+      k.exceed = as<std::uint32_t>(d_exceed);
+      k.max_pf_key = as<std::uint32_t>(d_max_pf);
+      k.max_p_key = as<std::uint32_t>(d_max_p);
+    }
+    kernels::coinfo_null(device, k);
+    const auto pairs = static_cast<std::size_t>(rows * features), offset = static_cast<std::size_t>(first * features);
+    const auto coi = download<float>(device, d_coi, pairs);
+    std::copy(coi.begin(), coi.end(), result.mi.begin() + static_cast<std::ptrdiff_t>(offset));
+    if (P > 0) {
+      const auto exceed = download<std::uint32_t>(device, d_exceed, pairs);
+      std::copy(exceed.begin(), exceed.end(), result.exceed.begin() + static_cast<std::ptrdiff_t>(offset));
+      const auto tile_pf = download<std::uint32_t>(device, d_max_pf, max_pf.size());
+      const auto tile_p = download<std::uint32_t>(device, d_max_p, max_p.size());
+      for (std::size_t i = 0; i < max_pf.size(); ++i) max_pf[i] = std::max(max_pf[i], tile_pf[i]);
+      for (std::size_t i = 0; i < max_p.size(); ++i) max_p[i] = std::max(max_p[i], tile_p[i]);
+    }
+  });
+  for (std::size_t i = 0; i < result.max_null.size(); ++i) result.max_null[i] = kernels::cond_key_value(max_pf[i]);
+  for (std::size_t i = 0; i < result.max_null_all.size(); ++i) result.max_null_all[i] = kernels::cond_key_value(max_p[i]);
   return result;
 }
 
@@ -392,7 +440,7 @@ AllPairsResult cd_on_device(const Device& device, const double* x, std::int64_t 
 
   DeviceBuffer d_z = c.buffer(units * n, c.bf16 ? sizeof(__nv_bfloat16) : sizeof(float));
   result.tie_fraction_x =
-      c.copnorm(x, units, 0, "x", c.bf16 ? nullptr : as<float>(d_z), c.bf16 ? as<__nv_bfloat16>(d_z) : nullptr);
+      c.copnorm(x, units, 0, "x", 0, c.bf16 ? nullptr : as<float>(d_z), c.bf16 ? as<__nv_bfloat16>(d_z) : nullptr);
 
   // Labels of every labelling, trial-major (N × Q): column 0 observed, column p + 1 permutation p.
   const std::vector<std::int32_t> perms = permutations(options, n);
@@ -461,14 +509,53 @@ AllPairsResult gccmi_ccc_all_pairs(const Device& device, const double* x, std::i
                                    std::int64_t features, const double* z, std::int64_t trials,
                                    const AllPairsOptions& options) {
   if (device.backend == Backend::cpu) return gccmi_ccc_all_pairs(x, units, y, features, z, trials, options);
-  return ccc_on_device(device, x, units, y, features, z, trials, options);
+  check_ccc_inputs("gccmi_ccc_all_pairs", x, units, y, features, z, trials, options);
+  return ccc_on_device(device, unit_source(x, trials), units, y, features, z, trials, options, {});
 }
 
 AllPairsResult coinfo_ccc_all_pairs(const Device& device, const double* x, std::int64_t units, const double* y,
                                     std::int64_t features, const double* z, std::int64_t trials,
                                     const AllPairsOptions& options) {
   if (device.backend == Backend::cpu) return coinfo_ccc_all_pairs(x, units, y, features, z, trials, options);
-  return coinfo_on_device(device, x, units, y, features, z, trials, options);
+  check_ccc_inputs("coinfo_ccc_all_pairs", x, units, y, features, z, trials, options);
+  return coinfo_on_device(device, unit_source(x, trials), units, y, features, z, trials, options, {});
+}
+
+namespace {
+
+// The streamed forms: the cpu device gathers the tiles and runs the CPU engine.
+template <typename Cpu, typename Dev>
+AllPairsResult streamed(std::string_view what, const Device& device, const UnitSource& x, std::int64_t units,
+                        const double* y, std::int64_t features, const double* z, std::int64_t trials,
+                        const AllPairsOptions& options, const TileOptions& tiles, Cpu&& cpu, Dev&& dev) {
+  check_all_pairs_arguments(units, features, trials, options);
+  if (!x) fail("{}: the unit source is empty", what);
+  detail::check_finite_rows(y, features, trials, fmt::format("{}: y", what));
+  detail::check_finite_rows(z, 1, trials, fmt::format("{}: z", what));
+  if (trials < 4) fail("{}: needs more trials than the joint dimension 3 (N = {})", what, trials);
+  if (device.backend != Backend::cpu) return dev(device, x, units, y, features, z, trials, options, tiles);
+  std::vector<float> staged(static_cast<std::size_t>(units * trials));
+  x(0, units, staged.data());
+  const std::vector<double> whole(staged.begin(), staged.end());
+  return cpu(whole.data(), units, y, features, z, trials, options);
+}
+
+}  // namespace
+
+AllPairsResult gccmi_ccc_all_pairs_streamed(const Device& device, const UnitSource& x, std::int64_t units,
+                                            const double* y, std::int64_t features, const double* z,
+                                            std::int64_t trials, const AllPairsOptions& options,
+                                            const TileOptions& tiles) {
+  return streamed("gccmi_ccc_all_pairs", device, x, units, y, features, z, trials, options, tiles,
+                  [](auto... a) { return gccmi_ccc_all_pairs(a...); }, ccc_on_device);
+}
+
+AllPairsResult coinfo_ccc_all_pairs_streamed(const Device& device, const UnitSource& x, std::int64_t units,
+                                             const double* y, std::int64_t features, const double* z,
+                                             std::int64_t trials, const AllPairsOptions& options,
+                                             const TileOptions& tiles) {
+  return streamed("coinfo_ccc_all_pairs", device, x, units, y, features, z, trials, options, tiles,
+                  [](auto... a) { return coinfo_ccc_all_pairs(a...); }, coinfo_on_device);
 }
 
 AllPairsResult gcmi_model_cd_batched(const Device& device, const double* x, std::int64_t units,

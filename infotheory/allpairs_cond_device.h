@@ -23,11 +23,19 @@
 // on the CPU), N ≤ 16384 (kernels/gcmi/copnorm.h). Inputs are host arrays (rounded to fp32 on
 // upload, as gcmi_cc_all_pairs on a device); results come back to the host. ccd and coinfo with
 // discrete z stay CPU-only. Errors: everything the CPU engines reject, plus those limits.
+//
+// ccc and coinfo run X in tiles of units (TileOptions, allpairs_stream.h; automatic: a quarter of
+// the device's available memory), one tile after the other; y, z, the permutations and the
+// r_yz,p terms stay resident. Per-pair results are the untiled ones (each depends on its unit
+// only) and maxima are combined exactly, so any tile size gives the same bits (tested). The
+// `_streamed` forms take X from a UnitSource (e.g. a network's activations); there x is checked
+// for non-finite values on the device (in fp32), and a cpu device gathers X and runs the CPU engine.
 #pragma once
 
 #include "infotheory/allpairs.h"
 #include "infotheory/allpairs_cd.h"
 #include "infotheory/allpairs_conditional.h"
+#include "infotheory/allpairs_stream.h"
 #include "kernels/runtime/device.h"
 
 #include <cstdint>
@@ -41,6 +49,16 @@ AllPairsResult gccmi_ccc_all_pairs(const Device& device, const double* x, std::i
 AllPairsResult coinfo_ccc_all_pairs(const Device& device, const double* x, std::int64_t units, const double* y,
                                     std::int64_t features, const double* z, std::int64_t trials,
                                     const AllPairsOptions& options = {});
+
+AllPairsResult gccmi_ccc_all_pairs_streamed(const Device& device, const UnitSource& x, std::int64_t units,
+                                            const double* y, std::int64_t features, const double* z,
+                                            std::int64_t trials, const AllPairsOptions& options = {},
+                                            const TileOptions& tiles = {});
+
+AllPairsResult coinfo_ccc_all_pairs_streamed(const Device& device, const UnitSource& x, std::int64_t units,
+                                             const double* y, std::int64_t features, const double* z,
+                                             std::int64_t trials, const AllPairsOptions& options = {},
+                                             const TileOptions& tiles = {});
 
 AllPairsResult gcmi_model_cd_batched(const Device& device, const double* x, std::int64_t units,
                                      const std::int32_t* labels, std::int64_t trials, int classes,

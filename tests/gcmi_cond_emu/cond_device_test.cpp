@@ -458,3 +458,54 @@ TEST(CondKernelsOnTheEmulator, ResidualisedRowsHaveTheTableNormAndTheRightCorrel
   EXPECT_TRUE(std::isnan(a[0]) && std::isnan(a_cpu[0]));
   EXPECT_TRUE(std::isnan(out[0]) && std::isnan(out_cpu[0]));
 }
+
+TEST(CondDeviceOnTheEmulator, TilesOfUnitsGiveTheUntiledBits) {
+  Data d = make_data(23, 3, 60, 12);
+  info::AllPairsOptions o;
+  o.permutations = 6;
+  o.permutation_seed = 8;
+  o.gcmi.ties = info::TiePolicy::jitter;  // jitter keys follow the global unit index
+  o.gcmi.seed = 3;
+  for (std::int64_t t = 0; t < d.n; t += 2) d.x[static_cast<std::size_t>(20 * d.n + t)] = 1.0;  // ties in unit 20
+  o.precision = info::GemmPrecision::f32;
+  const auto source = info::unit_source(d.x.data(), d.n);
+  for (const bool coi : {false, true}) {
+    SCOPED_TRACE(coi ? "coi" : "ccc");
+    const auto whole = coi ? info::coinfo_ccc_all_pairs(kEmu, d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o)
+                           : info::gccmi_ccc_all_pairs(kEmu, d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, o);
+    info::TileOptions tiles;
+    tiles.tile_units = 7;  // 7, 7, 7, 2
+    const auto tiled =
+        coi ? info::coinfo_ccc_all_pairs_streamed(kEmu, source, d.units, d.y.data(), d.features, d.z.data(), d.n, o, tiles)
+            : info::gccmi_ccc_all_pairs_streamed(kEmu, source, d.units, d.y.data(), d.features, d.z.data(), d.n, o, tiles);
+    EXPECT_EQ(tiled.mi, whole.mi);
+    EXPECT_EQ(tiled.exceed, whole.exceed);
+    EXPECT_EQ(tiled.max_null, whole.max_null);
+    EXPECT_EQ(tiled.max_null_all, whole.max_null_all);
+    EXPECT_EQ(tiled.tie_fraction_x, whole.tie_fraction_x);
+    EXPECT_GT(whole.tie_fraction_x[20], 0.4);
+    // The cpu device gathers the tiles and runs the CPU engine.
+    info::AllPairsOptions f64 = o;
+    f64.precision = info::GemmPrecision::f64;
+    const auto cpu = coi ? info::coinfo_ccc_all_pairs(d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, f64)
+                         : info::gccmi_ccc_all_pairs(d.x.data(), d.units, d.y.data(), d.features, d.z.data(), d.n, f64);
+    const auto cpu_streamed =
+        coi ? info::coinfo_ccc_all_pairs_streamed(kCpu, source, d.units, d.y.data(), d.features, d.z.data(), d.n, f64, tiles)
+            : info::gccmi_ccc_all_pairs_streamed(kCpu, source, d.units, d.y.data(), d.features, d.z.data(), d.n, f64, tiles);
+    for (std::size_t i = 0; i < cpu.mi.size(); ++i) EXPECT_NEAR(cpu_streamed.mi[i], cpu.mi[i], 1e-6);  // x rounded to float
+    expect_same(cpu, tiled, 2e-5, 1);
+  }
+  // Errors of the streamed path: a negative tile size, an empty source, a non-finite x (named globally).
+  info::TileOptions bad;
+  bad.tile_units = -1;
+  expect_error([&] { info::gccmi_ccc_all_pairs_streamed(kEmu, source, d.units, d.y.data(), d.features, d.z.data(), d.n, o, bad); },
+               "tile_units is -1");
+  expect_error([&] { info::coinfo_ccc_all_pairs_streamed(kEmu, {}, d.units, d.y.data(), d.features, d.z.data(), d.n, o); },
+               "the unit source is empty");
+  d.x[static_cast<std::size_t>(15 * d.n + 3)] = std::nan("");
+  info::TileOptions tiles;
+  tiles.tile_units = 7;
+  expect_error([&] {
+    info::gccmi_ccc_all_pairs_streamed(kEmu, info::unit_source(d.x.data(), d.n), d.units, d.y.data(), d.features, d.z.data(), d.n, o, tiles);
+  }, "x variable 15 is not finite in fp32");
+}

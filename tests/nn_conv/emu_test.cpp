@@ -106,7 +106,7 @@ TEST(ConvEmu, Bf16OutputsAreTheRoundedSums) {
 }
 
 TEST(ConvEmu, AccumulateAndSplitK) {
-  const auto& c = small_cases()[1];
+  const auto c = small_cases()[1];
   for (const auto math : {dk::ConvMath::simt_f32, dk::ConvMath::wmma_bf16}) {
     for (const auto op : kOps) {
       const auto [a, b] = operands(op, c.shape, 61);

@@ -1,0 +1,162 @@
+// The ResNet-10 (nn/resnet10.h) as a computation on a device: forward (BN in training or inference
+// mode), softmax cross-entropy loss and accuracy, and the backward pass into the flat gradient
+// buffer, built from the kernels of kernels/nn. One class template for float (every backend: cpu,
+// emu, cuda, through the kernel dispatchers) and double (cpu only, through the templated CPU
+// references: the gradient-check oracle).
+//
+// Memory: the parameters, gradients and BN running statistics are the ParameterStore's flat buffers
+// (or any buffers with the layout's offsets, NetworkBuffersT); every activation, saved statistic,
+// gradient of an activation and workspace is carved from one Arena at construction, sized for
+// `max_batch` images, so a step allocates nothing (a smaller batch uses the front of each view).
+//
+// Forward, per image (NHWC; w0..w3 the widths; "lab layer" = resnet10.md's getActID index):
+//   stem   a0 = conv7x7/2(x) [+ bias]; s1 = relu(bn(a0))                         lab layer 1
+//          p  = maxpool3x3/2 'valid'(s1) (argmax kept)
+//   stage  c1 = conv1(in) [+ b]; h = relu(bn1(c1))                                lab 2, 4, 6, 8
+//          c2 = conv2(h) [+ b]; cp = proj(in) [+ b]; o = relu(bn2(c2) + proj_bn(cp)) (one fused pass)
+//                                                                                 lab 3, 5, 7, 9
+//   head   e = global average pool(o5) (N x w3)                                   lab 10
+//          logits = e fc.weight^T + fc.bias                                       lab 11
+// BN training mode normalises with the batch statistics and updates the running statistics
+// (momentum 1 - model.bn_momentum in PyTorch's convention); inference mode uses the running
+// statistics. The conv bias (model.conv_bias) is added by a BN-apply pass with unit scale (it has
+// no effect on training-mode outputs, but it shifts the running mean, as in Keras and PyTorch).
+//
+// Backward (after forward in training mode and loss): dlogits = (softmax - onehot) / N; fc
+// gradients; avg-pool backward; per stage the fused BN backward of the tail (relu mask, bn2 and
+// proj_bn), conv2 wgrad + dgrad, bn1 backward (relu), conv1 and proj wgrad + dgrad (the proj dgrad
+// accumulates into the stage input's gradient); max-pool backward; stem BN backward; stem wgrad.
+// Every gradient in the buffer is overwritten (not accumulated); conv bias gradients are the column
+// sums of the conv output gradients (zero up to rounding, since BN follows).
+//
+// Conv math: simt_f32 (fp32 everywhere), or wmma_bf16 (float only): the conv inputs and output
+// gradients are converted to bf16 (kernels/render to_bf16) and the weights are read from a bf16
+// copy of the parameter buffer (the one the optimizer writes, NetworkBuffersT::params_bf16), fp32
+// accumulation and fp32 outputs; BN, pooling, the head and the loss stay fp32.
+//
+// Cost per image: layout.forward_flops() forward, ~3x that per training step (nn/resnet10.h).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/nn/conv2d.h"
+#include "kernels/runtime/arena.h"
+#include "kernels/runtime/device.h"
+#include "kernels/runtime/memory.h"
+#include "nn/resnet10.h"
+
+namespace deeper {
+class Stream;
+}
+
+namespace deeper::nn {
+
+enum class BnMode { train, inference };
+
+inline constexpr int kLabLayers = 11;  // lab layers 1..11 (resnet10.md section 2)
+
+// The flat buffers a pass reads and writes (device memory, layout offsets of nn/resnet10.h).
+template <typename T>
+struct NetworkBuffersT {
+  const T* params = nullptr;                   // param_buffer_elements
+  T* grads = nullptr;                          // param_buffer_elements; backward only
+  T* stats = nullptr;                          // stat_buffer_elements; updated by training forwards
+  const std::uint16_t* params_bf16 = nullptr;  // bf16 copy of params; wmma_bf16 math only
+};
+
+// Mean loss and accuracy of the last forward's batch.
+struct LossResult {
+  double loss = 0.0;            // mean cross-entropy (natural log)
+  std::int64_t correct = 0;     // images whose argmax is the label
+  std::int64_t batch = 0;
+  double accuracy() const { return batch > 0 ? static_cast<double>(correct) / static_cast<double>(batch) : 0.0; }
+};
+
+template <typename T>
+class NetworkT {
+ public:
+  // Reserves the arena for `max_batch` images on `device`. Throws deeper::Error for max_batch < 1,
+  // a batch whose smallest BN has fewer than 2 rows, T = double off the cpu, or wmma_bf16 with T =
+  // double.
+  NetworkT(Device device, NetworkLayout layout, std::int64_t max_batch,
+           kernels::ConvMath math = kernels::ConvMath::simt_f32);
+  ~NetworkT();
+  NetworkT(const NetworkT&) = delete;
+  NetworkT& operator=(const NetworkT&) = delete;
+
+  const NetworkLayout& layout() const { return layout_; }
+  Device device() const { return device_; }
+  std::int64_t max_batch() const { return max_batch_; }
+  kernels::ConvMath math() const { return math_; }
+  std::size_t arena_bytes() const;  // the reservation (activations, saved statistics, workspaces)
+
+  // images: batch x S x S x 3 (device memory, S = model.input_size). Returns the logits (batch x
+  // classes, in the arena, valid until the next forward). The input must stay unchanged until
+  // backward has run. Training mode needs batch >= 2 (BN statistics).
+  const T* forward(const NetworkBuffersT<T>& buffers, const T* images, std::int64_t batch, BnMode mode,
+                   Stream* stream = nullptr);
+
+  // Cross-entropy of the last forward's logits against labels (batch int32, device memory, each in
+  // [0, classes); checked on the host first when check_labels). Synchronises to read the sums.
+  LossResult loss(const std::int32_t* labels, bool check_labels = true, Stream* stream = nullptr);
+
+  // Gradients of the mean loss of the last loss() call into buffers.grads (every trainable tensor
+  // overwritten; padding untouched). Needs a training-mode forward and loss() before it.
+  void backward(const NetworkBuffersT<T>& buffers, Stream* stream = nullptr);
+
+  // After a forward: activations of lab layer 1..11 (device memory, batch x H x W x C NHWC, layer 10
+  // batch x w3, layer 11 the logits), the per-image shape, the predicted classes (after loss(), or
+  // decisions()), and the per-image losses (after loss()).
+  const T* activation(int lab_layer) const;
+  std::array<std::int64_t, 3> activation_shape(int lab_layer) const;  // H, W, C (1, 1, C for 10 and 11)
+  const std::int32_t* predicted() const { return predicted_; }
+  const T* sample_loss() const { return sample_loss_; }
+  // argmax of the last forward's logits into predicted() (device), without a loss.
+  void decisions(Stream* stream = nullptr);
+  std::int64_t last_batch() const { return batch_; }
+
+ private:
+  struct Conv;
+  struct Stage;
+  struct Plan;
+  void conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* y,
+                    void* s);
+  void conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* dy,
+                     std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
+  void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
+  void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);
+
+  Device device_;
+  NetworkLayout layout_;
+  std::int64_t max_batch_ = 0;
+  kernels::ConvMath math_ = kernels::ConvMath::simt_f32;
+  std::unique_ptr<Arena> arena_;
+  std::unique_ptr<Plan> plan_;
+  std::int64_t batch_ = 0;
+  bool trained_forward_ = false, have_loss_ = false;
+  const T* images_ = nullptr;
+  T* sample_loss_ = nullptr;
+  std::int32_t* predicted_ = nullptr;
+};
+
+using Network = NetworkT<float>;
+
+// The buffers of a ParameterStore (and an optional bf16 copy) as a NetworkBuffersT<float>.
+class ParameterStore;
+NetworkBuffersT<float> store_buffers(const ParameterStore& store, const std::uint16_t* params_bf16 = nullptr);
+
+// bf16 bits of n fp32 values (round to nearest even), on `device`: the bf16 weight copy before the
+// first step and after loading parameters (the optimizer keeps it in step afterwards).
+void params_to_bf16(const Device& device, const float* params, std::uint16_t* out, std::int64_t n,
+                    Stream* stream = nullptr);
+
+// The lab layer names of resnet10.md ("activation_1", ..., "flatten_1", "fcOut") and deeper's
+// names for them ("stem.relu", "stage2.relu1", "stage2.out", ..., "embedding", "logits").
+std::string lab_layer_name(int lab_layer);
+std::string lab_layer_keras_name(int lab_layer);
+
+}  // namespace deeper::nn

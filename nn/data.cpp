@@ -1,0 +1,108 @@
+// Training and evaluation renders (nn/data.h).
+#include "nn/data.h"
+
+#include "core/error.h"
+#include "kernels/common/random.h"
+#include "kernels/common/random_streams.h"
+#include "kernels/runtime/nvtx.h"
+
+#include <algorithm>
+
+namespace deeper::nn {
+
+std::uint64_t eval_seed(std::uint64_t train_seed) { return train_seed ^ 0x45564C5345454431ull; }  // "EVLSEED1"
+
+namespace {
+
+render::FactorRange range(const Range& r) { return {static_cast<float>(r.lo), static_cast<float>(r.hi)}; }
+
+std::vector<std::int32_t> expression_indices(const TrainConfig& c) {
+  const auto& names = render::expression_names();
+  std::vector<std::int32_t> out;
+  for (const auto& e : c.render.expressions) {
+    const auto it = std::find(names.begin(), names.end(), e);
+    if (it == names.end()) fail("render.expressions: '{}' is not an expression of the renderer", e);
+    out.push_back(static_cast<std::int32_t>(it - names.begin()));
+  }
+  if (out.empty()) fail("render.expressions: the list is empty");
+  return out;
+}
+
+bool all_expressions_in_order(const std::vector<std::int32_t>& e) {
+  if (e.size() != static_cast<std::size_t>(render::kExpressions)) return false;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    if (e[i] != static_cast<std::int32_t>(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+render::FactorSampling render_sampling(const TrainConfig& c, std::uint64_t seed) {
+  render::FactorSampling s;
+  s.seed = seed;
+  s.identity_count = static_cast<std::int32_t>(c.model.classes);
+  const auto& r = c.render;
+  s.intensity = range(r.expression_intensity);
+  s.yaw = range(r.yaw_deg);
+  s.pitch = range(r.pitch_deg);
+  s.roll = range(r.roll_deg);
+  s.scale = range(r.scale);
+  s.tx = range(r.translate_x);
+  s.ty = range(r.translate_y);
+  s.light_azimuth = range(r.light_yaw_deg);
+  s.light_elevation = range(r.light_pitch_deg);
+  s.ambient = range(r.ambient);
+  s.diffuse = range(r.diffuse);
+  const auto e = expression_indices(c);
+  if (e.size() == 1) s.fixed_expression = e[0];
+  render::validate_sampling(s);
+  return s;
+}
+
+std::vector<render::ImageFactors> draw_factors(const TrainConfig& c, const render::FactorSampling& s,
+                                               std::uint64_t first, std::int64_t count) {
+  std::vector<render::ImageFactors> f = render::sample_factors(s, first, count);
+  const auto e = expression_indices(c);
+  if (e.size() > 1 && !all_expressions_in_order(e)) {
+    for (std::int64_t i = 0; i < count; ++i) {
+      rng::RandomSequence seq(s.seed, rng::streams::render_factors, first + static_cast<std::uint64_t>(i));
+      std::uint32_t w = 0;
+      for (int k = 0; k <= kernels::kFactorWords; ++k) w = seq.next_u32();  // the 14th word
+      f[static_cast<std::size_t>(i)].expression =
+          e[static_cast<std::size_t>(kernels::factor_choice(w, static_cast<std::uint32_t>(e.size())))];
+    }
+  }
+  return f;
+}
+
+FaceData::FaceData(const Device& device, const TrainConfig& config, const render::FaceModel& model,
+                   std::int64_t max_batch)
+    : device_(device), config_(config) {
+  DEEPER_CHECK(max_batch >= 1, "FaceData: max_batch {} must be at least 1", max_batch);
+  identities_ = render::make_identities(model, static_cast<std::uint64_t>(config.render.identity_seed), config.model.classes);
+  model_ = std::make_unique<render::RenderModel>(device, model, identities_);
+  render::RenderOptions o;
+  o.width = o.height = static_cast<int>(config.model.input_size);
+  renderer_ = std::make_unique<render::Renderer>(*model_, o);
+  train_ = render_sampling(config, static_cast<std::uint64_t>(config.train.seed));
+  eval_ = render_sampling(config, eval_seed(static_cast<std::uint64_t>(config.train.seed)));
+  const std::int64_t S = config.model.input_size;
+  images_ = Tensor::empty({max_batch, S, S, 3}, DType::f32, device, Layout::nhwc);
+  labels_ = DeviceBuffer(device, static_cast<std::size_t>(max_batch) * sizeof(std::int32_t));
+  host_labels_.resize(static_cast<std::size_t>(max_batch));
+}
+
+void FaceData::render(const render::FactorSampling& sampling, std::uint64_t first, std::int64_t batch, Stream* stream) {
+  DEEPER_NVTX_RANGE("data.render");
+  DEEPER_CHECK(batch >= 1 && batch <= images_.dim(0), "FaceData::render: batch {} is not in [1, {}]", batch,
+               images_.dim(0));
+  factors_ = draw_factors(config_, sampling, first, batch);
+  for (std::int64_t i = 0; i < batch; ++i) host_labels_[static_cast<std::size_t>(i)] = factors_[static_cast<std::size_t>(i)].identity;
+  Tensor out = images_.slice(0, batch);
+  renderer_->render(factors_, out, stream);
+  copy_bytes(labels_.data(), device_, host_labels_.data(), Device::cpu(), static_cast<std::size_t>(batch) * sizeof(std::int32_t),
+             stream);
+}
+
+}  // namespace deeper::nn

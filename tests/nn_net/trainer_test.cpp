@@ -1,0 +1,290 @@
+// The training loop (nn/trainer.h) on rendered faces, on the CPU: overfitting 8 identities to 100%
+// accuracy, bit-identical resume, the NaN guard with an absurd learning rate, corrupted checkpoints,
+// metrics and evaluation records, data draws.
+#include "net_test_util.h"
+
+#include "core/error.h"
+#include "nn/checkpoint.h"
+#include "nn/data.h"
+#include "nn/metrics.h"
+#include "nn/trainer.h"
+#include "renderer/face_model.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using deeper::Device;
+using deeper::nn::Trainer;
+using deeper::nn::TrainConfig;
+using deeper::nn::TrainerOptions;
+namespace fs = std::filesystem;
+
+const deeper::render::FaceModel& face_model() {
+  static const deeper::render::FaceModel model = [] {
+    deeper::render::ProceduralOptions o;
+    o.texture_size = 64;
+    o.shape_components = 20;
+    o.texture_components = 20;
+    return deeper::render::make_procedural_model(o);
+  }();
+  return model;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("deeper_nn_net_" + name);
+  fs::remove_all(d);
+  return d;
+}
+
+// 8 identities at 32 px, tiny widths; every other factor fixed, so each identity is one image.
+TrainConfig overfit_config(const fs::path& dir) {
+  TrainConfig c;
+  c.model = net_test::tiny_model({8, 16, 16, 32}, 32, 8);
+  c.model.bn_momentum = 0.8;
+  c.train.batch = 16;
+  c.train.steps = 60;
+  c.train.log_every = 10;
+  c.optimizer.momentum = 0.9;
+  c.schedule.kind = deeper::nn::ScheduleKind::constant;
+  c.schedule.lr = 0.05;
+  c.eval.images = 32;
+  c.eval.every = 1000;
+  c.checkpoint.every = 0;
+  c.output.dir = dir.string();
+  auto& r = c.render;
+  r.yaw_deg = r.pitch_deg = r.roll_deg = {0.0, 0.0};
+  r.scale = {1.0, 1.0};
+  r.translate_x = r.translate_y = {0.0, 0.0};
+  r.light_yaw_deg = r.light_pitch_deg = {0.0, 0.0};
+  r.ambient = {0.45, 0.45};
+  r.diffuse = {0.7, 0.7};
+  r.expressions = {"neutral"};
+  r.expression_intensity = {0.0, 0.0};
+  return c;
+}
+
+TrainerOptions quiet_options() {
+  TrainerOptions o;
+  o.face_model = &face_model();
+  o.progress.mode = deeper::ProgressMode::lines;
+  o.progress.line_interval_s = 1e9;
+  return o;
+}
+
+std::vector<nlohmann::json> read_metrics(const fs::path& dir) {
+  std::ifstream in(dir / "metrics.jsonl");
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Trainer, OverfitsEightIdentitiesToFullAccuracy) {
+  const auto dir = fresh_dir("overfit");
+  const auto t0 = std::chrono::steady_clock::now();
+  Trainer trainer(overfit_config(dir), quiet_options());
+  const auto summary = trainer.run();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(summary.end_step, 60);
+  ASSERT_TRUE(summary.last_eval.has_value());
+  EXPECT_EQ(summary.last_eval->accuracy, 1.0) << "eval loss " << summary.last_eval->loss;
+  EXPECT_EQ(summary.last_accuracy, 1.0) << "last training loss " << summary.last_loss;
+  EXPECT_LT(seconds, 120.0);
+  // Records: 6 train records, one eval record with per-factor levels, a final checkpoint.
+  const auto records = read_metrics(dir);
+  int train = 0, eval = 0;
+  for (const auto& r : records) {
+    if (r["kind"] == "train") ++train;
+    if (r["kind"] == "eval") {
+      ++eval;
+      EXPECT_EQ(r["eval_images"], 32);
+      EXPECT_EQ(r["by_factor"]["expression"]["neutral"]["n"], 32);
+      EXPECT_EQ(r["by_factor"]["yaw"].size(), 1u);  // fixed: one bin
+      EXPECT_TRUE(r["by_factor"].contains("age"));
+    }
+  }
+  EXPECT_EQ(train, 6);
+  EXPECT_EQ(eval, 1);
+  EXPECT_LT(records.front()["accuracy"].get<double>(), 1.0);
+  EXPECT_TRUE(fs::exists(dir / "checkpoint.safetensors"));
+  fs::remove_all(dir);
+}
+
+// A run interrupted after 3 of 6 steps and resumed equals the straight run, bit for bit.
+TEST(Trainer, ResumeContinuesBitIdentically) {
+  auto config = [](const fs::path& dir) {
+    TrainConfig c = overfit_config(dir);
+    c.train.steps = 6;
+    c.train.batch = 8;
+    c.train.log_every = 1;
+    c.eval.images = 0;
+    c.schedule.kind = deeper::nn::ScheduleKind::cosine;  // depends on the step: resume must keep it
+    c.schedule.warmup_steps = 2;
+    c.render.yaw_deg = {-20.0, 20.0};  // draws that differ from image to image
+    c.render.expressions = {"neutral", "happy", "sad"};
+    c.render.expression_intensity = {0.0, 1.0};
+    c.optimizer.weight_decay = 1e-3;
+    return c;
+  };
+  const auto a = fresh_dir("resume_a"), b = fresh_dir("resume_b");
+  {
+    Trainer straight(config(a), quiet_options());
+    straight.run();
+  }
+  {
+    TrainerOptions o = quiet_options();
+    o.stop_after = 3;
+    Trainer first(config(b), o);
+    const auto s = first.run();
+    EXPECT_EQ(s.end_step, 3);
+  }
+  {
+    TrainerOptions o = quiet_options();
+    o.resume = true;
+    Trainer second(config(b), o);
+    EXPECT_EQ(second.state().step, 3);
+    const auto s = second.run();
+    EXPECT_EQ(s.start_step, 3);
+    EXPECT_EQ(s.end_step, 6);
+  }
+  const auto layout = deeper::nn::resnet10_layout(config(a).model);
+  deeper::nn::ParameterStore sa(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
+      sb(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd);
+  const auto state_a = deeper::nn::load_checkpoint(a / "checkpoint.safetensors", sa, config(a));
+  const auto state_b = deeper::nn::load_checkpoint(b / "checkpoint.safetensors", sb, config(b));
+  EXPECT_EQ(state_a, state_b);
+  EXPECT_EQ(sa.download_params(), sb.download_params());
+  EXPECT_EQ(sa.download_stats(), sb.download_stats());
+  EXPECT_EQ(sa.download_optimizer_state(0), sb.download_optimizer_state(0));
+  // The metrics of both runs agree on every step's loss.
+  const auto ra = read_metrics(a), rb = read_metrics(b);
+  ASSERT_EQ(ra.size(), 6u);
+  ASSERT_EQ(rb.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(ra[i]["loss"], rb[i]["loss"]) << "step " << i + 1;
+  // A resumed run beyond its end is refused.
+  TrainerOptions o = quiet_options();
+  o.resume = true;
+  EXPECT_THROW(Trainer(config(a), o), deeper::Error);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(Trainer, AbsurdLearningRateStopsNamingTheStepAndKeepsTheLastGoodCheckpoint) {
+  const auto dir = fresh_dir("nan");
+  TrainConfig c = overfit_config(dir);
+  c.train.steps = 40;
+  c.train.batch = 8;
+  c.checkpoint.every = 1;
+  c.eval.images = 0;
+  c.optimizer.momentum = 0.0;
+  c.schedule.lr = 1e30;  // diverges within a few steps
+  c.schedule.kind = deeper::nn::ScheduleKind::constant;
+  Trainer trainer(c, quiet_options());
+  try {
+    trainer.run();
+    FAIL() << "no NaN stop";
+  } catch (const deeper::nn::NonFiniteError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("at step " + std::to_string(e.step())), std::string::npos) << what;
+    EXPECT_NE(what.find("stopping"), std::string::npos) << what;
+    EXPECT_GE(e.step(), 1);
+    std::cout << "NaN stop: " << what << "\n";
+    // The checkpoint on disk loads and holds finite weights.
+    if (fs::exists(dir / "checkpoint.safetensors")) {
+      EXPECT_NE(what.find("checkpoint.safetensors"), std::string::npos) << what;
+      deeper::nn::ParameterStore s(Device::cpu(), deeper::nn::resnet10_layout(c.model), c.optimizer.kind);
+      const auto state = deeper::nn::load_checkpoint(dir / "checkpoint.safetensors", s, c);
+      EXPECT_LT(state.step, e.step());
+      EXPECT_EQ(deeper::nn::first_non_finite(s.download_params()), -1);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, CorruptedOrForeignCheckpointsAreRejected) {
+  const auto dir = fresh_dir("corrupt");
+  TrainConfig c = overfit_config(dir);
+  c.train.steps = 2;
+  c.train.batch = 4;
+  c.eval.images = 0;
+  {
+    TrainerOptions o = quiet_options();
+    o.stop_after = 1;
+    Trainer(c, o).run();
+  }
+  const fs::path ckpt = dir / "checkpoint.safetensors";
+  // A fresh run over an existing checkpoint is refused.
+  EXPECT_THROW(Trainer(c, quiet_options()), deeper::Error);
+  // Flip bytes in the header: rejected with the file named.
+  std::string bytes;
+  {
+    std::ifstream in(ckpt, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto resume = [&] {
+    TrainerOptions o = quiet_options();
+    o.resume = true;
+    Trainer t(c, o);
+  };
+  {
+    std::string bad = bytes;
+    bad[12] = '#';
+    bad[20] = '}';
+    std::ofstream(ckpt, std::ios::binary) << bad;
+    try {
+      resume();
+      ADD_FAILURE() << "corrupted header accepted";
+    } catch (const deeper::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("checkpoint.safetensors"), std::string::npos) << e.what();
+    }
+  }
+  {
+    std::ofstream(ckpt, std::ios::binary) << bytes.substr(0, bytes.size() / 2);  // truncated
+    EXPECT_THROW(resume(), deeper::Error);
+  }
+  {
+    std::ofstream(ckpt, std::ios::binary) << bytes;  // intact again, but another model
+    TrainConfig other = c;
+    other.model.classes = 9;
+    TrainerOptions o = quiet_options();
+    o.resume = true;
+    EXPECT_THROW(Trainer(other, o), deeper::Error);
+    EXPECT_NO_THROW(resume());
+  }
+  fs::remove_all(dir);
+}
+
+TEST(TrainData, DrawsAreAFunctionOfSeedAndIndexAndHonourTheExpressionSubset) {
+  TrainConfig c = overfit_config(fresh_dir("unused"));
+  c.render.expressions = {"happy", "sad", "fear"};
+  c.render.yaw_deg = {-10.0, 10.0};
+  const auto s = deeper::nn::render_sampling(c, 7);
+  const auto a = deeper::nn::draw_factors(c, s, 100, 50);
+  const auto b = deeper::nn::draw_factors(c, s, 120, 10);
+  int seen[7] = {};
+  for (const auto& f : a) {
+    ++seen[f.expression];
+    EXPECT_GE(f.identity, 0);
+    EXPECT_LT(f.identity, 8);
+    EXPECT_GE(f.yaw, -10.0f);
+    EXPECT_LE(f.yaw, 10.0f);
+  }
+  EXPECT_EQ(seen[0] + seen[2] + seen[4] + seen[5], 0);  // neutral, surprise, disgust, anger never drawn
+  EXPECT_GT(seen[1], 0);
+  EXPECT_GT(seen[6], 0);
+  EXPECT_GT(seen[3], 0);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(a[static_cast<std::size_t>(20 + i)].identity, b[static_cast<std::size_t>(i)].identity);
+    EXPECT_EQ(a[static_cast<std::size_t>(20 + i)].yaw, b[static_cast<std::size_t>(i)].yaw);
+    EXPECT_EQ(a[static_cast<std::size_t>(20 + i)].expression, b[static_cast<std::size_t>(i)].expression);
+  }
+  EXPECT_NE(deeper::nn::eval_seed(7), 7u);
+  c.render.expressions = {"smile"};
+  EXPECT_THROW(deeper::nn::render_sampling(c, 7), deeper::Error);
+}
+
+}  // namespace

@@ -1,20 +1,22 @@
 // deeper-train: train the lab's ResNet-10 on faces rendered on the fly (issue 4).
 //
 //   deeper-train (--preset tiny|small|paper | --config FILE) [--set key=value]... [--out DIR]
-//                [--resume] [--steps N] [--profile-steps A:B] [--dry-run] [--device ...] [--seed S]
+//                [--resume] [--steps N] [--profile-steps A:B] [--conv-math auto|simt_f32|wmma_bf16]
+//                [--dry-run] [--device ...] [--seed S]
 //
 // The configuration is a preset (configs/<name>.toml, compiled in) or a TOML file, then each --set
 // in order, then --steps, --seed and --out (docs/training.md lists every key). --dry-run prints the
 // resolved configuration, the parameter count and the layer table, checks a checkpoint to resume
 // from if --resume is given, and exits 0 without writing anything.
 //
-// Training itself needs the network kernels of kernels/nn (convolution, batch norm, pooling, linear,
-// cross-entropy, the optimizers), which this build does not wire in yet: without --dry-run the
-// program stops with an error saying so, after checking everything else.
+// Otherwise it trains (nn/trainer.h): per step a batch rendered on the device, forward, loss,
+// backward, optimizer step; metrics.jsonl, checkpoint.safetensors and config.toml in the run folder,
+// a progress bar with images/s and ETA, held-out evaluations, and a summary on stdout at the end.
+// A NaN or infinite loss stops the run (exit 1) naming the step and the last good checkpoint.
 //
 // Exit status: 0 success, 1 runtime error (unreadable or invalid config file or checkpoint, unusable
-// device, training unavailable), 2 usage error (bad option, unknown preset, bad --set, bad
-// --profile-steps).
+// device, a non-finite loss), 2 usage error (bad option, unknown preset, bad --set, bad
+// --profile-steps, bad --conv-math).
 #include "core/cli.h"
 #include "core/log.h"
 #include "kernels/runtime/device.h"
@@ -23,8 +25,10 @@
 #include "nn/parameters.h"
 #include "nn/resnet10.h"
 #include "nn/schedule.h"
+#include "nn/trainer.h"
 
 #include <charconv>
+#include <fstream>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -36,7 +40,7 @@ namespace {
 using namespace deeper;
 
 struct TrainArgs {
-  std::string preset, config, out, profile_steps;
+  std::string preset, config, out, profile_steps, conv_math = "auto";
   std::vector<std::string> sets;
   std::int64_t steps = 0;
   bool resume = false;
@@ -123,7 +127,14 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
   const nn::TrainConfig c = resolve_config(a, app, common);
   std::optional<std::pair<std::int64_t, std::int64_t>> profile;
   if (!a.profile_steps.empty()) profile = parse_profile_steps(a.profile_steps, c.total_steps());
+  if (a.conv_math != "auto" && a.conv_math != "simt_f32" && a.conv_math != "wmma_bf16") {
+    throw UsageError(fmt::format("--conv-math '{}': expected auto, simt_f32 or wmma_bf16", a.conv_math));
+  }
   const DeviceChoice device = select_device(common.device);
+  const kernels::ConvMath math =
+      a.conv_math == "wmma_bf16" || (a.conv_math == "auto" && device.device.backend == Backend::cuda)
+          ? kernels::ConvMath::wmma_bf16
+          : kernels::ConvMath::simt_f32;
   const nn::NetworkLayout layout = nn::resnet10_layout(c.model);
 
   std::optional<nn::TrainingState> resumed;
@@ -146,8 +157,31 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
     print_dry_run(c, layout, device, resumed, profile);
     return;
   }
-  fail("training needs the ResNet-10 network kernels (kernels/nn), which this build does not wire in yet; "
-       "--dry-run checks the configuration");
+  nn::TrainerOptions options;
+  options.device = device.device;
+  options.resume = a.resume;
+  if (profile) {
+    options.profile_first = profile->first;
+    options.profile_last = profile->second;
+  }
+  options.math = math;
+  log::info("device {} ({}), conv math {}, {} steps x {} images", device.device.name(), device.why,
+            options.math == kernels::ConvMath::wmma_bf16 ? "wmma_bf16" : "simt_f32", c.total_steps(), c.train.batch);
+  nn::Trainer trainer(c, options);
+  {
+    std::ofstream toml(std::filesystem::path(c.output.dir) / "config.toml");
+    toml << nn::config_to_toml(c);
+  }
+  const nn::TrainSummary s = trainer.run();
+  std::cout << fmt::format("steps:           {} to {} of {}\n", s.start_step, s.end_step, c.total_steps());
+  std::cout << fmt::format("last step:       loss {:.4f}, batch accuracy {:.2f}%\n", s.last_loss, 100.0 * s.last_accuracy);
+  if (s.last_eval) {
+    std::cout << fmt::format("evaluation:      loss {:.4f}, accuracy {:.2f}% on {} held-out images (chance {:.2f}%)\n",
+                             s.last_eval->loss, 100.0 * s.last_eval->accuracy, s.last_eval->images,
+                             100.0 / static_cast<double>(c.model.classes));
+  }
+  std::cout << fmt::format("throughput:      {:.1f} images/s (rendering and evaluations included)\n", s.images_per_s);
+  std::cout << fmt::format("checkpoint:      {}\n", s.checkpoint.string());
 }
 
 }  // namespace
@@ -171,6 +205,8 @@ int main(int argc, char** argv) {
         app.add_flag("--resume", args.resume, "continue the run in --out from its checkpoint");
         app.add_option("--steps", args.steps, "run length in steps (sets train.steps)")->check(CLI::PositiveNumber);
         app.add_option("--profile-steps", args.profile_steps, "A:B, the 1-based steps (inclusive) to bracket for Nsight");
+        app.add_option("--conv-math", args.conv_math,
+                       "convolution math: auto (wmma_bf16 on cuda, else simt_f32), simt_f32 or wmma_bf16");
         app.add_flag("--dry-run", args.dry_run, "print the resolved config, parameter count and layer table; write nothing");
       },
       [&](const CommonOptions& common) { run(args, *app_ptr, common); });

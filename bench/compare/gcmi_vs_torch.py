@@ -115,7 +115,8 @@ def run_deeper(binary, xpath, ypath, tmp, device, precision, perm, seed, repeats
         times.append(time.perf_counter() - t0)
     times.sort()
     # One more run with --verbose for deeper-mi's own phase timings (read, upload, copnorm, kernel, ...).
-    verbose = subprocess.run(cmd + ["--verbose"], check=True, capture_output=True, text=True)
+    verbose = subprocess.run([c for c in cmd if c != "--quiet"] + ["--verbose"], check=True, capture_output=True,
+                             text=True)
     phases = [line for line in verbose.stderr.splitlines() if " s," in line or "s, write outputs" in line]
     result = {"phases": phases, "mi": np.load(out), "median_s": times[len(times) // 2], "p10_s": times[0], "p90_s": times[-1],
               "command": " ".join(cmd)}

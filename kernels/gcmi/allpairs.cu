@@ -25,6 +25,7 @@
 #include "kernels/gcmi/allpairs.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace deeper::kernels::DEEPER_KERNEL_NS {
 
@@ -245,6 +246,192 @@ __global__ void __launch_bounds__(kThreads)
   if (pass == kPermuted) epilogue_end(p, w.u0, w.f0, st);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Version 2 of the permuted pass on tensor cores (wmma_bf16, N % 8 == 0, 16-byte aligned rows).
+// A block owns 128 units x 64 features and loops over its chunk of permutations. Per K tile of 32
+// trials: A is 128 x 32 bf16 loaded as 16-byte vectors (2 per thread); B is the 64 x 32 tile of
+// Zy∘π, each thread gathering 8 trials of one feature through the permutation (two 16-byte index
+// loads, 8 two-byte loads from Zy, which stays in L1/L2) and storing them as one 16-byte vector.
+// The next tile is loaded into registers while the tensor cores work on the current one (two shared
+// buffers, one barrier per tile). 8 warps as 4 (units) x 2 (features), each 32 x 32 = 2 x 2
+// fragments (8 mma per warp per K tile, against 4 in version 1). Epilogue: each warp stores its
+// fragments to its own shared 32 x 32 float tile (overlaying the operand buffers); lane l owns
+// column l of it (one feature, 32 units): exceedance counts and observed r² stay in registers across
+// the permutations; the per-feature maximum is reduced in registers, then over the warps in shared
+// memory, then one global atomicMax per (permutation, feature) per block.
+constexpr int kV2Units = 128;
+constexpr int kV2Ld = kWmmaK + 8;             // bf16 row stride of the operand tiles (80 B: 16-byte aligned)
+constexpr int kV2WarpLd = 32 + 4;             // float row stride of a warp's epilogue tile
+#if defined(__CUDA_ARCH__)
+#define DEEPER_V2_UNROLL _Pragma("unroll")
+#else
+#define DEEPER_V2_UNROLL
+#endif
+
+struct alignas(16) Bf16x8 {
+  __nv_bfloat16 v[8];
+};
+
+__device__ __forceinline__ void copy16(void* dst, const void* src) {
+#if defined(DEEPER_EMU)
+  std::memcpy(dst, src, 16);
+#else
+  *static_cast<uint4*>(dst) = *static_cast<const uint4*>(src);
+#endif
+}
+
+union alignas(128) WmmaV2Shared {
+  __nv_bfloat16 tile[2][(kV2Units + kTile) * kV2Ld];  // [stage]: A rows 0..127, then B rows
+  float epilogue[8][32 * kV2WarpLd];
+};
+static_assert(sizeof(WmmaV2Shared) + kTile * sizeof(unsigned) <= 48 * 1024, "static shared memory limit");
+
+// One thread's share of a K tile, staged in registers: two 8-trial pieces of A, one of B.
+struct V2Stage {
+  Bf16x8 a[2];
+  Bf16x8 b;
+};
+
+__device__ __forceinline__ void v2_load(const AllPairsParams& p, std::int64_t perm, std::int64_t u0,
+                                        std::int64_t f0, std::int64_t k0, V2Stage& st) {
+  const int tid = static_cast<int>(threadIdx.x);
+  const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
+  for (int i = 0; i < 2; ++i) {
+    const int c = tid + kThreads * i, row = c >> 2, kc = (c & 3) * 8;
+    const std::int64_t u = u0 + row, k = k0 + kc;
+    if (u < p.units && k < p.n) {
+      copy16(&st.a[i], p.zx_bf16 + u * p.n + k);
+    } else {
+      for (int e = 0; e < 8; ++e) st.a[i].v[e] = zero;
+    }
+  }
+  const int row = tid >> 2, kc = (tid & 3) * 8;
+  const std::int64_t f = f0 + row, k = k0 + kc;
+  if (f < p.features && k < p.n) {
+    alignas(16) std::int32_t idx[8];
+    copy16(idx, p.perms + perm * p.n + k);
+    copy16(idx + 4, p.perms + perm * p.n + k + 4);
+    const __nv_bfloat16* zy = p.zy_bf16 + f * p.n;
+    for (int e = 0; e < 8; ++e) st.b.v[e] = zy[idx[e]];
+  } else {
+    for (int e = 0; e < 8; ++e) st.b.v[e] = zero;
+  }
+}
+
+__device__ __forceinline__ void v2_store(__nv_bfloat16* tile, const V2Stage& st) {
+  const int tid = static_cast<int>(threadIdx.x);
+  for (int i = 0; i < 2; ++i) {
+    const int c = tid + kThreads * i, row = c >> 2, kc = (c & 3) * 8;
+    copy16(tile + row * kV2Ld + kc, &st.a[i]);
+  }
+  const int row = tid >> 2, kc = (tid & 3) * 8;
+  copy16(tile + (kV2Units + row) * kV2Ld + kc, &st.b);
+}
+
+__global__ void __launch_bounds__(kThreads) allpairs_wmma_v2_perm_kernel(AllPairsParams p, PermChunks chunks) {
+  using namespace nvcuda;
+  __shared__ WmmaV2Shared sm;
+  __shared__ unsigned colmax[kTile];
+  const std::int64_t feature_tiles = (p.features + kTile - 1) / kTile;
+  const std::int64_t u0 = static_cast<std::int64_t>(blockIdx.x) * kV2Units;
+  const std::int64_t f0 = (static_cast<std::int64_t>(blockIdx.y) % feature_tiles) * kTile;
+  const std::int64_t perm_begin = (static_cast<std::int64_t>(blockIdx.y) / feature_tiles) * chunks.per_block;
+  const std::int64_t perm_end = perm_begin + chunks.per_block < p.n_perms ? perm_begin + chunks.per_block : p.n_perms;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+  const int warp_row = (warp / 2) * 32, warp_col = (warp % 2) * 32;
+  const float inv_s_n = static_cast<float>(1.0 / p.s_n);
+  // This lane's column: feature f, units u0 + warp_row + 0..31.
+  const std::int64_t f = f0 + warp_col + lane;
+  const bool f_ok = f < p.features;
+  float obs[32];  // registers: every loop over them is unrolled
+  unsigned cnt[32];
+  DEEPER_V2_UNROLL
+  for (int i = 0; i < 32; ++i) {
+    const std::int64_t u = u0 + warp_row + i;
+    cnt[i] = 0;
+    obs[i] = (f_ok && u < p.units) ? p.r2[u * p.features + f] : 0.0f;
+  }
+  for (std::int64_t perm = perm_begin; perm < perm_end; ++perm) {
+    if (tid < kTile) colmax[tid] = 0;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c_frag[2][2];
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) wmma::fill_fragment(c_frag[i][j], 0.0f);
+    }
+    V2Stage st;
+    v2_load(p, perm, u0, f0, 0, st);
+    v2_store(sm.tile[0], st);
+    __syncthreads();
+    int buf = 0;
+    for (std::int64_t k0 = 0; k0 < p.n; k0 += kWmmaK) {
+      const bool more = k0 + kWmmaK < p.n;
+      if (more) v2_load(p, perm, u0, f0, k0 + kWmmaK, st);  // in flight during the mma below
+      const __nv_bfloat16* a = sm.tile[buf];
+      const __nv_bfloat16* b = sm.tile[buf] + kV2Units * kV2Ld;
+      for (int kk = 0; kk < kWmmaK; kk += 16) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a_frag[2];
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b_frag[2];
+        for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a_frag[i], a + (warp_row + 16 * i) * kV2Ld + kk, kV2Ld);
+        for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b_frag[j], b + (warp_col + 16 * j) * kV2Ld + kk, kV2Ld);
+        for (int i = 0; i < 2; ++i) {
+          for (int j = 0; j < 2; ++j) wmma::mma_sync(c_frag[i][j], a_frag[i], b_frag[j], c_frag[i][j]);
+        }
+      }
+      if (more) v2_store(sm.tile[buf ^ 1], st);  // the other buffer: last read before the previous barrier
+      __syncthreads();
+      buf ^= 1;
+    }
+    // Epilogue (the operand buffers are free: every warp passed the last barrier).
+    float* mine = sm.epilogue[warp];
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        wmma::store_matrix_sync(mine + 16 * i * kV2WarpLd + 16 * j, c_frag[i][j], kV2WarpLd, wmma::mem_row_major);
+      }
+    }
+    __syncwarp();
+    unsigned col_max = 0;
+    if (f_ok) {
+      const float scale = p.scale_perm ? p.scale_perm[perm * p.features + f] : 1.0f;
+      DEEPER_V2_UNROLL
+      for (int i = 0; i < 32; ++i) {
+        if (u0 + warp_row + i < p.units) {
+          const float r2 = allpairs_r2_scaled(mine[i * kV2WarpLd + lane], inv_s_n, scale);
+          cnt[i] += r2 >= obs[i] ? 1u : 0u;
+          const unsigned bits = __float_as_uint(r2);
+          col_max = bits > col_max ? bits : col_max;
+        }
+      }
+    }
+    if (col_max) atomicMax(&colmax[warp_col + lane], col_max);
+    __syncthreads();
+    if (tid < kTile && f0 + tid < p.features && colmax[tid]) {
+      atomicMax(reinterpret_cast<unsigned*>(p.max_r2_pf) + perm * p.features + f0 + tid, colmax[tid]);
+    }
+    if (p.max_r2_p && tid < 32) {
+      unsigned v = colmax[tid] > colmax[tid + 32] ? colmax[tid] : colmax[tid + 32];
+      for (int offset = 16; offset > 0; offset /= 2) {
+        const unsigned o = __shfl_xor_sync(0xFFFFFFFFu, v, offset);
+        v = o > v ? o : v;
+      }
+      if (tid == 0 && v) atomicMax(reinterpret_cast<unsigned*>(p.max_r2_p) + perm, v);
+    }
+    __syncthreads();  // colmax and the epilogue tiles are reused by the next permutation
+  }
+  if (f_ok) {
+    DEEPER_V2_UNROLL
+    for (int i = 0; i < 32; ++i) {
+      const std::int64_t u = u0 + warp_row + i;
+      if (u < p.units && cnt[i]) atomicAdd(&p.exceed[u * p.features + f], cnt[i]);
+    }
+  }
+}
+
+// Version 2 needs whole 16-byte pieces of every row: N % 8 == 0 and 16-byte aligned bases.
+bool v2_eligible(const AllPairsParams& p) {
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; };
+  return p.math == AllPairsMath::wmma_bf16 && p.n % 8 == 0 && aligned(p.zx_bf16) && aligned(p.zy_bf16) &&
+         aligned(p.perms);
+}
+
 // Zeroes the permutation outputs: exceed (U·F), max_r2_pf (P·F), max_r2_p (P).
 __global__ void allpairs_init_kernel(AllPairsParams p) {
   const std::int64_t pairs = p.units * p.features, maxima = p.n_perms * p.features;
@@ -290,7 +477,13 @@ void allpairs_mi(const AllPairsParams& p, void* stream) {
       chunks.per_block = (p.n_perms + max_chunks - 1) / max_chunks;
     }
     chunks.chunks = (p.n_perms + chunks.per_block - 1) / chunks.per_block;
-    run(kPermuted, chunks);
+    if (v2_eligible(p)) {
+      const dim3 grid(static_cast<unsigned>((p.units + kV2Units - 1) / kV2Units),
+                      static_cast<unsigned>(feature_tiles * chunks.chunks));
+      launch(allpairs_wmma_v2_perm_kernel, grid, block, 0, stream, "allpairs_mi_wmma_bf16_v2_perm", p, chunks);
+    } else {
+      run(kPermuted, chunks);
+    }
   }
 }
 

@@ -191,6 +191,20 @@ TEST(AllPairs, FusedPermutationStatisticsEqualTheMaterialisedNull) {
   }
 }
 
+// N % 8 == 0 takes the version-2 permuted pass of wmma_bf16 (128-unit tiles, 16-byte loads, the
+// permutation gathered per 8 trials): two unit tiles (150 = 128 + 22), two feature tiles (70 = 64 + 6),
+// a partial last K tile (104 = 3 * 32 + 8) and chunks of 3 permutations.
+TEST(AllPairs, VectorisedWmmaPermutedPassEqualsTheMaterialisedNull) {
+  for (const std::int64_t n : {104, 64}) {
+    const Problem pr = make_problem(150, 70, n, 7, 91);
+    const Oracle o = oracle(pr, dk::AllPairsMath::wmma_bf16, 1e-5);
+    expect_matches_oracle(run(kEmu, pr, dk::AllPairsMath::wmma_bf16), o, pr, 2e-6,
+                          name(pr, kEmu, dk::AllPairsMath::wmma_bf16));
+    expect_matches_oracle(run(kEmu, pr, dk::AllPairsMath::wmma_bf16, 3), o, pr, 2e-6,
+                          name(pr, kEmu, dk::AllPairsMath::wmma_bf16) + " chunks of 3");
+  }
+}
+
 TEST(AllPairs, IdenticalRowsGiveRNearOneAndAFiniteClampedMi) {
   Problem pr = make_problem(5, 3, 257, 0, 5);
   for (std::int64_t k = 0; k < pr.N; ++k) {  // Zy row 1 = Zx row 2, Zy row 2 = −Zx row 4

@@ -20,9 +20,9 @@ double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Weight decay segments: conv and linear weights decay, BN parameters and biases do not; the
-// alignment gaps join the segment before them; neighbours with the same flag merge.
-kernels::ParamSegments decay_segments(const NetworkLayout& layout) {
+}  // namespace
+
+kernels::ParamSegments weight_decay_segments(const NetworkLayout& layout) {
   kernels::ParamSegments out;
   std::vector<kernels::ParamSegment> list;
   for (const auto& v : layout.params) {
@@ -45,6 +45,8 @@ kernels::ParamSegments decay_segments(const NetworkLayout& layout) {
   std::copy(list.begin(), list.end(), out.segment);
   return out;
 }
+
+namespace {
 
 struct Bins {
   std::string name;
@@ -108,7 +110,7 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : config_(std::move
     params_to_bf16(options_.device, store_->params(), static_cast<std::uint16_t*>(bf16_->data()),
                    layout.param_buffer_elements);
   }
-  segments_ = decay_segments(layout);
+  segments_ = weight_decay_segments(layout);
 }
 
 Trainer::~Trainer() = default;

@@ -75,6 +75,10 @@ struct TrainSummary {
   std::filesystem::path checkpoint;
 };
 
+// The optimizer's weight-decay segments over the parameter buffer: conv and linear weights decay,
+// BN parameters and biases do not; alignment gaps join the segment before them.
+kernels::ParamSegments weight_decay_segments(const NetworkLayout& layout);
+
 class Trainer {
  public:
   // Checks the config, builds the face model (if not given), data, parameter store, network and

@@ -1,0 +1,158 @@
+// The ResNet-10 (nn/network.h, nn/inference.h, nn/trainer.h) on CUDA against the CPU reference.
+#include "core/error.h"
+#include "kernels/runtime/device.h"
+#include "kernels/runtime/memory.h"
+#include "nn/inference.h"
+#include "nn/network.h"
+#include "nn/parameters.h"
+#include "nn/trainer.h"
+#include "tests/nn_net/net_test_util.h"
+#include "tests/support/gpu_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#if DEEPER_HAVE_CUDA_KERNELS
+namespace {
+
+namespace dk = deeper::kernels;
+using deeper::Device;
+using deeper::DeviceBuffer;
+using deeper::nn::BnMode;
+using deeper::nn::NetworkBuffersT;
+using deeper::nn::ParamKind;
+
+struct Run {
+  std::vector<float> logits, grads, stats;
+  double loss = 0;
+};
+
+Run run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch) {
+  const auto layout = deeper::nn::resnet10_layout(m);
+  const auto p = net_test::random_params(layout, 5);
+  DeviceBuffer params = net_test::upload(device, p);
+  DeviceBuffer grads(device, p.size() * sizeof(float));
+  deeper::fill_bytes(grads.data(), device, 0, grads.bytes());
+  DeviceBuffer stats = net_test::upload(device, std::vector<float>(static_cast<std::size_t>(layout.stat_buffer_elements), 0.5f));
+  DeviceBuffer bf16(device, p.size() * sizeof(std::uint16_t));
+  deeper::nn::params_to_bf16(device, static_cast<const float*>(params.data()), static_cast<std::uint16_t*>(bf16.data()),
+                             static_cast<std::int64_t>(p.size()));
+  DeviceBuffer images = net_test::upload(device, net_test::random_images(batch, m.input_size, 11));
+  DeviceBuffer labels = net_test::upload(device, net_test::random_labels(batch, m.classes, 13));
+  deeper::nn::Network net(device, layout, batch, math);
+  NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
+                           static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
+  const float* logits = net.forward(b, static_cast<float*>(images.data()), batch, BnMode::train);
+  const auto r = net.loss(static_cast<std::int32_t*>(labels.data()));
+  net.backward(b);
+  Run out;
+  out.logits = net_test::download(device, logits, batch * m.classes);
+  out.loss = r.loss;
+  out.grads = net_test::download(device, static_cast<float*>(grads.data()), static_cast<std::int64_t>(p.size()));
+  out.stats = net_test::download(device, static_cast<float*>(stats.data()), layout.stat_buffer_elements);
+  return out;
+}
+
+// Relative L2 error per trainable tensor (conv biases, whose gradients are rounding noise, by atol).
+void expect_grads_close(const deeper::nn::NetworkLayout& layout, const Run& got, const Run& want, double rel,
+                        const std::string& what) {
+  for (const auto& v : layout.params) {
+    double d = 0, n = 0, worst = 0;
+    for (std::int64_t i = 0; i < v.numel; ++i) {
+      const double g = got.grads[static_cast<std::size_t>(v.offset + i)], w = want.grads[static_cast<std::size_t>(v.offset + i)];
+      d += (g - w) * (g - w);
+      n += w * w;
+      worst = std::max(worst, std::abs(g - w));
+    }
+    if (v.kind == ParamKind::conv_bias) {
+      EXPECT_LT(worst, 1e-4) << what << " " << v.name;
+    } else {
+      EXPECT_LE(std::sqrt(d), rel * std::sqrt(n) + 1e-7) << what << " " << v.name;
+    }
+  }
+}
+
+const deeper::nn::ModelConfig kModel = net_test::tiny_model({16, 32, 64, 128}, 64, 20);
+
+TEST(GpuNetwork, SimtF32MatchesTheCpu) {
+  DEEPER_REQUIRE_CUDA();
+  const auto layout = deeper::nn::resnet10_layout(kModel);
+  const Run cpu = run(Device::cpu(), dk::ConvMath::simt_f32, kModel, 8);
+  const Run gpu = run(Device::cuda(0), dk::ConvMath::simt_f32, kModel, 8);
+  net_test::expect_close(gpu.logits, cpu.logits, 1e-3, 1e-3, "simt logits");
+  EXPECT_NEAR(gpu.loss, cpu.loss, 1e-4 * (1 + cpu.loss));
+  net_test::expect_close(gpu.stats, cpu.stats, 1e-4, 1e-3, "running statistics");
+  expect_grads_close(layout, gpu, cpu, 2e-3, "simt");
+}
+
+TEST(GpuNetwork, WmmaBf16MatchesTheCpuBf16Path) {
+  DEEPER_REQUIRE_CUDA();
+  const auto layout = deeper::nn::resnet10_layout(kModel);
+  const Run cpu = run(Device::cpu(), dk::ConvMath::wmma_bf16, kModel, 8);
+  const Run gpu = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8);
+  net_test::expect_close(gpu.logits, cpu.logits, 1e-2, 1e-2, "wmma logits");
+  EXPECT_NEAR(gpu.loss, cpu.loss, 1e-2 * (1 + cpu.loss));
+  expect_grads_close(layout, gpu, cpu, 5e-2, "wmma");
+}
+
+TEST(GpuNetwork, InferenceMatchesTheCpu) {
+  DEEPER_REQUIRE_CUDA();
+  const auto layout = deeper::nn::resnet10_layout(kModel);
+  const auto p = net_test::random_params(layout, 2);
+  const std::vector<float> s(static_cast<std::size_t>(layout.stat_buffer_elements), 0.8f);
+  deeper::nn::ParameterStore cs(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
+      gs(Device::cuda(0), layout, deeper::nn::OptimizerKind::sgd);
+  cs.upload_params(p);
+  gs.upload_params(p);
+  cs.upload_stats(s);
+  gs.upload_stats(s);
+  deeper::nn::InferenceModel a(cs, 8), b(gs, 8);
+  const auto host = net_test::random_images(8, 64, 3);
+  deeper::Tensor ci = deeper::Tensor::empty({8, 64, 64, 3}, deeper::DType::f32, Device::cpu());
+  deeper::copy_bytes(ci.data_raw(), Device::cpu(), host.data(), Device::cpu(), ci.nbytes());
+  a.run(ci);
+  b.run(ci.to(Device::cuda(0)));
+  for (int l = 1; l <= 11; ++l) {
+    net_test::expect_close(b.activation_host(l), a.activation_host(l), 1e-3, 1e-3, "layer " + std::to_string(l));
+  }
+}
+
+TEST(GpuTrainer, AFewStepsOnRenderedFacesLowerTheLoss) {
+  DEEPER_REQUIRE_CUDA();
+  const auto dir = std::filesystem::temp_directory_path() / "deeper_gpu_nn_net_train";
+  std::filesystem::remove_all(dir);
+  deeper::nn::TrainConfig c;
+  c.model = net_test::tiny_model({16, 32, 64, 128}, 64, 8);
+  c.model.bn_momentum = 0.9;  // running statistics settle within 30 steps
+  c.train.batch = 64;
+  c.train.steps = 30;
+  c.train.log_every = 10;
+  c.schedule.kind = deeper::nn::ScheduleKind::constant;
+  c.schedule.lr = 0.05;
+  c.eval.images = 128;
+  c.eval.every = 1000;
+  c.checkpoint.every = 0;
+  c.output.dir = dir.string();
+  deeper::nn::TrainerOptions o;
+  o.device = Device::cuda(0);
+  o.math = dk::ConvMath::wmma_bf16;
+  o.progress.mode = deeper::ProgressMode::lines;
+  deeper::nn::Trainer t(c, o);
+  const deeper::nn::LossResult first = t.step();
+  const auto s = t.run();
+  EXPECT_EQ(s.end_step, 30);
+  EXPECT_TRUE(std::isfinite(s.last_loss));
+  EXPECT_LT(s.last_loss, first.loss);
+  ASSERT_TRUE(s.last_eval.has_value());
+  EXPECT_GT(s.last_eval->accuracy, 1.0 / 8.0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+#else
+TEST(GpuNnNet, NeedsTheCudaPass) { GTEST_SKIP() << "this build has no CUDA kernels (DEEPER_WITH_CUDA=OFF)"; }
+#endif

@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "kernels/runtime/device.h"
 #include "kernels/runtime/memory.h"
+#include "nn/config.h"
 #include "nn/inference.h"
 #include "nn/network.h"
 #include "nn/parameters.h"
@@ -26,12 +27,12 @@ using deeper::nn::BnMode;
 using deeper::nn::NetworkBuffersT;
 using deeper::nn::ParamKind;
 
-struct Run {
+struct NetRun {
   std::vector<float> logits, grads, stats;
   double loss = 0;
 };
 
-Run run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch) {
+NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch) {
   const auto layout = deeper::nn::resnet10_layout(m);
   const auto p = net_test::random_params(layout, 5);
   DeviceBuffer params = net_test::upload(device, p);
@@ -49,7 +50,7 @@ Run run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& 
   const float* logits = net.forward(b, static_cast<float*>(images.data()), batch, BnMode::train);
   const auto r = net.loss(static_cast<std::int32_t*>(labels.data()));
   net.backward(b);
-  Run out;
+  NetRun out;
   out.logits = net_test::download(device, logits, batch * m.classes);
   out.loss = r.loss;
   out.grads = net_test::download(device, static_cast<float*>(grads.data()), static_cast<std::int64_t>(p.size()));
@@ -58,7 +59,7 @@ Run run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& 
 }
 
 // Relative L2 error per trainable tensor (conv biases, whose gradients are rounding noise, by atol).
-void expect_grads_close(const deeper::nn::NetworkLayout& layout, const Run& got, const Run& want, double rel,
+void expect_grads_close(const deeper::nn::NetworkLayout& layout, const NetRun& got, const NetRun& want, double rel,
                         const std::string& what) {
   for (const auto& v : layout.params) {
     double d = 0, n = 0, worst = 0;
@@ -81,8 +82,8 @@ const deeper::nn::ModelConfig kModel = net_test::tiny_model({16, 32, 64, 128}, 6
 TEST(GpuNetwork, SimtF32MatchesTheCpu) {
   DEEPER_REQUIRE_CUDA();
   const auto layout = deeper::nn::resnet10_layout(kModel);
-  const Run cpu = run(Device::cpu(), dk::ConvMath::simt_f32, kModel, 8);
-  const Run gpu = run(Device::cuda(0), dk::ConvMath::simt_f32, kModel, 8);
+  const NetRun cpu = run(Device::cpu(), dk::ConvMath::simt_f32, kModel, 8);
+  const NetRun gpu = run(Device::cuda(0), dk::ConvMath::simt_f32, kModel, 8);
   net_test::expect_close(gpu.logits, cpu.logits, 1e-3, 1e-3, "simt logits");
   EXPECT_NEAR(gpu.loss, cpu.loss, 1e-4 * (1 + cpu.loss));
   net_test::expect_close(gpu.stats, cpu.stats, 1e-4, 1e-3, "running statistics");
@@ -92,8 +93,8 @@ TEST(GpuNetwork, SimtF32MatchesTheCpu) {
 TEST(GpuNetwork, WmmaBf16MatchesTheCpuBf16Path) {
   DEEPER_REQUIRE_CUDA();
   const auto layout = deeper::nn::resnet10_layout(kModel);
-  const Run cpu = run(Device::cpu(), dk::ConvMath::wmma_bf16, kModel, 8);
-  const Run gpu = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8);
+  const NetRun cpu = run(Device::cpu(), dk::ConvMath::wmma_bf16, kModel, 8);
+  const NetRun gpu = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8);
   net_test::expect_close(gpu.logits, cpu.logits, 1e-2, 1e-2, "wmma logits");
   EXPECT_NEAR(gpu.loss, cpu.loss, 1e-2 * (1 + cpu.loss));
   expect_grads_close(layout, gpu, cpu, 5e-2, "wmma");
@@ -125,8 +126,8 @@ TEST(GpuTrainer, AFewStepsOnRenderedFacesLowerTheLoss) {
   DEEPER_REQUIRE_CUDA();
   const auto dir = std::filesystem::temp_directory_path() / "deeper_gpu_nn_net_train";
   std::filesystem::remove_all(dir);
-  deeper::nn::TrainConfig c;
-  c.model = net_test::tiny_model({16, 32, 64, 128}, 64, 8);
+  deeper::nn::TrainConfig c = deeper::nn::load_preset("tiny");  // its narrow factor ranges, 64 px, widths 16-128
+  c.model.classes = 8;
   c.model.bn_momentum = 0.9;  // running statistics settle within 30 steps
   c.train.batch = 64;
   c.train.steps = 30;

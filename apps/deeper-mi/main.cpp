@@ -26,6 +26,7 @@
 #include "infotheory/allpairs_cond_device.h"
 #include "infotheory/allpairs_conditional.h"
 #include "infotheory/allpairs_mv.h"
+#include "infotheory/allpairs_stream.h"
 #include "infotheory/gcmi.h"
 #include "kernels/runtime/device.h"
 
@@ -42,6 +43,7 @@ struct MiArgs {
   std::string x, y, z, out, out_dir;
   std::string method = "model", ties = "stable", stats = "maxstat", precision = "auto";
   int permutations = 0;
+  std::int64_t tile_units = 0;  // cc on a device: units per streamed tile (0: automatic)
   double alpha = 0.05;
   bool no_bias_correction = false;
 };
@@ -162,8 +164,14 @@ void run_cc(const MiArgs& a, const CommonOptions& common, const Device& device) 
   if (x.dim == 1 && y.dim == 1) {
     const double t_read = clock.lap();
     const info::AllPairsOptions o = batched_options(a, common, device);
+    if (a.tile_units > 0 && device.backend == Backend::cpu) {
+      fail("--tile-units streams X through a device (cuda or emu); the CPU engine needs no tiles");
+    }
     const info::AllPairsResult r =
-        info::gcmi_cc_all_pairs(device, x.data.data(), x.count, y.data.data(), y.count, x.trials, o);
+        device.backend == Backend::cpu
+            ? info::gcmi_cc_all_pairs(device, x.data.data(), x.count, y.data.data(), y.count, x.trials, o)
+            : info::gcmi_cc_all_pairs_streamed(device, info::unit_source(x.data.data(), x.trials), x.count,
+                                               y.data.data(), y.count, x.trials, o, {a.tile_units});
     const double t_compute = clock.lap();
     warn_ties(x, r.tie_fraction_x);
     warn_ties(y, r.tie_fraction_y);
@@ -324,6 +332,12 @@ int main(int argc, char** argv) {
               ->check(CLI::IsMember({"stable", "jitter", "average"}));
           c->add_flag("--no-bias-correction", args.no_bias_correction, "plug-in estimates (no analytic bias correction)");
           if (name == "cd") c->add_option("--method", args.method, "model | mixture")->check(CLI::IsMember({"model", "mixture"}));
+          if (name == "cc") {
+            c->add_option("--tile-units", args.tile_units,
+                          "univariate cc on a device: stream X in tiles of this many units, two in flight "
+                          "(default 0: as many as fit in a quarter of the device's free memory)")
+                ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+          }
           {
             c->add_option("--perm", args.permutations,
                           "permutations for the null (cc permutes y, cd the labels, ccd y within classes, ccc y, "

@@ -116,6 +116,20 @@ TEST_F(MiApp, CcOnTheEmulatorRunsTheCudaKernelsAndAgrees) {
   EXPECT_NE(f64.err.find("f64 runs on the CPU"), std::string::npos) << f64.err;
 }
 
+TEST_F(MiApp, CcTilesOnADeviceGiveTheUntiledBits) {
+  const std::string common = "cc " + path("x.npy") + " " + path("y.npy") + " --device emu --perm 9 -q ";
+  ASSERT_EQ(run(common + "-o " + path("whole.npy") + " --out-dir " + path("whole")).status, 0);
+  const Outcome r = run(common + "-o " + path("tiled.npy") + " --out-dir " + path("tiled") + " --tile-units 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load("whole.npy", {kU, kF}), load("tiled.npy", {kU, kF}));
+  EXPECT_EQ(load("whole/p_values.npy", {kU, kF}), load("tiled/p_values.npy", {kU, kF}));
+  EXPECT_EQ(load("whole/null_max.npy", {9}), load("tiled/null_max.npy", {9}));
+  // On the CPU there is nothing to stream: a clear error, not a silent ignore.
+  const Outcome cpu = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("c.npy") + " --tile-units 2");
+  EXPECT_EQ(cpu.status, 1);
+  EXPECT_NE(cpu.err.find("--tile-units"), std::string::npos) << cpu.err;
+}
+
 TEST_F(MiApp, CcWithPermutationsWritesTheNullStatistics) {
   const Outcome r = run("cc " + path("x.npy") + " " + path("y.npy") + " -o " + path("mi.npy") + " --perm 49 --seed 3 --out-dir " +
                     path("stats") + " -q");

@@ -7,8 +7,8 @@ Builds a small ResNet-10 with exactly deeper's layout and padding conventions (r
          BN, ReLU, conv 3x3/1 'same', BN; projection conv 1x1/stride (+BN); add; ReLU
   head   global average pool, linear
 BN in training mode with eps 1e-3 and PyTorch momentum 0.01 (Keras 0.99); conv biases kept.
-Weights and inputs are drawn from a fixed torch.Generator; everything is computed in float64 and
-stored as F32 (tensor names and shapes as deeper's: conv weights KRSC = OHWI, images NHWC).
+Weights and inputs are drawn from a fixed torch.Generator and rounded to float32 (the values
+deeper reads); everything is then computed in float64 and stored as F32 (tensor names and shapes as deeper's: conv weights KRSC = OHWI, images NHWC).
 
 Writes tests/fixtures/resnet10_parity.safetensors (no safetensors package needed) with:
   <param name>                    initial trainable parameters (deeper names, e.g. stage3.conv1.weight)
@@ -82,8 +82,8 @@ def make_params(gen):
     bound = (6.0 / (w3 + CLASSES)) ** 0.5
     params["fc.weight"] = (torch.rand(CLASSES, w3, generator=gen, dtype=torch.float64) * 2 - 1) * bound
     params["fc.bias"] = (torch.rand(CLASSES, generator=gen, dtype=torch.float64) - 0.5) * 0.2
-    for v in params.values():
-        v.requires_grad_(True)
+    for name in params:  # the values deeper reads (F32), exactly
+        params[name] = params[name].float().double().requires_grad_(True)
     return params, stats
 
 
@@ -147,7 +147,7 @@ def main():
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(20181118)
     params, stats = make_params(gen)
-    images = torch.rand(BATCH, SIZE, SIZE, 3, generator=gen, dtype=torch.float64)
+    images = torch.rand(BATCH, SIZE, SIZE, 3, generator=gen, dtype=torch.float64).float().double()
     labels = torch.randint(0, CLASSES, (BATCH,), generator=gen)
 
     out = []

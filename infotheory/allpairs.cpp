@@ -114,10 +114,11 @@ AllPairsResult gcmi_cc_all_pairs(const double* x, std::int64_t units, const doub
   // Copula-normalise every row once (copnorm commutes with the trial permutations below).
   // Variables are numbered x rows first, then y rows (the jitter key's variable index).
   std::vector<double> zx(static_cast<std::size_t>(units * n)), zy(static_cast<std::size_t>(features * n));
-  copnorm_rows(x, units, n, zx.data(), options.gcmi.ties, options.gcmi.seed, 0);
-  copnorm_rows(y, features, n, zy.data(), options.gcmi.ties, options.gcmi.seed, static_cast<std::uint64_t>(units));
-  result.tie_fraction_x = detail::tie_fractions(x, units, n);
-  result.tie_fraction_y = detail::tie_fractions(y, features, n);
+  result.tie_fraction_x.resize(static_cast<std::size_t>(units));
+  result.tie_fraction_y.resize(static_cast<std::size_t>(features));
+  copnorm_rows(x, units, n, zx.data(), options.gcmi.ties, options.gcmi.seed, 0, result.tie_fraction_x.data());
+  copnorm_rows(y, features, n, zy.data(), options.gcmi.ties, options.gcmi.seed, static_cast<std::uint64_t>(units),
+               result.tie_fraction_y.data());
   const std::vector<double> nx = row_norms(zx.data(), units, n), ny = row_norms(zy.data(), features, n);
   const double bias = options.gcmi.bias_correct ? mi_bias_bits(1, 1, n) : 0.0;
 

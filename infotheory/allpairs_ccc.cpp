@@ -23,6 +23,7 @@ enum class Quantity { cmi, coinfo };
 struct CccData {
   std::int64_t units = 0, features = 0, n = 0;
   std::vector<double> zx, zy, z;
+  std::vector<double> ties_x, ties_y;  // tie fractions, from the copnorm sorts
   std::vector<double> nx, ny, rxz, ryz;
   double nz = 0.0;
   double bias_cmi = 0.0, bias_mi = 0.0;  // 2 b(2) - b(3) - b(1) and c(N) = 2 b(1) - b(2), bits
@@ -57,8 +58,10 @@ CccData prepare(std::string_view what, const double* x, std::int64_t units, cons
   d.zy.resize(static_cast<std::size_t>(features * n));
   d.z.resize(static_cast<std::size_t>(n));
   const auto& g = options.gcmi;
-  copnorm_rows(x, units, n, d.zx.data(), g.ties, g.seed, 0);
-  copnorm_rows(y, features, n, d.zy.data(), g.ties, g.seed, static_cast<std::uint64_t>(units));
+  d.ties_x.resize(static_cast<std::size_t>(units));
+  d.ties_y.resize(static_cast<std::size_t>(features));
+  copnorm_rows(x, units, n, d.zx.data(), g.ties, g.seed, 0, d.ties_x.data());
+  copnorm_rows(y, features, n, d.zy.data(), g.ties, g.seed, static_cast<std::uint64_t>(units), d.ties_y.data());
   copnorm_rows(z, 1, n, d.z.data(), g.ties, g.seed, static_cast<std::uint64_t>(units + features));
   d.nx = detail::row_norms(d.zx.data(), units, n);
   d.ny = detail::row_norms(d.zy.data(), features, n);
@@ -180,8 +183,8 @@ AllPairsResult run(std::string_view what, Quantity quantity, const double* x, st
                    std::int64_t features, const double* z, std::int64_t trials, const AllPairsOptions& options) {
   const CccData d = prepare(what, x, units, y, features, z, trials, options);
   AllPairsResult result = detail::empty_result(units, features, trials, options.permutations);
-  result.tie_fraction_x = detail::tie_fractions(x, units, trials);
-  result.tie_fraction_y = detail::tie_fractions(y, features, trials);
+  result.tie_fraction_x = d.ties_x;
+  result.tie_fraction_y = d.ties_y;
   if (options.precision == GemmPrecision::f32) {
     ccc_passes<float>(d, quantity, options, result);
   } else {

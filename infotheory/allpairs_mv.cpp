@@ -190,9 +190,8 @@ double mi_of_stat(double t, bool one_dim, double bias) {
   return one_dim ? detail::mi_of_r2(t, bias) : 0.5 * t / kLn2 - bias;
 }
 
-// Each variable's largest tie fraction over its d rows.
-std::vector<double> variable_tie_fractions(const double* x, std::int64_t count, int d, std::int64_t n) {
-  const std::vector<double> rows = detail::tie_fractions(x, count * d, n);
+// Each variable's largest tie fraction over its d rows (`rows`: one fraction per row, from copnorm_rows).
+std::vector<double> variable_tie_fractions(const std::vector<double>& rows, std::int64_t count, int d) {
   std::vector<double> out(at(count), 0.0);
   for (std::int64_t r = 0; r < count * d; ++r) out[at(r / d)] = std::max(out[at(r / d)], rows[at(r)]);
   return out;
@@ -252,9 +251,10 @@ void cc_tiles(const CcJob& job, Permutations* perms, AllPairsResult& result, std
   for (std::int64_t start = 0; start < job.units; start += job.tile) {
     const std::int64_t tu = std::min(job.tile, job.units - start), rows = tu * dx;
     const double* xt = job.x + start * dx * n;
+    std::vector<double> row_ties(at(rows));
     copnorm_rows(xt, rows, n, zx.data(), job.options->gcmi.ties, job.options->gcmi.seed,
-                 static_cast<std::uint64_t>(start * dx));
-    const std::vector<double> ties = variable_tie_fractions(xt, tu, dx, n);
+                 static_cast<std::uint64_t>(start * dx), row_ties.data());
+    const std::vector<double> ties = variable_tie_fractions(row_ties, tu, dx);
     std::copy(ties.begin(), ties.end(), result.tie_fraction_x.begin() + start);
     const std::vector<double> nx = detail::row_norms(zx.data(), rows, n);
     const std::vector<double> ax = whiteners(zx.data(), nx, tu, dx, n, start, "x");
@@ -500,9 +500,10 @@ void cd_tiles(const double* x, std::int64_t units, std::int64_t tile_units, cons
     const std::int64_t tu = std::min(tile_units, units - start);
     tile.units = tu;
     const double* xt = x + start * d * n;
+    std::vector<double> row_ties(at(tu * d));
     copnorm_rows(xt, tu * d, n, tile.a.data(), job.options->gcmi.ties, job.options->gcmi.seed,
-                 static_cast<std::uint64_t>(start * d));
-    const std::vector<double> ties = variable_tie_fractions(xt, tu, d, n);
+                 static_cast<std::uint64_t>(start * d), row_ties.data());
+    const std::vector<double> ties = variable_tie_fractions(row_ties, tu, d);
     std::copy(ties.begin(), ties.end(), result.tie_fraction_x.begin() + start);
     tile.total1.assign(at(tu * d), 0.0);
     tile.gram.assign(at(tu * p), 0.0);
@@ -598,13 +599,14 @@ AllPairsResult gcmi_cc_all_pairs_mv(const double* x, std::int64_t units, int dx,
   job.tile = tile_size(tile_units, units, dx, n);
   // Y once: copula rows (jitter variables numbered after all of X's rows), norms, whitening.
   job.zy.resize(at(features * dy * n));
+  std::vector<double> y_row_ties(at(features * dy));
   copnorm_rows(y, features * dy, n, job.zy.data(), options.gcmi.ties, options.gcmi.seed,
-               static_cast<std::uint64_t>(units * dx));
+               static_cast<std::uint64_t>(units * dx), y_row_ties.data());
   job.ny = detail::row_norms(job.zy.data(), features * dy, n);
   job.ay = whiteners(job.zy.data(), job.ny, features, dy, n, 0, "y");
 
   AllPairsResult result = detail::empty_result(units, features, n, P);
-  result.tie_fraction_y = variable_tie_fractions(y, features, dy, n);
+  result.tie_fraction_y = variable_tie_fractions(y_row_ties, features, dy);
   result.tie_fraction_x.resize(at(units));
   result.mi.resize(at(units * features));
   std::vector<double> max_t;

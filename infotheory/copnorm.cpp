@@ -17,9 +17,11 @@ namespace {
 
 constexpr std::uint64_t kMax32 = std::uint64_t{1} << 32;
 
-// One row: x[0..n), jitter keys from trial_ids (or 0..n-1), table = copnorm_table(n).
-void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out, TiePolicy ties,
-                 std::uint64_t seed, std::uint64_t variable_index, std::span<const double> table) {
+// One row: x[0..n), jitter keys from trial_ids (or 0..n-1), table = copnorm_table(n). Returns the
+// row's tie fraction (n - distinct values) / n, read off the sorted order (equal values are
+// adjacent under every policy, and operator== treats -0.0 and +0.0 as equal, as tie_fraction does).
+double copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out, TiePolicy ties,
+                   std::uint64_t seed, std::uint64_t variable_index, std::span<const double> table) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), std::int64_t{0});
   switch (ties) {
@@ -54,10 +56,15 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
       break;
     }
   }
+  std::int64_t distinct = 1;
+  for (std::int64_t k = 1; k < n; ++k) {
+    distinct += x[order[static_cast<std::size_t>(k)]] == x[order[static_cast<std::size_t>(k - 1)]] ? 0 : 1;
+  }
+  const double tied = static_cast<double>(n - distinct) / static_cast<double>(n);
   if (ties != TiePolicy::average) {
     for (std::int64_t k = 0; k < n; ++k)
       out[order[static_cast<std::size_t>(k)]] = table[static_cast<std::size_t>(k)];
-    return;
+    return tied;
   }
   // Mid-ranks: the tied positions s..e-1 (0-based) share rank ((s + 1) + e) / 2.
   const double denom = static_cast<double>(n) + 1.0;
@@ -73,6 +80,7 @@ void copnorm_row(const double* x, const std::int64_t* trial_ids, std::int64_t n,
   }
   const double mean = sum / static_cast<double>(n);
   for (std::int64_t t = 0; t < n; ++t) out[t] -= mean;
+  return tied;
 }
 
 void check_row_args(const double* x, std::int64_t n, const double* out) {
@@ -135,7 +143,7 @@ void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64
 }
 
 void copnorm_rows(const double* x, std::int64_t rows, std::int64_t n, double* out, TiePolicy ties,
-                  std::uint64_t seed, std::uint64_t first_variable) {
+                  std::uint64_t seed, std::uint64_t first_variable, double* tie_fractions) {
   if (rows < 1) fail("copnorm_rows: needs at least one row (got {})", rows);
   const std::vector<double> table = copnorm_table(n);
   // Rows in parallel; the first error any row raises is rethrown after the loop (an exception must
@@ -147,7 +155,9 @@ void copnorm_rows(const double* x, std::int64_t rows, std::int64_t n, double* ou
       const double* xr = x ? x + r * n : nullptr;
       double* outr = out ? out + r * n : nullptr;
       check_row_args(xr, n, outr);
-      copnorm_row(xr, nullptr, n, outr, ties, seed, first_variable + static_cast<std::uint64_t>(r), table);
+      const double tied =
+          copnorm_row(xr, nullptr, n, outr, ties, seed, first_variable + static_cast<std::uint64_t>(r), table);
+      if (tie_fractions) tie_fractions[r] = tied;
     } catch (...) {
 #pragma omp critical(deeper_copnorm_rows_error)
       if (!error) error = std::current_exception();

@@ -61,10 +61,11 @@ void copnorm(const double* x, std::int64_t n, double* out, TiePolicy ties = TieP
 void copnorm_gathered(const double* x, const std::int64_t* trial_ids, std::int64_t n, double* out,
                       TiePolicy ties, std::uint64_t seed, std::uint64_t variable_index);
 
-// Each row of a row-major rows x n array, variable index = first_variable + row number.
+// Each row of a row-major rows x n array, variable index = first_variable + row number. With
+// `tie_fractions` (rows values), also each row's tie_fraction, read off the same sort.
 void copnorm_rows(const double* x, std::int64_t rows, std::int64_t n, double* out,
                   TiePolicy ties = TiePolicy::stable, std::uint64_t seed = 0,
-                  std::uint64_t first_variable = 0);
+                  std::uint64_t first_variable = 0, double* tie_fractions = nullptr);
 
 // (n - number of distinct values) / n, with -0.0 == +0.0. NaN and Inf are rejected.
 double tie_fraction(const double* x, std::int64_t n);

@@ -57,6 +57,26 @@ TEST(Ties, TieFraction) {
   EXPECT_GT(tie_fraction(r.data(), 1000), kTieWarnFraction);
 }
 
+// copnorm_rows reads each row's tie fraction off its own sort: the same as tie_fraction, under
+// every policy, with -0.0 == +0.0, and rows with and without ties.
+TEST(Ties, CopnormRowsReportsTheTieFractionOfEachRow) {
+  const std::int64_t n = 300;
+  std::vector<double> x;
+  for (std::uint64_t r = 0; r < 4; ++r) {
+    const auto row = r % 2 == 0 ? relu_like(30 + r, n) : normals(30 + r, 1, n);
+    x.insert(x.end(), row.begin(), row.end());
+  }
+  x[n + 5] = x[n + 9];  // one tie in an otherwise tie-free row
+  for (const auto policy : {TiePolicy::stable, TiePolicy::jitter, TiePolicy::average}) {
+    std::vector<double> out(x.size()), fractions(4, -1.0);
+    copnorm_rows(x.data(), 4, n, out.data(), policy, 7, 0, fractions.data());
+    for (std::int64_t r = 0; r < 4; ++r) {
+      EXPECT_EQ(fractions[static_cast<std::size_t>(r)], tie_fraction(x.data() + r * n, n)) << r;
+    }
+    EXPECT_DOUBLE_EQ(fractions[1], 1.0 / n);
+  }
+}
+
 TEST(Ties, JitterIsReproducibleAndSeeded) {
   const std::int64_t n = 300;
   const auto x = relu_like(22, n);

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/allpairs_emu/engine_test_data.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -17,24 +19,10 @@ namespace {
 
 const deeper::Device kEmu{deeper::Backend::emu, 0};
 
-struct Data {
-  std::int64_t units, features, n;
-  std::vector<double> x, y;
-};
+using Data = deeper::test::EngineData;
 
 Data make_data(std::int64_t units, std::int64_t features, std::int64_t n, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> normal;
-  Data d{units, features, n, std::vector<double>(static_cast<std::size_t>(units * n)),
-         std::vector<double>(static_cast<std::size_t>(features * n))};
-  for (auto& v : d.y) v = normal(gen);
-  for (std::int64_t u = 0; u < units; ++u) {
-    for (std::int64_t t = 0; t < n; ++t) {
-      const double signal = u % 4 == 0 ? 0.9 * d.y[static_cast<std::size_t>((u % features) * n + t)] : 0.0;
-      d.x[static_cast<std::size_t>(u * n + t)] = signal + normal(gen);
-    }
-  }
-  return d;
+  return deeper::test::engine_data(units, features, n, seed);
 }
 
 }  // namespace

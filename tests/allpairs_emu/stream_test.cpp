@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/allpairs_emu/engine_test_data.h"
+
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -17,27 +19,10 @@ namespace {
 
 const deeper::Device kEmu{deeper::Backend::emu, 0};
 
-struct Data {
-  std::int64_t units, features, n;
-  std::vector<double> x, y;
-};
+using Data = deeper::test::EngineData;
 
 Data make_data(std::int64_t units, std::int64_t features, std::int64_t n, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> normal;
-  Data d{units, features, n, std::vector<double>(static_cast<std::size_t>(units * n)),
-         std::vector<double>(static_cast<std::size_t>(features * n))};
-  for (auto& v : d.y) v = normal(gen);
-  for (std::int64_t u = 0; u < units; ++u) {
-    for (std::int64_t t = 0; t < n; ++t) {
-      const double signal = u % 3 == 0 ? 0.8 * d.y[static_cast<std::size_t>((u % features) * n + t)] : 0.0;
-      // Every fifth unit has ties (rounded to a coarse grid), so tie fractions are per-unit.
-      double v = signal + normal(gen);
-      if (u % 5 == 1) v = std::round(v * 2.0) / 2.0;
-      d.x[static_cast<std::size_t>(u * n + t)] = v;
-    }
-  }
-  return d;
+  return deeper::test::engine_data(units, features, n, seed, 3, 0.8, 5);
 }
 
 void expect_same(const info::AllPairsResult& a, const info::AllPairsResult& b) {

@@ -123,6 +123,20 @@ class Renderer {
   const float* vertex_normals() const { return static_cast<const float*>(vnormal_.data()); }
   const float* rast() const { return static_cast<const float*>(rast_.data()); }
   std::int64_t last_batch() const { return batch_; }
+  // Saved state of the last batch for the backward pass (renderer/pipeline_grad.h), device memory:
+  // model-space vertices (B x V x 3), setups and factors (B), per-pixel UVs (B x H x W x 2) and
+  // normals (B x H x W x 3), and the composed colour before antialiasing (B x H x W x 3; written
+  // only with options().antialias).
+  const float* model_vertices() const { return static_cast<const float*>(verts_.data()); }
+  const kernels::RenderSetup* setups() const { return static_cast<const kernels::RenderSetup*>(setup_.data()); }
+  const ImageFactors* factors_device() const { return static_cast<const ImageFactors*>(factors_.data()); }
+  const float* pixel_uv() const { return static_cast<const float*>(uv_.data()); }
+  const float* pixel_normals() const { return static_cast<const float*>(pnormal_.data()); }
+  const float* composed() const { return static_cast<const float*>(color_.data()); }
+  const RenderModel& model() const { return model_; }
+  const RenderOptions& options() const { return options_; }
+  const std::array<float, 16>& projection() const { return projection_; }
+  bool colour_map_mode() const { return vertex_colors_ || override_h_ > 0; }
 
   // Called after each stage has been queued (benchmarks time stages with it).
   std::function<void(RenderStage)> on_stage;

@@ -36,7 +36,7 @@ TEST(RenderGradFd, ComposeUvNormalTextureLight) {
     for (std::int64_t px = 0; px < pixels; ++px) {
       if (dk::raster_pixel_id(&rast[4 * px]) == -1) continue;
       const std::int64_t b = px / (h * w);
-      double out[3];
+      double out[3] = {0.0, 0.0, 0.0};
       EXPECT_TRUE(dk::compose_pixel_ref(tex.data() + tex_index[b] * th * tw * 3, th, tw, uv.data() + 2 * px,
                                         normal.data() + 3 * px, light.data() + 9 * b, out));
       for (int c = 0; c < 3; ++c) s += g[3 * px + c] * out[c];

@@ -84,6 +84,11 @@ void RenderBackward::ensure(std::int64_t batch, int height, int width, bool dete
     g_texcoef_ = DeviceBuffer(dev, at_least(b * static_cast<std::size_t>(kt_) * fs));
     g_expr_ = DeviceBuffer(dev, at_least(b * static_cast<std::size_t>(render_model_.action_units()) * fs));
     g_factors_ = DeviceBuffer(dev, at_least(b * sizeof(dk::FactorGrads)));
+    const std::int64_t v3 = 3 * render_model_.vertices();
+    const std::int64_t ws = std::max({dk::project_rows_workspace(batch, v3, ks_),
+                                      dk::project_rows_workspace(batch, v3, render_model_.action_units()),
+                                      dk::project_rows_workspace(batch, static_cast<std::int64_t>(texels), kt_)});
+    rows_ws_ = DeviceBuffer(dev, at_least(static_cast<std::size_t>(ws) * fs));
     fixed_ = DeviceBuffer();
     capacity_ = batch;
     height_ = height;
@@ -275,6 +280,7 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
   rows.k = ks_;
   rows.out = f(g_shape_);
   rows.out_stride = ks_;
+  rows.workspace = f(rows_ws_);
   dk::project_rows(dev, rows, s);
   rows.basis = render_model_.blendshapes();
   rows.k = au;

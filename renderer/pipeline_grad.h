@@ -83,7 +83,7 @@ class RenderBackward {
   std::int64_t capacity_ = 0;
   int height_ = 0, width_ = 0;
   DeviceBuffer g_color_, g_uv_, g_pnormal_, g_rast_, g_tex_, g_light_, g_vnormal_, g_cam_, g_clip_, g_verts_,
-      g_pose_, g_shape_, g_texcoef_, g_expr_, g_factors_, normals_ws_, fixed_;
+      g_pose_, g_shape_, g_texcoef_, g_expr_, g_factors_, normals_ws_, rows_ws_, fixed_;
 };
 
 // One call with a temporary RenderBackward.

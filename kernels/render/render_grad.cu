@@ -1,7 +1,7 @@
 // The render pipeline's backward kernels (definitions, layout and costs in
 // kernels/render/render_grad.h): compose_grad and pose_project_grad one block per image with a
 // fixed-order shared-memory tree for the per-image sums; vertex_normals_grad two passes, one thread
-// per (image, vertex); project_rows one block per output with a tree; factor_grad one thread per
+// per (image, vertex); project_rows a tiled two-pass reduction (fixed order); factor_grad one thread per
 // image. Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 1.
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/raster/grad_accum.cuh"
@@ -91,23 +91,56 @@ __global__ void __launch_bounds__(kThreads) normal_position_grad_kernel(VertexNo
   }
 }
 
-// Block (k, r0) = (blockIdx.x, blockIdx.y); rows r0, r0 + gridDim.y, ...
-__global__ void __launch_bounds__(kRowThreads) project_rows_kernel(ProjectRowsParams p) {
-  __shared__ float partial[kRowThreads];
-  const std::int64_t k = blockIdx.x;
-  const float* basis = p.basis + k * p.cols;
-  for (std::int64_t r = blockIdx.y; r < p.rows; r += gridDim.y) {  // uniform over the block
-    const float* g = p.g + r * p.g_stride;
-    float s = 0.0f;
-    for (std::int64_t j = threadIdx.x; j < p.cols; j += blockDim.x) s += basis[j] * g[j];
-    partial[threadIdx.x] = s;
-    __syncthreads();
-    for (unsigned half = kRowThreads / 2; half > 0; half >>= 1) {
-      if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+constexpr int kColsPerThread = kProjectRowsChunk / kRowThreads;  // 8
+constexpr int kWarps = kRowThreads / 32;
+
+// Pass 1: block (chunk, tile) = (blockIdx.x, blockIdx.y), tiles tile, tile + gridDim.y, ...
+__global__ void __launch_bounds__(kRowThreads) project_rows_partial_kernel(ProjectRowsParams p) {
+  __shared__ float red[kWarps][kProjectRowsTile];
+  const std::int64_t chunk = blockIdx.x;
+  const unsigned lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+  for (std::int64_t tile = blockIdx.y; tile * kProjectRowsTile < p.rows; tile += gridDim.y) {  // uniform
+    const std::int64_t r0 = tile * kProjectRowsTile;
+    const std::int64_t nr = p.rows - r0 < kProjectRowsTile ? p.rows - r0 : kProjectRowsTile;
+    float gv[kProjectRowsTile][kColsPerThread];
+    for (int e = 0; e < kColsPerThread; ++e) {
+      const std::int64_t j = chunk * kProjectRowsChunk + static_cast<std::int64_t>(e) * kRowThreads + threadIdx.x;
+      for (int r = 0; r < kProjectRowsTile; ++r) gv[r][e] = (r < nr && j < p.cols) ? p.g[(r0 + r) * p.g_stride + j] : 0.0f;
+    }
+    for (std::int64_t k = 0; k < p.k; ++k) {
+      float acc[kProjectRowsTile];
+      for (int r = 0; r < kProjectRowsTile; ++r) acc[r] = 0.0f;
+      for (int e = 0; e < kColsPerThread; ++e) {
+        const std::int64_t j = chunk * kProjectRowsChunk + static_cast<std::int64_t>(e) * kRowThreads + threadIdx.x;
+        const float b = j < p.cols ? p.basis[k * p.cols + j] : 0.0f;
+        for (int r = 0; r < kProjectRowsTile; ++r) acc[r] += b * gv[r][e];
+      }
+      for (int r = 0; r < kProjectRowsTile; ++r) {
+        for (int offset = 16; offset > 0; offset >>= 1) acc[r] += __shfl_xor_sync(0xFFFFFFFFu, acc[r], offset);
+      }
+      if (lane == 0) {
+        for (int r = 0; r < kProjectRowsTile; ++r) red[warp][r] = acc[r];
+      }
+      __syncthreads();
+      if (threadIdx.x < nr) {
+        float sum = 0.0f;
+        for (int w = 0; w < kWarps; ++w) sum += red[w][threadIdx.x];
+        p.workspace[((chunk * p.rows) + r0 + threadIdx.x) * p.k + k] = sum;
+      }
       __syncthreads();
     }
-    if (threadIdx.x == 0) p.out[r * p.out_stride + k] += partial[0];
-    __syncthreads();
+  }
+}
+
+// Pass 2: one thread per (row, k): the chunks' partial sums in order.
+__global__ void __launch_bounds__(kThreads) project_rows_finish_kernel(ProjectRowsParams p, std::int64_t chunks) {
+  const std::int64_t n = p.rows * p.k;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const std::int64_t r = i / p.k, k = i % p.k;
+    float sum = 0.0f;
+    for (std::int64_t c = 0; c < chunks; ++c) sum += p.workspace[(c * p.rows + r) * p.k + k];
+    p.out[r * p.out_stride + k] += sum;
   }
 }
 
@@ -145,10 +178,15 @@ void vertex_normals_grad(const VertexNormalsGradParams& p, void* stream) {
 
 void project_rows(const ProjectRowsParams& p, void* stream) {
   check_project_rows_params(p);
-  if (p.rows == 0 || p.k == 0) return;
-  const auto grid_rows = static_cast<unsigned>(p.rows < 65535 ? p.rows : 65535);
-  launch(project_rows_kernel, dim3(static_cast<unsigned>(p.k), grid_rows), dim3(kRowThreads), 0,
-         stream, "project_rows", p);
+  if (p.rows == 0 || p.k == 0 || p.cols == 0) return;
+  check_project_rows_workspace(p);
+  const std::int64_t chunks = (p.cols + kProjectRowsChunk - 1) / kProjectRowsChunk;
+  const std::int64_t tiles = (p.rows + kProjectRowsTile - 1) / kProjectRowsTile;
+  const auto grid_tiles = static_cast<unsigned>(tiles < 65535 ? tiles : 65535);
+  launch(project_rows_partial_kernel, dim3(static_cast<unsigned>(chunks), grid_tiles), dim3(kRowThreads), 0, stream,
+         "project_rows", p);
+  launch(project_rows_finish_kernel, dim3(grid_blocks(p.rows * p.k, kThreads)), dim3(kThreads), 0, stream,
+         "project_rows", p, chunks);
 }
 
 void factor_grad(const FactorGradParams& p, void* stream) {

@@ -35,8 +35,14 @@
 //                     basis[k, j] g[r, j] (basis K x N row-major, g rows x N with row stride g_stride,
 //                     out rows x out_stride). d shape coefficients (basis = shape basis, g = d model-space
 //                     vertices), d action-unit coefficients (blendshapes), d texture coefficients
-//                     (texture basis, g = d texture). Kernel: one block of 256 threads per (k, r), the
-//                     dot product in a fixed-order tree (deterministic). 2 N FLOPs, 8 N B per output.
+//                     (texture basis, g = d texture). Kernels (deterministic, no atomics): pass 1, one
+//                     block of 256 threads per (chunk of 2,048 columns, tile of 8 rows): each thread
+//                     keeps 8 rows x 8 columns of g in registers and, for every k, multiplies them by
+//                     its 8 basis values (each basis value read once per 8 rows), the 8 dot products
+//                     summed by warp butterflies and a fixed-order sum over the 8 warps into a
+//                     workspace (chunks x rows x k); pass 2 sums the chunks in order into out.
+//                     Traffic: g read once (4 rows N B), the basis rows / 8 times (4 K N rows / 8 B);
+//                     2 rows K N FLOPs.
 // factor_grad         per image: d R -> d yaw, pitch, roll (R = Rz(roll) Rx(pitch) Ry(yaw), degrees);
 //                     d light direction -> d azimuth, elevation (degrees); d ambient = sum of the three
 //                     ambient channels, d diffuse the same; d intensity = sum_a w[expression, a]
@@ -124,8 +130,18 @@ struct ProjectRowsParamsT {
   std::int64_t rows = 0, cols = 0, k = 0;
   T* out = nullptr;          // += rows x out_stride (first k used)
   std::int64_t out_stride = 0;
+  T* workspace = nullptr;    // emu / cuda: project_rows_workspace(rows, cols, k) values (cpu: unused)
 };
 using ProjectRowsParams = ProjectRowsParamsT<float>;
+
+inline constexpr int kProjectRowsTile = 8;       // rows per block
+inline constexpr int kProjectRowsChunk = 2048;   // columns per block (256 threads x 8)
+
+// The workspace (values) the device kernels of project_rows need.
+inline std::int64_t project_rows_workspace(std::int64_t rows, std::int64_t cols, std::int64_t k) {
+  const std::int64_t chunks = (cols + kProjectRowsChunk - 1) / kProjectRowsChunk;
+  return chunks * rows * k;
+}
 
 // d loss / d factor of one image (the continuous factors of kernels/render/face_factors.h).
 template <typename T>
@@ -421,6 +437,7 @@ void check_compose_grad_params(const ComposeGradParams& p);
 void check_pose_project_grad_params(const PoseProjectGradParams& p);
 void check_vertex_normals_grad_params(const VertexNormalsGradParams& p);
 void check_project_rows_params(const ProjectRowsParams& p);
+void check_project_rows_workspace(const ProjectRowsParams& p);  // the device backends' extra check
 void check_factor_grad_params(const FactorGradParams& p);
 
 namespace cpu_impl {

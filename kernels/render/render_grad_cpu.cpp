@@ -85,6 +85,12 @@ void check_compose_grad_params(const ComposeGradParams& p) { check_compose(p); }
 void check_pose_project_grad_params(const PoseProjectGradParams& p) { check_pose(p); }
 void check_vertex_normals_grad_params(const VertexNormalsGradParams& p) { check_normals(p); }
 void check_project_rows_params(const ProjectRowsParams& p) { check_rows(p); }
+void check_project_rows_workspace(const ProjectRowsParams& p) {
+  DEEPER_CHECK(p.rows == 0 || p.k == 0 || p.cols == 0 || p.workspace,
+               "project_rows: null workspace (the device kernels need project_rows_workspace(rows, cols, k) = {} "
+               "values)",
+               project_rows_workspace(p.rows, p.cols, p.k));
+}
 void check_factor_grad_params(const FactorGradParams& p) { check_factors(p); }
 
 namespace cpu_impl {

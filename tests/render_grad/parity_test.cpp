@@ -183,7 +183,8 @@ TEST(RenderGradParity, VertexNormalsAndProjectRowsEmuMatchCpu) {
   const auto a = run(Device::cpu()), b = run(Device::emu());
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));  // a gather in a fixed order
 
-  const std::int64_t rows = 3, cols = 300, k = 4;
+  // Several column chunks (the last partial) and row tiles (the last partial).
+  const std::int64_t rows = 11, cols = 2 * dk::kProjectRowsChunk + 300, k = 3;
   const auto basis = rnd(static_cast<std::size_t>(k * cols), 84), gr = rnd(static_cast<std::size_t>(rows * cols), 85);
   const auto rows_run = [&](const Device& d) {
     std::vector<float> out = rnd(static_cast<std::size_t>(rows * k), 86);
@@ -196,6 +197,8 @@ TEST(RenderGradParity, VertexNormalsAndProjectRowsEmuMatchCpu) {
     p.k = k;
     p.out = out.data();
     p.out_stride = k;
+    std::vector<float> ws(static_cast<std::size_t>(dk::project_rows_workspace(rows, cols, k)));
+    p.workspace = ws.data();
     dk::project_rows(d, p);
     return out;
   };
@@ -297,6 +300,13 @@ TEST(RenderGradBadInput, ClearErrors) {
   expect_error([&] { dk::project_rows(cpu, rp); }, "g stride 5 < cols 10");
   rp.g_stride = 10;
   expect_error([&] { dk::project_rows(Device::emu(), rp); }, "project_rows: null basis");
+  std::vector<float> basis(30), gg(20), out(6);
+  rp.basis = basis.data();
+  rp.g = gg.data();
+  rp.out = out.data();
+  expect_error([&] { dk::project_rows(Device::emu(), rp); }, "project_rows: null workspace");
+  dk::project_rows(cpu, rp);  // the CPU needs none
+  EXPECT_EQ(out[0], 0.0f);
 
   dk::FactorGradParams fp;
   fp.batch = 2;

@@ -9,6 +9,9 @@
 //                         antialias (-> bf16) for B images of R x R from the sampling's default
 //                         ranges; counters: images_per_s, ms_per_batch, and ms_<stage> (the mean
 //                         time of each stage in the batch, from events recorded between stages).
+// forward_backward/B:../R:..  the forward above plus renderer/pipeline_grad's backward (d images ->
+//                         shape, texture, expression coefficients, pose and light per image, the
+//                         gradients copied to the host): images_per_s, ms_per_batch.
 // identity_cache/I:..     building the per-identity shapes and textures of I identities (one
 //                         blend_rows each over the stacked GLM + basis): identities_per_s.
 // Sizes: B = 16, R = 64, 112, 224 on the CPU; B = 256, 1024 on a GPU. Identity set: 64 identities
@@ -18,6 +21,7 @@
 #include "kernels/runtime/stream.h"
 #include "kernels/runtime/tensor.h"
 #include "renderer/pipeline.h"
+#include "renderer/pipeline_grad.h"
 
 #include <benchmark/benchmark.h>
 
@@ -84,6 +88,28 @@ void bm_forward(benchmark::State& state, std::int64_t batch, int res, bool bf16)
   }
 }
 
+void bm_forward_backward(benchmark::State& state, std::int64_t batch, int res) {
+  deeper::Stream stream(g.device);
+  dr::RenderOptions o;
+  o.width = o.height = res;
+  dr::Renderer renderer(*g.render_model, o);
+  dr::RenderBackward backward(*g.render_model, g.model);
+  const dr::FactorSampling sampling = dr::default_sampling(1, static_cast<std::int32_t>(g.ids.identities.size()));
+  deeper::Tensor out = deeper::Tensor::empty({batch, res, res, 3}, deeper::DType::f32, g.device, deeper::Layout::nhwc);
+  deeper::Tensor grad = deeper::Tensor::empty({batch, res, res, 3}, deeper::DType::f32, g.device, deeper::Layout::nhwc);
+  deeper::fill_bytes(grad.data_raw(), g.device, 0x3c, static_cast<std::size_t>(grad.nbytes()));  // ~0.011 everywhere
+  dr::RenderGradients grads;
+  std::uint64_t first = 0;
+  const double total = deeper::bench::timed_loop(state, stream, [&] {
+    renderer.render(sampling, first, out, &stream);
+    backward.backward(renderer, grad, grads, {}, &stream);
+    first += static_cast<std::uint64_t>(batch);
+  });
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["images_per_s"] = benchmark::Counter(static_cast<double>(batch) * iters / total);
+  state.counters["ms_per_batch"] = benchmark::Counter(1e3 * total / iters);
+}
+
 void bm_identity_cache(benchmark::State& state) {
   deeper::Stream stream(g.device);
   const double total = deeper::bench::timed_loop(state, stream, [&] {
@@ -120,6 +146,15 @@ int main(int argc, char** argv) {
                   ->Unit(benchmark::kMillisecond)
                   ->Iterations(gpu ? 20 : 3);
             }
+          }
+        }
+        for (const std::int64_t b : batches) {
+          for (const int r : gpu ? std::vector<int>{112} : std::vector<int>{64, 112}) {
+            benchmark::RegisterBenchmark(("forward_backward/B:" + std::to_string(b) + "/R:" + std::to_string(r)).c_str(),
+                                         [b, r](benchmark::State& st) { bm_forward_backward(st, b, r); })
+                ->UseManualTime()
+                ->Unit(benchmark::kMillisecond)
+                ->Iterations(gpu ? 10 : 2);
           }
         }
         benchmark::RegisterBenchmark(("identity_cache/I:" + std::to_string(g.ids.identities.size())).c_str(),

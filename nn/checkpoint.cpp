@@ -78,7 +78,7 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterStore& st
   }
   io::SafetensorsMetadata m;
   m["deeper.format"] = kCheckpointFormat;
-  m["deeper.format_version"] = kCheckpointFormatVersion;
+  m["deeper.format_version"] = std::string(kCheckpointFormatVersion);  // (a std::string: GCC 12 warns -Wrestrict on char* assignment)
   m["deeper.version"] = DEEPER_VERSION;
   m["train.step"] = std::to_string(state.step);
   m["train.images"] = std::to_string(state.images);

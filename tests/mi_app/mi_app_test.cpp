@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/program_test.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,17 +32,13 @@ namespace {
 
 constexpr std::int64_t kN = 120, kU = 5, kF = 3;
 
-struct Outcome {
-  int status;
-  std::string err;
-};
+using deeper::test::Outcome;
 
-class MiApp : public ::testing::Test {
+class MiApp : public deeper::test::ProgramTest {
  protected:
+  MiApp() : ProgramTest(DEEPER_MI_BINARY, "deeper-mi") {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deeper-mi-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    ProgramTest::SetUp();
     std::mt19937_64 gen(9);
     std::normal_distribution<double> normal;
     x_.resize(kN * kU);  // trial-major (N, U)
@@ -58,20 +56,10 @@ class MiApp : public ::testing::Test {
     write("z.npy", z_, {kN});
     deeper::io::write_npy(path("labels.npy"), labels_.data(), deeper::DType::i32, std::vector<std::int64_t>{kN});
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   void write(const std::string& name, const std::vector<double>& v, std::vector<std::int64_t> shape) const {
     deeper::io::write_npy(path(name), v.data(), deeper::DType::f64, shape);
-  }
-  Outcome run(const std::string& args) const {
-    const std::string err_file = path("stderr.txt");
-    const std::string cmd = std::string(DEEPER_MI_BINARY) + " " + args + " 2>" + err_file + " >/dev/null";
-    const int raw = std::system(cmd.c_str());
-    std::ifstream in(err_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ss.str()};
   }
   std::vector<double> load(const std::string& name, std::vector<std::int64_t> shape) const {
     const auto a = deeper::io::read_npy(path(name));
@@ -85,7 +73,6 @@ class MiApp : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
   std::vector<double> x_, y_, z_;
   std::vector<std::int32_t> labels_;
 };

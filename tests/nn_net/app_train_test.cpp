@@ -3,6 +3,8 @@
 // step, and a bad --conv-math.
 #include <gtest/gtest.h>
 
+#include "tests/support/program_test.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,41 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
+using deeper::test::Outcome;
+using deeper::test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class TrainRun : public ::testing::Test {
+class TrainRun : public deeper::test::ProgramTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deeper-train-run-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Outcome run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = std::string("'") + DEEPER_TRAIN_BINARY + "' " + args + " >'" + out.string() + "' 2>'" +
-                            err.string() + "'";
-    const int raw = std::system(cmd.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    o.out = slurp(out);
-    o.err = slurp(err);
-    return o;
-  }
-
-  fs::path dir_;
+  TrainRun() : ProgramTest(DEEPER_TRAIN_BINARY, "deeper-train") {}
 };
 
 // tiny, shortened: 3 steps of 16 images at 32 px, an evaluation of 16 images at the end.

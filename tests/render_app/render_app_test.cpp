@@ -6,6 +6,8 @@
 #include "renderer/factors.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/program_test.h"
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
@@ -22,49 +24,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
+using deeper::test::Outcome;
+using deeper::test::slurp;
 
-class RenderApp : public ::testing::Test {
+class RenderApp : public deeper::test::ProgramTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deeper-render-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  static std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  Outcome run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = std::string("cd '") + dir_.string() + "' && '" + DEEPER_RENDER_BINARY + "' " + args +
-                            " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int raw = std::system(cmd.c_str());
-    Outcome o;
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    o.out = slurp(out);
-    o.err = slurp(err);
-    return o;
-  }
-
-  void expect_error(const std::string& args, int status, const std::string& text) {
-    const Outcome o = run(args);
-    EXPECT_EQ(o.status, status) << args << "\n" << o.err;
-    EXPECT_EQ(o.err.rfind("deeper-render: error: ", 0), 0u) << args << "\n" << o.err;
-    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << "\n" << o.err;
-    EXPECT_NE(o.err.find(text), std::string::npos) << args << "\n" << o.err;
-  }
-
-  fs::path dir_;
+  RenderApp() : ProgramTest(DEEPER_RENDER_BINARY, "deeper-render", /*run_in_dir=*/true) {}
 };
 
 const char* kQuick = "--device cpu --quiet --small-model --size 32 ";

@@ -21,11 +21,11 @@
 //              stored to a shared 64 × 64 float tile that the threads read in the epilogue.
 // Version 1: no double buffering, element-wise global loads; correct first, tuned on a GPU later.
 #include "kernels/common/kernel_prelude.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/common/wmma.cuh"
 #include "kernels/gcmi/allpairs.h"
 
 #include <cstdint>
-#include <cstring>
 
 namespace deeper::kernels::DEEPER_KERNEL_NS {
 
@@ -267,18 +267,6 @@ constexpr int kV2WarpLd = 32 + 4;             // float row stride of a warp's ep
 #else
 #define DEEPER_V2_UNROLL
 #endif
-
-struct alignas(16) Bf16x8 {
-  __nv_bfloat16 v[8];
-};
-
-__device__ __forceinline__ void copy16(void* dst, const void* src) {
-#if defined(DEEPER_EMU)
-  std::memcpy(dst, src, 16);
-#else
-  *static_cast<uint4*>(dst) = *static_cast<const uint4*>(src);
-#endif
-}
 
 union alignas(128) WmmaV2Shared {
   __nv_bfloat16 tile[2][(kV2Units + kTile) * kV2Ld];  // [stage]: A rows 0..127, then B rows

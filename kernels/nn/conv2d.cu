@@ -28,11 +28,11 @@
 // Version 1: GEMM coordinates are decoded with 32-bit divisions; the vector loader hoists the row
 // decoding of A (forward, dgrad) and the column decoding of B (wgrad) out of the K loop.
 #include "kernels/common/kernel_prelude.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/common/wmma.cuh"
 #include "kernels/nn/conv2d.h"
 
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
 // Full unrolling of the fragment and group loops under nvcc, so that fragment arrays stay in
@@ -160,19 +160,6 @@ __global__ void __launch_bounds__(kThreads) conv_simt_kernel(Geom g, const float
   }
 }
 
-// Eight bf16 values, moved as one 16-byte vector.
-struct alignas(16) Pack8 {
-  __nv_bfloat16 v[8];
-};
-
-__device__ __forceinline__ void copy16(void* dst, const void* src) {
-#if defined(DEEPER_EMU)
-  std::memcpy(dst, src, 16);
-#else
-  *static_cast<uint4*>(dst) = *static_cast<const uint4*>(src);
-#endif
-}
-
 // Tile BM x BN (128 x 128, or 128 x 64 / 64 x 128 when the output is that narrow), 8 warps of
 // WM x WN, each FM x FN fragments.
 template <ConvOp Op, int BM, int BN>
@@ -288,7 +275,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
     }
   };
 
-  Pack8 ra[L::a_groups], rb[L::b_groups];
+  Bf16x8 ra[L::a_groups], rb[L::b_groups];
   // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
   auto fetch = [&](int k0) {
     CONV_UNROLL

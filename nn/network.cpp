@@ -624,11 +624,26 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
     ch.eps = static_cast<T>(m.bn_epsilon);
     return ch;
   };
-  auto workspace = [&](dk::BatchNormBackwardParamsT<T>& bp) {
-    if (P.workspace == nullptr) return;
-    DEEPER_CHECK(dk::batchnorm_workspace_bytes(bp.rows, bp.channels) <= P.workspace_bytes,
-                 "Network: BN workspace too small for {} rows", bp.rows);
-    bp.workspace = P.workspace;
+  // The backward of relu(bn(c.out) [+ residual]) = y: dy -> dx, and c's dgamma, dbeta; the caller
+  // adds the residual's fields.
+  auto bn_relu_backward = [&](const Conv& c, const T* dy, const T* y, T* dx) {
+    dk::BatchNormBackwardParamsT<T> bp;
+    bp.rows = N * c.shape.out_height() * c.shape.out_width();
+    bp.channels = c.shape.out_channels;
+    bp.dy = dy;
+    bp.y = y;
+    bp.x = c.out;
+    bp.bn = chan(c);
+    bp.relu = true;
+    bp.dx = dx;
+    bp.dgamma = b.grads + c.gamma;
+    bp.dbeta = b.grads + c.beta;
+    if (P.workspace != nullptr) {
+      DEEPER_CHECK(dk::batchnorm_workspace_bytes(bp.rows, bp.channels) <= P.workspace_bytes,
+                   "Network: BN workspace too small for {} rows", bp.rows);
+      bp.workspace = P.workspace;
+    }
+    return bp;
   };
 
   int cur = 0;  // P.g[cur] holds d(stage output)
@@ -638,40 +653,17 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
     const std::uint16_t* in_bf16 = k == 0 ? P.p_bf16 : P.stage[k - 1].o_bf16;
     T* din = P.g[1 - cur];
     // Tail: o = relu(bn2(c2) + proj_bn(cp)).
-    dk::BatchNormBackwardParamsT<T> tb;
-    tb.rows = N * st.conv2.shape.out_height() * st.conv2.shape.out_width();
-    tb.channels = st.conv2.shape.out_channels;
-    tb.dy = P.g[cur];
-    tb.y = st.o;
-    tb.x = st.conv2.out;
-    tb.bn = chan(st.conv2);
+    dk::BatchNormBackwardParamsT<T> tb = bn_relu_backward(st.conv2, P.g[cur], st.o, P.dc2);
     tb.residual = dk::BnResidual::batchnorm;
     tb.r = st.proj.out;
     tb.r_bn = chan(st.proj);
-    tb.relu = true;
-    tb.dx = P.dc2;
-    tb.dgamma = b.grads + st.conv2.gamma;
-    tb.dbeta = b.grads + st.conv2.beta;
     tb.dr = P.dcp;
     tb.dr_gamma = b.grads + st.proj.gamma;
     tb.dr_beta = b.grads + st.proj.beta;
-    workspace(tb);
     bn_backward(device_, tb, s);
     conv_backward(st.conv2, b, st.h, st.h_bf16, P.dc2, P.dy_bf16, P.dh, false, s);
     // bn1 + relu.
-    dk::BatchNormBackwardParamsT<T> b1;
-    b1.rows = N * st.conv1.shape.out_height() * st.conv1.shape.out_width();
-    b1.channels = st.conv1.shape.out_channels;
-    b1.dy = P.dh;
-    b1.y = st.h;
-    b1.x = st.conv1.out;
-    b1.bn = chan(st.conv1);
-    b1.relu = true;
-    b1.dx = P.dc1;
-    b1.dgamma = b.grads + st.conv1.gamma;
-    b1.dbeta = b.grads + st.conv1.beta;
-    workspace(b1);
-    bn_backward(device_, b1, s);
+    bn_backward(device_, bn_relu_backward(st.conv1, P.dh, st.h, P.dc1), s);
     conv_backward(st.conv1, b, in, in_bf16, P.dc1, P.dy_bf16, din, false, s);
     conv_backward(st.proj, b, in, in_bf16, P.dcp, P.dy_bf16, din, true, s);
     cur = 1 - cur;
@@ -690,19 +682,7 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   mb.argmax = P.argmax;
   mb.dx = P.dh;
   maxpool_bwd(device_, mb, s);
-  dk::BatchNormBackwardParamsT<T> sb;
-  sb.rows = N * P.stem.shape.out_height() * P.stem.shape.out_width();
-  sb.channels = P.stem.shape.out_channels;
-  sb.dy = P.dh;
-  sb.y = P.s1;
-  sb.x = P.stem.out;
-  sb.bn = chan(P.stem);
-  sb.relu = true;
-  sb.dx = P.dc1;
-  sb.dgamma = b.grads + P.stem.gamma;
-  sb.dbeta = b.grads + P.stem.beta;
-  workspace(sb);
-  bn_backward(device_, sb, s);
+  bn_backward(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
   conv_backward(P.stem, b, images_, P.x_bf16, P.dc1, P.dy_bf16, nullptr, false, s);
 }
 

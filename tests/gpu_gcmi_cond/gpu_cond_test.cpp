@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/gcmi_cond_emu/cond_test_data.h"
+
 #include "tests/support/gpu_test_util.h"
 
 #include <algorithm>
@@ -20,30 +22,11 @@ namespace {
 
 const deeper::Device kGpu = deeper::Device::cuda(0);
 
-struct Data {
-  std::int64_t units, features, n;
-  std::vector<double> x, y, z;
-};
+using Data = deeper::test::CondData;
 
+// z drives some y and some x, y drives some x: conditioning changes the MI.
 Data make_data(std::int64_t units, std::int64_t features, std::int64_t n, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::normal_distribution<double> normal;
-  Data d{units, features, n, std::vector<double>(static_cast<std::size_t>(units * n)),
-         std::vector<double>(static_cast<std::size_t>(features * n)), std::vector<double>(static_cast<std::size_t>(n))};
-  for (auto& v : d.z) v = normal(gen);
-  for (std::int64_t f = 0; f < features; ++f) {
-    for (std::int64_t t = 0; t < n; ++t) {
-      d.y[static_cast<std::size_t>(f * n + t)] = (f % 2 == 0 ? 0.5 * d.z[static_cast<std::size_t>(t)] : 0.0) + normal(gen);
-    }
-  }
-  for (std::int64_t u = 0; u < units; ++u) {
-    for (std::int64_t t = 0; t < n; ++t) {
-      const double from_y = u % 7 == 0 ? 0.4 * d.y[static_cast<std::size_t>((u % features) * n + t)] : 0.0;
-      const double from_z = u % 5 == 0 ? 0.4 * d.z[static_cast<std::size_t>(t)] : 0.0;
-      d.x[static_cast<std::size_t>(u * n + t)] = from_y + from_z + normal(gen);
-    }
-  }
-  return d;
+  return deeper::test::cond_data(units, features, n, seed, {0.5, 7, 0.4, 5, 0.4});
 }
 
 // MI and maxima within tol bits. Exceedance counts: f32 equal except (by at most 2) for a few pairs

@@ -14,10 +14,11 @@ namespace {
 float middle(const nn::Range& r) { return static_cast<float>(0.5 * (r.lo + r.hi)); }
 }  // namespace
 
-Study::Study(RunInfo run, AnalysisSettings settings, Device device)
+Study::Study(RunInfo run, AnalysisSettings settings, Device device, const render::FaceModel* face_model)
     : run_(std::move(run)), settings_(std::move(settings)), device_(device) {
   validate_settings(settings_, run_.config);
-  face_model_ = std::make_unique<render::FaceModel>(render::make_procedural_model());
+  face_model_ = std::make_unique<render::FaceModel>(face_model != nullptr ? *face_model
+                                                                          : render::make_procedural_model());
   identities_ = render::make_identities(*face_model_, static_cast<std::uint64_t>(run_.config.render.identity_seed),
                                         run_.config.model.classes);
   network_ = std::make_unique<nn::InferenceModel>(

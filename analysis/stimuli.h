@@ -27,8 +27,11 @@ namespace deeper::analysis {
 
 class Study {
  public:
-  // Loads the network onto `device` (max_batch = settings.batch) and builds the face model.
-  Study(RunInfo run, AnalysisSettings settings, Device device);
+  // Loads the network onto `device` (max_batch = settings.batch). The face model is the embedded
+  // procedural one (what deeper-train renders with), or a copy of `face_model` when given (a run
+  // trained with another model, e.g. the tests' small one). Throws deeper::Error for settings the run
+  // cannot use (validate_settings).
+  Study(RunInfo run, AnalysisSettings settings, Device device, const render::FaceModel* face_model = nullptr);
 
   const RunInfo& run() const { return run_; }
   const AnalysisSettings& settings() const { return settings_; }

@@ -69,6 +69,54 @@ void InferenceModel::run(const Tensor& images, Stream* stream) {
   if (stream != nullptr) stream->synchronize();
 }
 
+void InferenceModel::input_gradient(const Tensor& images, std::span<const std::int32_t> target_classes,
+                                    Tensor& d_images, Stream* stream) {
+  DEEPER_NVTX_RANGE("inference.input_gradient");
+  const std::int64_t S = input_size();
+  DEEPER_CHECK(images.defined(), "InferenceModel::input_gradient: undefined image tensor");
+  DEEPER_CHECK(images.dtype() == DType::f32, "InferenceModel::input_gradient: images must be f32, got {}",
+               images.to_string());
+  DEEPER_CHECK(images.device() == device(), "InferenceModel::input_gradient: images are on {}, the model on {}",
+               images.device().name(), device().name());
+  DEEPER_CHECK(images.rank() == 4 && images.dim(1) == S && images.dim(2) == S && images.dim(3) == 3,
+               "InferenceModel::input_gradient: images must be B x {} x {} x 3, got {}", S, S,
+               images.shape().to_string());
+  const std::int64_t B = images.dim(0);
+  DEEPER_CHECK(B >= 1 && B <= max_batch(), "InferenceModel::input_gradient: batch {} is not in [1, {}] (max_batch)",
+               B, max_batch());
+  DEEPER_CHECK(d_images.defined(), "InferenceModel::input_gradient: undefined d_images tensor");
+  DEEPER_CHECK(d_images.dtype() == DType::f32, "InferenceModel::input_gradient: d_images must be f32, got {}",
+               d_images.to_string());
+  DEEPER_CHECK(d_images.device() == device(), "InferenceModel::input_gradient: d_images is on {}, the model on {}",
+               d_images.device().name(), device().name());
+  DEEPER_CHECK(d_images.shape() == images.shape(),
+               "InferenceModel::input_gradient: d_images has shape {}, the images {}", d_images.shape().to_string(),
+               images.shape().to_string());
+  DEEPER_CHECK(static_cast<std::int64_t>(target_classes.size()) == B,
+               "InferenceModel::input_gradient: {} target classes for a batch of {}", target_classes.size(), B);
+  const std::int64_t classes = layout().model.classes;
+  for (std::size_t b = 0; b < target_classes.size(); ++b) {
+    DEEPER_CHECK(target_classes[b] >= 0 && target_classes[b] < classes,
+                 "InferenceModel::input_gradient: target class {} of image {} is not in [0, {})", target_classes[b], b,
+                 classes);
+  }
+  run(images, stream);
+  if (d_logits_.bytes() == 0) {
+    d_logits_ = DeviceBuffer(device(), static_cast<std::size_t>(max_batch() * classes) * sizeof(float));
+    d_logits_host_.resize(static_cast<std::size_t>(max_batch() * classes));
+  }
+  std::fill(d_logits_host_.begin(), d_logits_host_.end(), 0.0f);
+  for (std::size_t b = 0; b < target_classes.size(); ++b) {
+    d_logits_host_[b * static_cast<std::size_t>(classes) + static_cast<std::size_t>(target_classes[b])] = 1.0f;
+  }
+  copy_bytes(d_logits_.data(), device(), d_logits_host_.data(), Device::cpu(),
+             static_cast<std::size_t>(B * classes) * sizeof(float), stream);
+  NetworkBuffersT<float> b = store_buffers(*store_, static_cast<const std::uint16_t*>(bf16_.data()));
+  b.grads = nullptr;
+  net_->input_gradient(b, static_cast<const float*>(d_logits_.data()), d_images.data<float>(), stream);
+  if (stream != nullptr) stream->synchronize();
+}
+
 Tensor InferenceModel::logits() const { return activation(11); }
 
 Tensor InferenceModel::decisions() const {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,16 @@ class InferenceModel {
   std::vector<float> activation_host(int lab_layer) const;
   std::vector<std::int32_t> decisions_host() const;
 
+  // Runs the inference forward on `images` (as run(): logits(), decisions() and activation()
+  // describe this batch afterwards) and writes d logit[b, target_classes[b]] / d image_b into
+  // d_images (same shape, f32, same device as images; overwritten): the input gradient of
+  // nn/network.h, about one forward's FLOPs more, no parameter gradients. Throws deeper::Error
+  // naming the problem for a count of classes other than B, a class outside [0, classes), or a
+  // wrong shape, dtype or device of either tensor. The one-hot logit gradient lives in a device
+  // buffer of max_batch x classes floats made on the first call. Synchronises `stream`.
+  void input_gradient(const Tensor& images, std::span<const std::int32_t> target_classes, Tensor& d_images,
+                      Stream* stream = nullptr);
+
   // Re-derives the bf16 weight copy from the store (wmma_bf16 only; a no-op otherwise).
   void refresh_weights(Stream* stream = nullptr);
 
@@ -71,6 +82,8 @@ class InferenceModel {
   const ParameterStore* store_ = nullptr;
   std::unique_ptr<Network> net_;
   DeviceBuffer bf16_;
+  DeviceBuffer d_logits_;              // input_gradient's one-hot rows (max_batch x classes), lazily made
+  std::vector<float> d_logits_host_;   // their host staging copy
 };
 
 // Parses a layer list such as "1-11", "2,3,9" or "1-3,10" into sorted unique lab layers; throws

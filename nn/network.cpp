@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "kernels/nn/activation.h"
 #include "kernels/nn/batchnorm.h"
+#include "kernels/nn/batchnorm_inference.h"
 #include "kernels/nn/cross_entropy.h"
 #include "kernels/nn/linear.h"
 #include "kernels/nn/pooling.h"
@@ -41,6 +42,12 @@ void bn_backward(const Device& d, const dk::BatchNormBackwardParamsT<float>& p, 
 }
 void bn_backward(const Device&, const dk::BatchNormBackwardParamsT<double>& p, void*) {
   dk::cpu_impl::batchnorm_backward(p);
+}
+void bn_inference_bwd(const Device& d, const dk::BatchNormInferenceBackwardParamsT<float>& p, void* s) {
+  dk::batchnorm_inference_backward(d, p, s);
+}
+void bn_inference_bwd(const Device&, const dk::BatchNormInferenceBackwardParamsT<double>& p, void*) {
+  dk::cpu_impl::batchnorm_inference_backward(p);
 }
 void maxpool_fwd(const Device& d, const dk::MaxPoolParamsT<float>& p, void* s) { dk::maxpool_forward(d, p, s); }
 void maxpool_fwd(const Device&, const dk::MaxPoolParamsT<double>& p, void*) { dk::cpu_impl::maxpool_forward(p); }
@@ -410,6 +417,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   batch_ = batch;
   images_ = images;
   trained_forward_ = false;
+  inference_forward_ = false;
   have_loss_ = false;
   void* s = native(stream);
   const ModelConfig& m = layout_.model;
@@ -524,6 +532,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   lp.y = P.logits;
   linear_fwd(device_, lp, s);
   trained_forward_ = train;
+  inference_forward_ = !train;
   return P.logits;
 }
 
@@ -684,6 +693,125 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   maxpool_bwd(device_, mb, s);
   bn_backward(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
   conv_backward(P.stem, b, images_, P.x_bf16, P.dc1, P.dy_bf16, nullptr, false, s);
+}
+
+template <typename T>
+void NetworkT<T>::conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate,
+                                  void* s) {
+  dk::Conv2dShape shape = c.shape;
+  shape.batch = batch_;
+  if constexpr (std::is_same_v<T, float>) {
+    dk::Conv2dParams p;
+    p.shape = shape;
+    p.math = math_;
+    p.split_k = 0;
+    if (math_ == dk::ConvMath::wmma_bf16) {
+      to_bf16(dy, plan_->dy_bf16, shape.y_elements(), s);
+      p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(b.params_bf16 + c.weight);
+      p.dy_bf16 = reinterpret_cast<const __nv_bfloat16*>(plan_->dy_bf16);
+    } else {
+      p.w = b.params + c.weight;
+      p.dy = dy;
+    }
+    p.dx = dx;
+    p.accumulate = accumulate;
+    conv_dgrad(device_, p, s);
+  } else {
+    (void)s;
+    dk::check_conv2d_shape(shape, "Network<double> conv dgrad");
+    dk::cpu_impl::conv2d_dgrad_ref<double>(shape, dy, b.params + c.weight, dx, accumulate);
+  }
+}
+
+template <typename T>
+void NetworkT<T>::input_gradient(const NetworkBuffersT<T>& b, const T* d_logits, T* d_images, Stream* stream) {
+  DEEPER_NVTX_RANGE("network.input_gradient");
+  DEEPER_CHECK(batch_ > 0, "Network::input_gradient: no forward pass yet");
+  DEEPER_CHECK(inference_forward_,
+               "Network::input_gradient: the last forward ran in training mode; needs BnMode::inference");
+  DEEPER_CHECK(d_logits != nullptr, "Network::input_gradient: null d_logits");
+  DEEPER_CHECK(d_images != nullptr, "Network::input_gradient: null d_images");
+  DEEPER_CHECK(b.params != nullptr, "Network::input_gradient: null parameter buffer");
+  DEEPER_CHECK(b.stats != nullptr, "Network::input_gradient: null statistics buffer");
+  DEEPER_CHECK(math_ != dk::ConvMath::wmma_bf16 || b.params_bf16 != nullptr,
+               "Network::input_gradient: wmma_bf16 math needs the bf16 weight copy (null)");
+  Plan& P = *plan_;
+  void* s = native(stream);
+  const ModelConfig& m = layout_.model;
+  const std::int64_t N = batch_;
+
+  // Logits -> embedding (dx only) -> last stage output.
+  dk::LinearBackwardParamsT<T> lb;
+  lb.rows = N;
+  lb.in_features = m.widths[3];
+  lb.out_features = m.classes;
+  lb.weight = b.params + layout_.param("fc.weight").offset;
+  lb.dy = d_logits;
+  lb.dx = P.de;
+  linear_bwd(device_, lb, s);
+  const Conv& last = P.stage[3].conv2;
+  dk::GlobalAvgPoolBackwardParamsT<T> gb;
+  gb.batch = N;
+  gb.height = last.shape.out_height();
+  gb.width = last.shape.out_width();
+  gb.channels = last.shape.out_channels;
+  gb.dy = P.de;
+  gb.dx = P.g[0];
+  avgpool_bwd(device_, gb, s);
+
+  // Inference BN of conv c (running statistics as constants).
+  auto chan = [&](const Conv& c) {
+    dk::BatchNormChannelsT<T> ch;
+    ch.gamma = b.params + c.gamma;
+    ch.var = b.stats + c.running_var;
+    ch.eps = static_cast<T>(m.bn_epsilon);
+    return ch;
+  };
+  // The input gradient of relu(bn(c.out) [+ residual]) = y: dy -> dx.
+  auto bn_relu_backward = [&](const Conv& c, const T* dy, const T* y, T* dx) {
+    dk::BatchNormInferenceBackwardParamsT<T> bp;
+    bp.rows = N * c.shape.out_height() * c.shape.out_width();
+    bp.channels = c.shape.out_channels;
+    bp.dy = dy;
+    bp.y = y;
+    bp.bn = chan(c);
+    bp.relu = true;
+    bp.dx = dx;
+    return bp;
+  };
+
+  int cur = 0;  // P.g[cur] holds d(stage output)
+  for (int k = 3; k >= 0; --k) {
+    Stage& st = P.stage[k];
+    T* din = P.g[1 - cur];
+    // Tail: o = relu(bn2(c2) + proj_bn(cp)), both branches in one pass.
+    dk::BatchNormInferenceBackwardParamsT<T> tb = bn_relu_backward(st.conv2, P.g[cur], st.o, P.dc2);
+    tb.residual = dk::BnResidual::batchnorm;
+    tb.r_bn = chan(st.proj);
+    tb.dr = P.dcp;
+    bn_inference_bwd(device_, tb, s);
+    conv_input_grad(st.conv2, b, P.dc2, P.dh, false, s);
+    bn_inference_bwd(device_, bn_relu_backward(st.conv1, P.dh, st.h, P.dc1), s);
+    conv_input_grad(st.conv1, b, P.dc1, din, false, s);
+    conv_input_grad(st.proj, b, P.dcp, din, true, s);
+    cur = 1 - cur;
+  }
+
+  // Max-pool (the kept argmax), stem BN + relu, stem dgrad into the images' gradient.
+  dk::MaxPoolBackwardParamsT<T> mb;
+  mb.batch = N;
+  mb.height = P.stem.shape.out_height();
+  mb.width = P.stem.shape.out_width();
+  mb.channels = P.stem.shape.out_channels;
+  mb.kernel = 3;
+  mb.stride = 2;
+  mb.pad = 0;
+  mb.dy = P.g[cur];
+  mb.argmax = P.argmax;
+  mb.dx = P.dh;
+  maxpool_bwd(device_, mb, s);
+  bn_inference_bwd(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
+  conv_input_grad(P.stem, b, P.dc1, d_images, false, s);
 }
 
 template <typename T>

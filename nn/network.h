@@ -29,6 +29,20 @@
 // Every gradient in the buffer is overwritten (not accumulated); conv bias gradients are the column
 // sums of the conv output gradients (zero up to rounding, since BN follows).
 //
+// Input gradient (input_gradient, after a forward in inference mode): d(Σ_b Σ_j d_logits[b, j] ·
+// logits[b, j]) / d images, i.e. for one-hot rows the gradient of the logit of class c_b with
+// respect to image b. Chain, with the running statistics as constants: fc dx only (dlogits · W),
+// avg-pool backward, per stage (last first) relu mask + inference BN of the tail for both branches
+// (kernels/nn/batchnorm_inference.h, one fused pass), conv2 dgrad, relu mask + bn1, conv1 dgrad and
+// proj dgrad accumulated into the stage input's gradient; max-pool backward through the kept
+// argmax; stem relu mask + BN; stem dgrad (7x7/2, 3 channels) into the caller's d_images. No
+// parameter gradient is computed (buffers.grads is not read or written), so it costs about one
+// forward's FLOPs (the dgrads; the stem dgrad issues 4x its useful FLOPs, kernels/nn/conv2d.h).
+// Workspace: the backward pass's scratch already carved in the arena at construction (the
+// ping-pong stage gradients, the conv-output gradients, the bf16 gradient copy); nothing is
+// allocated per call. wmma_bf16 math is supported: each conv's output gradient is converted to
+// bf16 and multiplied with the bf16 weight copy (fp32 accumulation), as in backward().
+//
 // Conv math: simt_f32 (fp32 everywhere), or wmma_bf16 (float only): the conv inputs and output
 // gradients are converted to bf16 (kernels/render to_bf16) and the weights are read from a bf16
 // copy of the parameter buffer (the one the optimizer writes, NetworkBuffersT::params_bf16), fp32
@@ -108,6 +122,15 @@ class NetworkT {
   // overwritten; padding untouched). Needs a training-mode forward and loss() before it.
   void backward(const NetworkBuffersT<T>& buffers, Stream* stream = nullptr);
 
+  // Gradient of Σ_b Σ_j d_logits[b, j] · logits[b, j] with respect to the images of the last
+  // forward (see "Input gradient" above). Precondition: the last forward ran in BnMode::inference
+  // with these parameters and statistics (buffers.params, buffers.stats, and params_bf16 for
+  // wmma_bf16) on the same images, which must be unchanged. d_logits: last_batch() x classes,
+  // d_images: last_batch() x S x S x 3 (overwritten), both device memory. buffers.grads is not
+  // used (may be null). The forward's activations stay valid. Throws deeper::Error without an
+  // inference-mode forward, for null pointers, or wmma_bf16 without the bf16 weight copy.
+  void input_gradient(const NetworkBuffersT<T>& buffers, const T* d_logits, T* d_images, Stream* stream = nullptr);
+
   // After a forward: activations of lab layer 1..11 (device memory, batch x H x W x C NHWC, layer 10
   // batch x w3, layer 11 the logits), the per-image shape, the predicted classes (after loss(), or
   // decisions()), and the per-image losses (after loss()).
@@ -128,6 +151,7 @@ class NetworkT {
   void conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* dy,
                      std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
   void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
+  void conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate, void* s);
   void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);
 
   Device device_;
@@ -138,6 +162,7 @@ class NetworkT {
   std::unique_ptr<Plan> plan_;
   std::int64_t batch_ = 0;
   bool trained_forward_ = false, have_loss_ = false;
+  bool inference_forward_ = false;  // the last forward ran in BnMode::inference (input_gradient)
   const T* images_ = nullptr;
   T* sample_loss_ = nullptr;
   std::int32_t* predicted_ = nullptr;

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 #include "analysis/run.h"
 #include "analysis/stimuli.h"
 #include "core/log.h"
@@ -54,16 +56,25 @@ inline deeper::nn::TrainConfig small_run_config(const std::filesystem::path& dir
   return c;
 }
 
-// The run folder (trained on first use).
+// The run folder, trained by the first test process that needs it and shared by the others (ctest runs
+// every test in its own process): training goes to a private folder renamed into place when done, so
+// a concurrent or interrupted process never sees half a run. Delete the folder to retrain.
 inline const std::filesystem::path& small_run() {
   static const std::filesystem::path dir = [] {
-    const auto d = std::filesystem::temp_directory_path() / "deeper_analysis_small_run";
-    std::filesystem::remove_all(d);
+    namespace fs = std::filesystem;
+    const auto d = fs::temp_directory_path() / "deeper_analysis_small_run_v1";
+    if (fs::is_regular_file(d / "checkpoint.safetensors")) return d;
+    const auto work = fs::temp_directory_path() /
+                      ("deeper_analysis_small_run_tmp_" + std::to_string(static_cast<long long>(::getpid())));
+    fs::remove_all(work);
     deeper::nn::TrainerOptions o;
     o.face_model = &small_face_model();
     o.progress.mode = deeper::ProgressMode::silent;
-    deeper::nn::Trainer trainer(small_run_config(d), o);
+    deeper::nn::Trainer trainer(small_run_config(work), o);
     trainer.run();
+    std::error_code ec;
+    fs::rename(work, d, ec);  // fails harmlessly when another process got there first
+    if (ec) fs::remove_all(work);
     return d;
   }();
   return dir;

@@ -126,6 +126,7 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
                d_images.device().name(), dev.name());
   out = RenderGradients{};
   out.batch = batch;
+  last_batch_ = batch;
   if (batch == 0) return;
   ensure(batch, ro.height, ro.width, options.deterministic);
   void* s = stream ? stream->native() : nullptr;

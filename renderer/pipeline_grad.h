@@ -73,6 +73,13 @@ class RenderBackward {
   // positions (B x V x 4).
   const float* grad_vertices() const { return static_cast<const float*>(g_verts_.data()); }
   const float* grad_clip() const { return static_cast<const float*>(g_clip_.data()); }
+  // d loss / d each image's texture map (B x Ht x Wt x 3 fp32, the identity texture that image
+  // samples, per image: images of one identity do not pool). Plain floats in deterministic mode too
+  // (the fixed-point sums are converted into this buffer at the end of the texture scatter).
+  const float* grad_textures() const { return static_cast<const float*>(g_tex_.data()); }
+  // The batch of the last call (0 before the first) and the render model.
+  std::int64_t last_batch() const { return last_batch_; }
+  const RenderModel& render_model() const { return render_model_; }
 
  private:
   void ensure(std::int64_t batch, int height, int width, bool deterministic);
@@ -80,7 +87,7 @@ class RenderBackward {
   const RenderModel& render_model_;
   std::int64_t ks_ = 0, kt_ = 0;
   DeviceBuffer shape_basis_, texture_basis_;
-  std::int64_t capacity_ = 0;
+  std::int64_t capacity_ = 0, last_batch_ = 0;
   int height_ = 0, width_ = 0;
   DeviceBuffer g_color_, g_uv_, g_pnormal_, g_rast_, g_tex_, g_light_, g_vnormal_, g_cam_, g_clip_, g_verts_,
       g_pose_, g_shape_, g_texcoef_, g_expr_, g_factors_, normals_ws_, rows_ws_, fixed_;

@@ -21,6 +21,7 @@
 #include "core/npy.h"
 #include "core/png.h"
 #include "kernels/runtime/device.h"
+#include "renderer/colour_map.h"
 #include "renderer/factors.h"
 #include "renderer/model_io.h"
 #include "renderer/pipeline.h"
@@ -245,16 +246,6 @@ void import_model(const Args& a, const CommonOptions& common) {
   auto factors = sample_factors(sampling_for(a, common.seed, n), 0, n);
   for (std::int32_t i = 0; i < n; ++i) factors[static_cast<std::size_t>(i)].identity = i;
   write_sheet(a.out, render_list(s, a, factors), std::min(n, 8));
-}
-
-std::array<float, 3> colour_map(double t) {
-  static constexpr float stops[5][3] = {
-      {0.08f, 0.05f, 0.32f}, {0.14f, 0.36f, 0.66f}, {0.16f, 0.62f, 0.56f}, {0.62f, 0.80f, 0.26f}, {0.99f, 0.91f, 0.16f}};
-  t = std::clamp(t, 0.0, 1.0) * 4.0;
-  const int i = std::min(3, static_cast<int>(t));
-  const float f = static_cast<float>(t - i);
-  return {stops[i][0] + f * (stops[i + 1][0] - stops[i][0]), stops[i][1] + f * (stops[i + 1][1] - stops[i][1]),
-          stops[i][2] + f * (stops[i + 1][2] - stops[i][2])};
 }
 
 void colormap(const Args& a, const CommonOptions& common) {

@@ -21,8 +21,8 @@ Rgb mix(const Rgb& a, const Rgb& b, float f) {
 void put(std::vector<float>& out, std::size_t i, const Rgb& c) { std::copy(c.begin(), c.end(), out.begin() + 3 * i); }
 
 void check_mask(std::span<const double> values, std::span<const std::uint8_t> mask, const char* what) {
-  DEEPER_CHECK(mask.empty() || mask.size() == values.size(), "{}: mask has {} entries for {} values", what,
-               mask.size(), values.size());
+  DEEPER_CHECK(mask.empty() || mask.size() == values.size(), "{}: mask has {} entries for {} values", what, mask.size(),
+               values.size());
 }
 
 bool masked(std::span<const std::uint8_t> mask, std::size_t i) { return !mask.empty() && mask[i] == 0; }
@@ -47,8 +47,11 @@ std::vector<float> map_values(std::span<const double> values, std::span<const st
 }  // namespace
 
 Rgb colour_map(double t) {
-  static constexpr float stops[5][3] = {
-      {0.08f, 0.05f, 0.32f}, {0.14f, 0.36f, 0.66f}, {0.16f, 0.62f, 0.56f}, {0.62f, 0.80f, 0.26f}, {0.99f, 0.91f, 0.16f}};
+  static constexpr float stops[5][3] = {{0.08f, 0.05f, 0.32f},
+                                        {0.14f, 0.36f, 0.66f},
+                                        {0.16f, 0.62f, 0.56f},
+                                        {0.62f, 0.80f, 0.26f},
+                                        {0.99f, 0.91f, 0.16f}};
   t = std::isnan(t) ? 0.0 : std::clamp(t, 0.0, 1.0) * 4.0;
   const int i = std::min(3, static_cast<int>(t));
   const float f = static_cast<float>(t - i);

@@ -20,8 +20,8 @@ namespace {
 
 void check_style(const MapStyle& s, const char* what) {
   DEEPER_CHECK(s.size >= 1 && s.size <= 8192, "{}: image size {} is outside [1, 8192]", what, s.size);
-  DEEPER_CHECK(std::isfinite(s.yaw_deg) && s.yaw_deg >= -90 && s.yaw_deg <= 90, "{}: yaw {} degrees is outside [-90, 90]",
-               what, s.yaw_deg);
+  DEEPER_CHECK(std::isfinite(s.yaw_deg) && s.yaw_deg >= -90 && s.yaw_deg <= 90,
+               "{}: yaw {} degrees is outside [-90, 90]", what, s.yaw_deg);
   DEEPER_CHECK(std::isfinite(s.shading) && s.shading >= 0 && s.shading <= 1, "{}: shading {} is outside [0, 1]", what,
                s.shading);
   for (float c : s.background) {
@@ -47,7 +47,8 @@ std::vector<float> average_shape(const FaceModel& model) {
   std::vector<float> shape(static_cast<std::size_t>(v3));
   for (std::int64_t j = 0; j < v3; ++j) {
     double s = 0;
-    for (std::int64_t k = 0; k < p; ++k) s += d[static_cast<std::size_t>(k)] * model.shape_glm[static_cast<std::size_t>(k * v3 + j)];
+    for (std::int64_t k = 0; k < p; ++k)
+      s += d[static_cast<std::size_t>(k)] * model.shape_glm[static_cast<std::size_t>(k * v3 + j)];
     shape[static_cast<std::size_t>(j)] = static_cast<float>(s);
   }
   return shape;
@@ -134,8 +135,8 @@ void check_grid(const FaceModel& model, int h, int w, const char* what) {
 }
 
 void check_count(std::span<const double> values, int h, int w, const char* what) {
-  DEEPER_CHECK(static_cast<std::int64_t>(values.size()) == std::int64_t{h} * w, "{}: {} values for a {} x {} grid", what,
-               values.size(), h, w);
+  DEEPER_CHECK(static_cast<std::int64_t>(values.size()) == std::int64_t{h} * w, "{}: {} values for a {} x {} grid",
+               what, values.size(), h, w);
 }
 
 std::vector<float> texel_views(const Device& device, const FaceModel& model, std::span<const double> values, int h,
@@ -148,9 +149,11 @@ std::vector<float> texel_views(const Device& device, const FaceModel& model, std
   std::vector<float> tex(static_cast<std::size_t>(ht) * static_cast<std::size_t>(wt) * 3);
   for (int y = 0; y < ht; ++y) {
     for (int x = 0; x < wt; ++x) {
-      const std::size_t src = static_cast<std::size_t>(y / fy) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x / fx);
+      const std::size_t src =
+          static_cast<std::size_t>(y / fy) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x / fx);
       const std::size_t dst = static_cast<std::size_t>(y) * static_cast<std::size_t>(wt) + static_cast<std::size_t>(x);
-      std::copy_n(rgb.begin() + static_cast<std::ptrdiff_t>(3 * src), 3, tex.begin() + static_cast<std::ptrdiff_t>(3 * dst));
+      std::copy_n(rgb.begin() + static_cast<std::ptrdiff_t>(3 * src), 3,
+                  tex.begin() + static_cast<std::ptrdiff_t>(3 * dst));
     }
   }
   return render_views(device, model, yaws, style, [&](Renderer& r) { r.set_texture_override(tex, ht, wt); });
@@ -170,7 +173,8 @@ void block_reduce(const float* in, std::int64_t count, int ht, int wt, int facto
         double acc[3] = {0, 0, 0};
         for (int dy = 0; dy < factor; ++dy) {
           const float* p = src + (static_cast<std::size_t>(y * factor + dy) * static_cast<std::size_t>(wt) +
-                                  static_cast<std::size_t>(x) * factor) * 3;
+                                  static_cast<std::size_t>(x) * factor) *
+                                     3;
           for (int dx = 0; dx < factor; ++dx) {
             for (int c = 0; c < 3; ++c) acc[c] += p[3 * dx + c];
           }
@@ -186,8 +190,8 @@ void block_reduce(const float* in, std::int64_t count, int ht, int wt, int facto
 
 void check_factor(int ht, int wt, int factor, const char* what) {
   DEEPER_CHECK(ht >= 1 && wt >= 1, "{}: texture size {} x {} is not positive", what, ht, wt);
-  DEEPER_CHECK(factor >= 1 && ht % factor == 0 && wt % factor == 0,
-               "{}: factor {} does not divide the {} x {} texture", what, factor, ht, wt);
+  DEEPER_CHECK(factor >= 1 && ht % factor == 0 && wt % factor == 0, "{}: factor {} does not divide the {} x {} texture",
+               what, factor, ht, wt);
 }
 
 }  // namespace
@@ -276,7 +280,8 @@ void feature_gradients(const RenderBackward& backward, std::int64_t batch, int t
   vertex_grads.resize(b * v3);
   texel_grads.resize(b * (texels / (static_cast<std::size_t>(texel_factor) * static_cast<std::size_t>(texel_factor))));
   if (batch == 0) return;
-  copy_bytes(vertex_grads.data(), Device::cpu(), backward.grad_vertices(), rm.device(), vertex_grads.size() * sizeof(float));
+  copy_bytes(vertex_grads.data(), Device::cpu(), backward.grad_vertices(), rm.device(),
+             vertex_grads.size() * sizeof(float));
   std::vector<float> tex(b * texels);
   copy_bytes(tex.data(), Device::cpu(), backward.grad_textures(), rm.device(), tex.size() * sizeof(float));
   block_reduce(tex.data(), batch, ht, wt, texel_factor, false, texel_grads.data());

@@ -32,8 +32,8 @@ namespace deeper::render {
 class RenderBackward;
 
 struct MapStyle {
-  int size = 256;       // image side (square), pixels, 1 .. 8192
-  double yaw_deg = 0;   // head turn, [-90, 90] (+ toward the viewer's right, as the factor yaw)
+  int size = 256;         // image side (square), pixels, 1 .. 8192
+  double yaw_deg = 0;     // head turn, [-90, 90] (+ toward the viewer's right, as the factor yaw)
   double lo = 0, hi = 1;  // values mapped to the ends of the scale, lo < hi. Diverging: the
                           // symmetric range [-m, m], m = max(|lo|, |hi|), white at 0
   bool diverging = false;

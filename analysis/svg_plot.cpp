@@ -672,7 +672,7 @@ std::string bar_chart_svg(const BarChart& chart) {
       if (!std::isfinite(s.lower[c]) || !std::isfinite(s.upper[c])) continue;
       const double ex = series_x(c, si);
       const double cap = std::min(4.0, bar_w * 0.3);
-      const std::string_view ink = bars ? "#222222" : color;
+      const std::string ink = bars ? std::string("#222222") : color;
       const double lo = y.map(s.lower[c]), hi = y.map(s.upper[c]);
       svg.line(ex, lo, ex, hi, ink, 1.3, " class=\"errorbar\"");
       svg.line(ex - cap, lo, ex + cap, lo, ink, 1.3);

@@ -372,7 +372,9 @@ TEST(BarChart, GroupedBarsWithErrorBarsFromZero) {
   const Parsed p = parse_svg(bar_chart_svg(c));
   expect_finite_geometry(p);
   EXPECT_EQ(p.all("rect", "bar").size(), 19u);  // 2 x 10, one NaN skipped
-  EXPECT_EQ(p.all("line", "errorbar").size(), 10u);
+  const auto errorbars = p.all("line", "errorbar");
+  ASSERT_EQ(errorbars.size(), 10u);
+  for (const auto* e : errorbars) EXPECT_EQ(e->attrs.at("stroke"), "#222222");  // dark on bars
   EXPECT_EQ(p.all("text", "category").size(), 10u);
   EXPECT_EQ(p.all("text", "category")[9]->text, "layer 10");
   const auto yt = tick_values(p, "tick-y");
@@ -394,6 +396,9 @@ TEST(BarChart, ProfileStyleDrawsLinesAndNegativeBarsGoDown) {
   EXPECT_EQ(p.all("polyline").size(), 2u);
   EXPECT_EQ(p.all("rect", "bar").size(), 0u);
   EXPECT_EQ(p.all("line", "reference").size(), 1u);
+  const auto errorbars = p.all("line", "errorbar");
+  ASSERT_EQ(errorbars.size(), 10u);
+  for (const auto* e : errorbars) EXPECT_EQ(e->attrs.at("stroke"), "#0072B2");  // the series colour on profiles
 
   BarChart neg;
   neg.categories = {"a", "b"};

@@ -316,17 +316,26 @@ void draw_legend(Svg& svg, const std::vector<LegendEntry>& entries, double x, do
 }
 
 // Notes on skipped values, one line each (at most four, then a count of the rest).
-std::vector<std::string> skip_notes(const std::vector<std::pair<std::string, std::size_t>>& skipped,
-                                    std::string_view unit) {
+struct Skipped {
+  std::string series;
+  std::size_t values = 0;  // points (line) or values (bars) not drawn
+  std::size_t bounds = 0;  // band or error-bar entries not drawn where the value itself was finite
+};
+
+std::vector<std::string> skip_notes(const std::vector<Skipped>& skipped, std::string_view unit,
+                                    std::string_view bound_unit) {
   std::vector<std::string> notes;
   std::size_t shown = 0;
-  for (const auto& [name, n] : skipped) {
-    if (n == 0) continue;
+  for (const auto& [name, n, b] : skipped) {
+    if (n == 0 && b == 0) continue;
     if (shown == 4) {
       notes.push_back("... and more series with skipped values");
       break;
     }
-    notes.push_back(fmt::format("'{}': {} non-finite {}{} skipped", name, n, unit, n == 1 ? "" : "s"));
+    std::string note = fmt::format("'{}':", name);
+    if (n) note += fmt::format(" {} non-finite {}{} skipped", n, unit, n == 1 ? "" : "s");
+    if (b) note += fmt::format("{} {} non-finite {}{} skipped", n ? "," : "", b, bound_unit, b == 1 ? "" : "s");
+    notes.push_back(std::move(note));
     ++shown;
   }
   return notes;
@@ -443,7 +452,7 @@ std::string line_chart_svg(const LineChart& chart) {
   Range xr, yr;
   Hasher hash;
   hash.add(chart.title);
-  std::vector<std::pair<std::string, std::size_t>> skipped;
+  std::vector<Skipped> skipped;
   for (const auto& s : chart.series) {
     if (s.x.empty() && s.y.empty()) fail("{}: series '{}' is empty", name, s.name);
     if (s.x.size() != s.y.size()) fail("{}: series '{}' has {} x and {} y values", name, s.name, s.x.size(), s.y.size());
@@ -452,11 +461,12 @@ std::string line_chart_svg(const LineChart& chart) {
       fail("{}: series '{}' has {} points but a band of {} lower and {} upper values", name, s.name, s.x.size(),
            s.lower.size(), s.upper.size());
     }
-    std::size_t bad = 0;
+    std::size_t bad = 0, bad_band = 0;
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       const bool point_ok = std::isfinite(s.x[i]) && std::isfinite(s.y[i]);
       const bool band_ok = band && std::isfinite(s.x[i]) && std::isfinite(s.lower[i]) && std::isfinite(s.upper[i]);
       bad += !point_ok;
+      bad_band += band && point_ok && !band_ok;
       if (point_ok) {
         xr.add(s.x[i]);
         yr.add(s.y[i]);
@@ -467,7 +477,7 @@ std::string line_chart_svg(const LineChart& chart) {
         yr.add(s.upper[i]);
       }
     }
-    skipped.emplace_back(s.name, bad);
+    skipped.push_back({s.name, bad, bad_band});
     hash.add(s.name);
     hash.add(s.x);
     hash.add(s.y);
@@ -485,7 +495,7 @@ std::string line_chart_svg(const LineChart& chart) {
       legend.push_back({s.name, palette_color(s.color, i), static_cast<int>(i), !s.lower.empty(), s.markers, false});
     }
   }
-  const std::vector<std::string> notes = skip_notes(skipped, "point");
+  const std::vector<std::string> notes = skip_notes(skipped, "point", "band value");
   Axis x = make_axis(xr, chart.x_min, chart.x_max, name, "x");
   Axis y = make_axis(yr, chart.y_min, chart.y_max, name, "y");
   const double top = chart.title.empty() ? 14.0 : 40.0;
@@ -568,7 +578,7 @@ std::string bar_chart_svg(const BarChart& chart) {
   Range yr;
   Hasher hash;
   hash.add(chart.title);
-  std::vector<std::pair<std::string, std::size_t>> skipped;
+  std::vector<Skipped> skipped;
   bool any_finite = false;
   for (const auto& s : chart.series) {
     if (s.values.empty()) fail("{}: series '{}' is empty", name, s.name);
@@ -578,9 +588,10 @@ std::string bar_chart_svg(const BarChart& chart) {
       fail("{}: series '{}' has {} categories but {} lower and {} upper error values", name, s.name, nc, s.lower.size(),
            s.upper.size());
     }
-    std::size_t bad = 0;
+    std::size_t bad = 0, bad_bar = 0;
     for (std::size_t i = 0; i < nc; ++i) {
       bad += !std::isfinite(s.values[i]);
+      bad_bar += bars && std::isfinite(s.values[i]) && !(std::isfinite(s.lower[i]) && std::isfinite(s.upper[i]));
       any_finite |= std::isfinite(s.values[i]);
       yr.add(s.values[i]);
       if (bars && std::isfinite(s.lower[i]) && std::isfinite(s.upper[i])) {
@@ -588,7 +599,7 @@ std::string bar_chart_svg(const BarChart& chart) {
         yr.add(s.upper[i]);
       }
     }
-    skipped.emplace_back(s.name, bad);
+    skipped.push_back({s.name, bad, bad_bar});
     hash.add(s.name);
     hash.add(s.values);
     hash.add(s.lower);
@@ -605,7 +616,7 @@ std::string bar_chart_svg(const BarChart& chart) {
     const auto& s = chart.series[i];
     if (!s.name.empty()) legend.push_back({s.name, palette_color(s.color, i), static_cast<int>(i), false, true, bars});
   }
-  const std::vector<std::string> notes = skip_notes(skipped, "value");
+  const std::vector<std::string> notes = skip_notes(skipped, "value", "error bar");
   Axis y = make_axis(yr, chart.y_min, chart.y_max, name, "y");
   const double top = chart.title.empty() ? 14.0 : 40.0;
   const double left = 14.0 + max_tick_width(y) + 10.0 + (chart.y_label.empty() ? 0.0 : 22.0);

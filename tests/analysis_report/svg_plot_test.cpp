@@ -272,10 +272,13 @@ TEST(LineChart, DrawsBandsAsPolygonsAroundTheLine) {
     EXPECT_LT(pts[i].second, line[i].second);      // upper above the line (smaller y)
     EXPECT_GT(pts[9 - i].second, line[i].second);  // lower below it
   }
-  // A NaN in the band splits it in two.
+  EXPECT_TRUE(p.all("text", "note").empty());
+  // A NaN in the band splits it in two, and is noted.
   c.series[0].upper[2] = kNaN;
   const Parsed q = parse_svg(line_chart_svg(c));
   EXPECT_EQ(q.all("polygon", "band").size(), 2u);
+  ASSERT_EQ(q.all("text", "note").size(), 1u);
+  EXPECT_EQ(q.all("text", "note")[0]->text, "'yaw': 1 non-finite band value skipped");
 }
 
 TEST(LineChart, ReferenceLineAndGivenRangeWithClipping) {
@@ -369,11 +372,13 @@ BarChart layer_chart() {
 TEST(BarChart, GroupedBarsWithErrorBarsFromZero) {
   BarChart c = layer_chart();
   c.series[1].values[4] = kNaN;
+  c.series[0].values[3] = kInf;
+  c.series[0].lower[5] = kNaN;
   const Parsed p = parse_svg(bar_chart_svg(c));
   expect_finite_geometry(p);
-  EXPECT_EQ(p.all("rect", "bar").size(), 19u);  // 2 x 10, one NaN skipped
+  EXPECT_EQ(p.all("rect", "bar").size(), 18u);  // 2 x 10, a NaN and an Inf skipped
   const auto errorbars = p.all("line", "errorbar");
-  ASSERT_EQ(errorbars.size(), 10u);
+  ASSERT_EQ(errorbars.size(), 9u);  // one error bar has a NaN end (the Inf bar keeps its error bar)
   for (const auto* e : errorbars) EXPECT_EQ(e->attrs.at("stroke"), "#222222");  // dark on bars
   EXPECT_EQ(p.all("text", "category").size(), 10u);
   EXPECT_EQ(p.all("text", "category")[9]->text, "layer 10");
@@ -381,11 +386,12 @@ TEST(BarChart, GroupedBarsWithErrorBarsFromZero) {
   EXPECT_LE(*std::min_element(yt.begin(), yt.end()), 0.0);  // bars start at zero
   EXPECT_GE(*std::max_element(yt.begin(), yt.end()), 1.0);
   const auto notes = p.all("text", "note");
-  ASSERT_EQ(notes.size(), 1u);
-  EXPECT_NE(notes[0]->text.find("'texture': 1 non-finite value skipped"), std::string::npos);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0]->text, "'shape': 1 non-finite value skipped, 1 non-finite error bar skipped");
+  EXPECT_EQ(notes[1]->text, "'texture': 1 non-finite value skipped");
   // Taller bars for larger values: shape increases along the layers.
   const auto bars = p.all("rect", "bar");
-  EXPECT_GT(bars[9]->number("height"), bars[0]->number("height"));
+  EXPECT_GT(bars[8]->number("height"), bars[0]->number("height"));
 }
 
 TEST(BarChart, ProfileStyleDrawsLinesAndNegativeBarsGoDown) {

@@ -268,6 +268,8 @@ E1Result run_e1(Study& study, Progress* progress) {
       [&](std::int64_t first, std::int64_t count, nn::InferenceModel& network, const render::Renderer&,
           const Tensor&) {
         const Tensor host = network.logits().to(Device::cpu());
+        DEEPER_CHECK(host.rank() == 2 && host.dim(0) == count && host.dim(1) == classes,
+                     "run_e1: logits {} for a batch of {} images and {} classes", host.to_string(), count, classes);
         const float* logits = host.data<float>();
         for (std::int64_t b = 0; b < count; ++b) {
           const std::int64_t image = first + b;
@@ -277,6 +279,12 @@ E1Result run_e1(Study& study, Progress* progress) {
           const std::int64_t local = image - series_first[s_index];
           const std::int64_t k = (local / R) % n;
           const float* row = logits + b * classes;
+          for (std::int64_t c = 0; c < classes; ++c) {
+            if (!std::isfinite(row[c])) {
+              throw Error(fmt::format("run_e1: image {} ({}): the network's logit of class {} is {}", image, s.name,
+                                      c, row[c]));
+            }
+          }
           const std::int32_t decision = static_cast<std::int32_t>(std::max_element(row, row + classes) - row);
           const double top = row[decision];
           double z = 0.0;

@@ -36,7 +36,8 @@ class Bootstrap {
     for (std::int64_t b = 0; b < resamples; ++b) {
       rng::RandomSequence seq(seed, kBootstrapStream, static_cast<std::uint64_t>(b));
       for (std::int64_t k = 0; k < n; ++k) {
-        index_[static_cast<std::size_t>(b * n + k)] = static_cast<std::int32_t>(seq.uniform_int(static_cast<std::uint32_t>(n)));
+        const std::uint32_t pick = seq.uniform_int(static_cast<std::uint32_t>(n));
+        index_[static_cast<std::size_t>(b * n + k)] = static_cast<std::int32_t>(pick);
       }
     }
   }
@@ -50,8 +51,9 @@ class Bootstrap {
     e.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n_);
     std::vector<double> means(static_cast<std::size_t>(b_));
     for (std::int64_t b = 0; b < b_; ++b) {
+      const std::int32_t* row = index_.data() + b * n_;
       double sum = 0.0;
-      for (std::int64_t k = 0; k < n_; ++k) sum += values[static_cast<std::size_t>(index_[static_cast<std::size_t>(b * n_ + k)])];
+      for (std::int64_t k = 0; k < n_; ++k) sum += values[static_cast<std::size_t>(row[k])];
       means[static_cast<std::size_t>(b)] = sum / static_cast<double>(n_);
     }
     std::sort(means.begin(), means.end());

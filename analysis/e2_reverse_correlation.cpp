@@ -81,8 +81,7 @@ double FeatureMap::significant_mi_sum() const {
 FeatureMap feature_map(const FeatureSet& features, std::span<const double> response, const MapOptions& options) {
   DEEPER_CHECK(static_cast<std::int64_t>(response.size()) == features.trials,
                "feature_map: {} responses for {} trials", response.size(), features.trials);
-  const auto r = info::gcmi_cc_all_pairs_mv(features.rows.data(), features.count, 3, response.data(), 1, 1,
-                                            features.trials, engine_options(options));
+  const auto r = features_cc(features, response.data(), 1, 1, engine_options(options));
   return finish_map(features, r, options, "logit");
 }
 
@@ -90,8 +89,7 @@ FeatureMap feature_map(const FeatureSet& features, std::span<const std::int32_t>
                        const MapOptions& options) {
   DEEPER_CHECK(static_cast<std::int64_t>(labels.size()) == features.trials,
                "feature_map: {} labels for {} trials", labels.size(), features.trials);
-  const auto r = info::gcmi_model_cd_batched_mv(features.rows.data(), features.count, 3, labels.data(),
-                                                features.trials, classes, engine_options(options));
+  const auto r = features_cd(features, labels.data(), classes, engine_options(options));
   return finish_map(features, r, options, "chosen");
 }
 
@@ -100,7 +98,13 @@ E2Result run_e2(Study& study, std::vector<TrialSet>& trials, Progress* progress)
   const auto& s = study.settings();
   E2Result result;
   for (auto& set : trials) {
-    respond(study, set, study.frontal_factors(), 0, nullptr, progress);
+    // With E3 to follow, record its activations in the same forward passes.
+    if (s.runs("e3")) {
+      set.capture = make_capture(study, s.layers, s.spatial, set.trials());
+      respond(study, set, study.frontal_factors(), 0, &set.capture, progress);
+    } else {
+      respond(study, set, study.frontal_factors(), 0, nullptr, progress);
+    }
     E2Target t;
     t.target = set.target;
     t.trials = set.trials();

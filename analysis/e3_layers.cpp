@@ -31,7 +31,7 @@ FeatureLayerMaps feature_layer_maps(const FeatureSet& f, const std::vector<doubl
   m.feature = f.kind;
   m.features = j_count;
   m.channels = channels;
-  const auto info = info::gcmi_cc_all_pairs_mv(f.rows.data(), j_count, 3, a_rows.data(), channels, 1, n, options);
+  const auto info = features_cc(f, a_rows.data(), channels, 1, options);
   m.info = info.mi;
   m.max_null = info.max_null_all;
   m.threshold = threshold_of(info, alpha);
@@ -43,7 +43,7 @@ FeatureLayerMaps feature_layer_maps(const FeatureSet& f, const std::vector<doubl
   }
   info::AllPairsOptions plain = options;
   plain.permutations = 0;
-  const auto both = info::gcmi_cc_all_pairs_mv(f.rows.data(), j_count, 3, joint.data(), channels, 2, n, plain);
+  const auto both = features_cc(f, joint.data(), channels, 2, plain);
   m.coinfo.resize(m.info.size());
   m.map_coinfo.assign(static_cast<std::size_t>(j_count), 0.0);
   m.map_info.assign(static_cast<std::size_t>(j_count), 0.0);
@@ -157,8 +157,17 @@ E3Result run_e3(Study& study, std::vector<TrialSet>& trials, Progress* progress)
   E3Result result;
   for (auto& set : trials) {
     const auto tf = std::chrono::steady_clock::now();
-    LayerCapture capture = make_capture(study, s.layers, s.spatial, set.trials());
-    respond(study, set, study.frontal_factors(), 0, &capture, progress);
+    // E2 recorded the activations in its forward passes when it knew E3 would follow.
+    LayerCapture capture = std::move(set.capture);
+    set.capture = {};
+    bool same_layers = capture.spatial == s.spatial && capture.layers.size() == s.layers.size();
+    for (std::size_t i = 0; same_layers && i < s.layers.size(); ++i) same_layers = capture.layers[i].layer == s.layers[i];
+    if (!same_layers) {
+      capture = make_capture(study, s.layers, s.spatial, set.trials());
+      respond(study, set, study.frontal_factors(), 0, &capture, progress);
+    } else if (progress != nullptr) {
+      progress->advance(static_cast<std::uint64_t>(set.trials()));
+    }
     result.forward_seconds += seconds_since(tf);
     const auto tg = std::chrono::steady_clock::now();
     const FeatureSet shape = shape_features(study.face_model(), set.faces, s.vertex_stride);
@@ -168,10 +177,8 @@ E3Result run_e3(Study& study, std::vector<TrialSet>& trials, Progress* progress)
     result.texel_width = texture.grid_width;
     E3Target target;
     target.target = set.target;
-    target.shape_decision_mi = info::gcmi_cc_all_pairs_mv(shape.rows.data(), shape.count, 3, set.logit.data(), 1, 1,
-                                                          set.trials()).mi;
-    target.texture_decision_mi = info::gcmi_cc_all_pairs_mv(texture.rows.data(), texture.count, 3, set.logit.data(),
-                                                            1, 1, set.trials()).mi;
+    target.shape_decision_mi = features_cc(shape, set.logit.data(), 1, 1).mi;
+    target.texture_decision_mi = features_cc(texture, set.logit.data(), 1, 1).mi;
     std::int64_t units = 0, channels = 0;
     for (const auto& a : capture.layers) {
       LayerResult r = layer_analysis(study, a, set.logit, shape, texture, target.shape_decision_mi,

@@ -45,12 +45,12 @@ FeatureSet tiled(const FeatureSet& f, int copies) {
 }
 
 double sum_info(const FeatureSet& f, const std::vector<double>& rows, std::int64_t channels) {
-  const auto r = info::gcmi_cc_all_pairs_mv(f.rows.data(), f.count, 3, rows.data(), channels, 1, f.trials);
+  const auto r = features_cc(f, rows.data(), channels, 1);
   return std::accumulate(r.mi.begin(), r.mi.end(), 0.0);
 }
 
 std::vector<double> feature_map_of(const FeatureSet& f, const std::vector<double>& rows, std::int64_t channels) {
-  const auto r = info::gcmi_cc_all_pairs_mv(f.rows.data(), f.count, 3, rows.data(), channels, 1, f.trials);
+  const auto r = features_cc(f, rows.data(), channels, 1);
   std::vector<double> m(static_cast<std::size_t>(f.count), 0.0);
   for (std::int64_t j = 0; j < f.count; ++j) {
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -99,26 +99,50 @@ E4Result run_e4(Study& study, const std::vector<TrialSet>& trials, Progress* pro
     E4Target target;
     target.target = set.target;
     target.trials = n;
-    std::vector<LayerCapture> captures;
-    std::vector<double> pooled_logit;
+    // Every trial at the 9 poses, trial-major (one render cache per trial serves its 9 images).
+    std::vector<render::ImageFactors> factors;
+    factors.reserve(static_cast<std::size_t>(n * poses));
+    for (std::int64_t t = 0; t < n; ++t) {
+      for (int p = 0; p < poses; ++p) {
+        render::ImageFactors view = study.frontal_factors();
+        view.identity = static_cast<std::int32_t>(t);
+        view.yaw = result.views[static_cast<std::size_t>(p)].yaw;
+        view.pitch = result.views[static_cast<std::size_t>(p)].pitch;
+        factors.push_back(view);
+      }
+    }
+    LayerCapture all = make_capture(study, s.layers, false, n * poses);
+    Responses responses;
+    respond_images(study, set.faces, factors, set.target, responses, &all, progress);
+    std::vector<LayerCapture> captures(static_cast<std::size_t>(poses));
     for (int p = 0; p < poses; ++p) {
-      render::ImageFactors view = study.frontal_factors();
-      view.yaw = result.views[static_cast<std::size_t>(p)].yaw;
-      view.pitch = result.views[static_cast<std::size_t>(p)].pitch;
-      LayerCapture capture = make_capture(study, s.layers, false, n);
-      respond(study, set, view, n, &capture, progress);
+      LayerCapture& c = captures[static_cast<std::size_t>(p)];
+      for (const auto& a : all.layers) {
+        LayerActivations x = a;
+        x.channel_means.resize(static_cast<std::size_t>(n * a.channels));
+        for (std::int64_t t = 0; t < n; ++t) {
+          std::copy_n(a.channel_means.begin() + (t * poses + p) * a.channels, a.channels,
+                      x.channel_means.begin() + t * a.channels);
+        }
+        c.layers.push_back(std::move(x));
+      }
+      std::vector<double> logit(static_cast<std::size_t>(n));
+      std::int64_t hits = 0;
+      for (std::int64_t t = 0; t < n; ++t) {
+        logit[static_cast<std::size_t>(t)] = responses.logit[static_cast<std::size_t>(t * poses + p)];
+        hits += responses.top1[static_cast<std::size_t>(t * poses + p)] == set.target;
+      }
       PoseResult pr;
       pr.view = result.views[static_cast<std::size_t>(p)];
-      pr.top1_rate = static_cast<double>(std::count(set.top1.begin(), set.top1.end(), set.target)) / static_cast<double>(n);
-      pr.logit_mean = std::accumulate(set.logit.begin(), set.logit.end(), 0.0) / static_cast<double>(n);
+      pr.top1_rate = static_cast<double>(hits) / static_cast<double>(n);
+      pr.logit_mean = std::accumulate(logit.begin(), logit.end(), 0.0) / static_cast<double>(n);
       MapOptions o;
       o.permutations = s.permutations;
       o.alpha = s.alpha;
       o.seed = s.seed + 31 * static_cast<std::uint64_t>(p) + 101 * static_cast<std::uint64_t>(set.target);
-      pr.shape = feature_map(shape, set.logit, o);
-      pr.texture = feature_map(texture, set.logit, o);
+      pr.shape = feature_map(shape, logit, o);
+      pr.texture = feature_map(texture, logit, o);
       target.poses.push_back(std::move(pr));
-      captures.push_back(std::move(capture));
     }
     const auto cross = [&](auto member, std::vector<double>& corr, std::vector<double>& overlap) {
       corr.assign(static_cast<std::size_t>(poses * poses), 1.0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "infotheory/allpairs.h"
 #include "renderer/face_model.h"
 #include "renderer/identities.h"
 
@@ -25,6 +26,11 @@ struct FeatureSet {
   std::vector<std::int64_t> index;    // shape: the vertex of each variable; texture: its texel (row-major)
   int grid_height = 0, grid_width = 0;  // texture: the downsampled grid
   std::vector<double> rows;           // (J * 3) x N
+  // Per variable, bit i set when dimension i is used: not constant over the trials and not (minus) a
+  // multiple of a used dimension. A vertex whose displacement lies along one fixed direction moves
+  // its three coordinates in proportion, so its copula-normalised dimensions coincide; its MI is
+  // that of one of them (the multivariate engine refuses collinear dimensions).
+  std::vector<std::uint8_t> dims;
 };
 
 // Every `vertex_stride`-th vertex (0, k, 2k, ...). Throws deeper::Error for a stride < 1, no faces, or a
@@ -34,6 +40,18 @@ FeatureSet shape_features(const render::FaceModel& model, std::span<const render
 // The texel grid (Ht / f) x (Wt / f). Throws deeper::Error unless f >= 1 divides both texture sides.
 FeatureSet texture_features(const render::FaceModel& model, std::span<const render::Identity> faces,
                             int texel_factor);
+
+// MI of every feature with y (y_vars variables of dimension dy, rows (y_vars dy) x N) and the
+// permutation statistics, as infotheory gcmi_cc_all_pairs_mv with each feature at its used
+// dimensions (features grouped by dimension count, one engine call per group; permutation p is the
+// same in every group, so the maxima combine exactly). A feature with no used dimension has MI 0.
+info::AllPairsResult features_cc(const FeatureSet& features, const double* y, std::int64_t y_vars, int dy,
+                                 const info::AllPairsOptions& options = {});
+// The same for labels (gcmi_model_cd_batched_mv): result U x 1.
+info::AllPairsResult features_cd(const FeatureSet& features, const std::int32_t* labels, int classes,
+                                 const info::AllPairsOptions& options = {});
+// Sets features.dims from the rows (called by the constructors above).
+void mark_used_dimensions(FeatureSet& features);
 
 // Features [0, J) restricted to trials [0, n) (a copy with N = n).
 FeatureSet first_trials(const FeatureSet& features, std::int64_t n);

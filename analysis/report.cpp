@@ -31,6 +31,12 @@ std::string fmt3(double v) { return std::isfinite(v) ? format_number(v, 3) : std
 
 // ---- files ----------------------------------------------------------------------------------------
 
+struct Strip {
+  std::vector<float> rgb;
+  int width = 0;
+};
+
+
 struct Writer {
   fs::path dir;
   std::vector<FileLink> maps;
@@ -49,6 +55,7 @@ struct Writer {
     maps.push_back({label, rel});
     return rel;
   }
+  std::string png(const std::string& name, const Strip& strip, int height) { return png(name, strip.rgb, strip.width, height); }
   std::string png(const std::string& name, const std::vector<float>& rgb, int width, int height) {
     const std::string rel = "figures/" + name + ".png";
     io::write_png(dir / rel, std::span<const float>(rgb), width, height, 3);
@@ -85,10 +92,11 @@ std::vector<double> spread_vertices(const std::vector<double>& values, const std
   return out;
 }
 
-// Side-by-side images of equal height (RGB floats), with a white gap.
-std::vector<float> hstack(const std::vector<std::vector<float>>& images, int width, int height, int gap, int& out_width) {
+// Side-by-side images of equal size (RGB floats), with a white gap.
+Strip hstack(const std::vector<std::vector<float>>& images, int width, int height, int gap) {
   const int n = static_cast<int>(images.size());
-  out_width = n * width + (n - 1) * gap;
+  DEEPER_CHECK(n > 0, "report: no images to lay out");
+  const int out_width = n * width + (n - 1) * gap;
   std::vector<float> out(static_cast<std::size_t>(out_width) * height * 3, 1.0f);
   for (int i = 0; i < n; ++i) {
     for (int y = 0; y < height; ++y) {
@@ -96,7 +104,7 @@ std::vector<float> hstack(const std::vector<std::vector<float>>& images, int wid
                   out.begin() + (static_cast<std::ptrdiff_t>(y) * out_width + i * (width + gap)) * 3);
     }
   }
-  return out;
+  return {std::move(out), out_width};
 }
 
 render::MapStyle sequential_style(double hi, int size, std::vector<std::uint8_t> mask = {}) {
@@ -527,16 +535,15 @@ void e3_section(HtmlReport& h, const E3Result& e3, Study& study, Writer& w) {
                     p.decision_max[l], p.decision_fraction[l], p.shape_triples[l], p.texture_triples[l],
                     p.shape_redundancy[l], p.texture_redundancy[l]});
   }
-  int width = 0;
-  h.figure_png(w.png("e3_shape_maps", hstack(faces, size, size, 4, width), width, size),
+  h.figure_png(w.png("e3_shape_maps", hstack(faces, size, size, 4), size),
                fmt::format("E3 shape maps, layers {} left to right: per vertex, the largest significant co-information over "
                            "the layer's channels (0 to {} bits, one scale for all layers).",
                            fmt::join(p.layers, ", "), fmt3(face_hi)));
-  h.figure_png(w.png("e3_texture_maps", hstack(texels, size, size, 4, width), width, size),
+  h.figure_png(w.png("e3_texture_maps", hstack(texels, size, size, 4), size),
                fmt::format("E3 texture maps in UV space, layers {} left to right (0 to {} bits).", fmt::join(p.layers, ", "),
                            fmt3(tex_hi)));
   if (!spatial.empty()) {
-    h.figure_png(w.png("e3_spatial_decision_maps", hstack(spatial, size, size, 4, width), width, size),
+    h.figure_png(w.png("e3_spatial_decision_maps", hstack(spatial, size, size, 4), size),
                  "E3 spatial maps: per position of each layer's feature map, the largest I(A_u; D) over channels (each "
                  "layer on its own scale; layer 10 has no spatial extent).");
   }
@@ -637,8 +644,7 @@ void e4_section(HtmlReport& h, const E4Result& e4, Study& study, Writer& w) {
     tiles.push_back(render::draw_vertex_map(study.device(), study.face_model(), p.shape.mi,
                                             sequential_style(hi, size, p.shape.significant)));
   }
-  int width = 0;
-  h.figure_png(w.png("e4_shape_maps_by_pose", hstack(tiles, size, size, 3, width), width, size),
+  h.figure_png(w.png("e4_shape_maps_by_pose", hstack(tiles, size, size, 3), size),
                fmt::format("E4: the E2 shape map of target {} re-estimated at each pose ({}), drawn on the frontal face "
                            "(0 to {} bits; grey: not significant).",
                            e4.targets[0].target, fmt::join(pose_names, ", "), fmt3(hi)));

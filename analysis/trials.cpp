@@ -88,24 +88,21 @@ LayerCapture make_capture(Study& study, std::span<const int> layers, bool spatia
   return capture;
 }
 
-void respond(Study& study, TrialSet& set, const render::ImageFactors& view, std::int64_t count,
-             LayerCapture* capture, Progress* progress) {
-  if (count <= 0) count = set.trials();
-  DEEPER_CHECK(count <= set.trials(), "respond: {} trials asked, the set has {}", count, set.trials());
-  std::vector<render::ImageFactors> factors(static_cast<std::size_t>(count), view);
-  for (std::int64_t n = 0; n < count; ++n) factors[static_cast<std::size_t>(n)].identity = static_cast<std::int32_t>(n);
-  set.logit.assign(static_cast<std::size_t>(count), 0.0);
-  set.probability.assign(static_cast<std::size_t>(count), 0.0);
-  set.top1.assign(static_cast<std::size_t>(count), 0);
+void respond_images(Study& study, std::span<const render::Identity> faces, std::span<const render::ImageFactors> factors,
+                    std::int32_t target, Responses& out, LayerCapture* capture, Progress* progress) {
+  const auto count = static_cast<std::int64_t>(factors.size());
+  out.logit.assign(static_cast<std::size_t>(count), 0.0);
+  out.probability.assign(static_cast<std::size_t>(count), 0.0);
+  out.top1.assign(static_cast<std::size_t>(count), 0);
   if (capture != nullptr) {
     for (const auto& a : capture->layers) {
       DEEPER_CHECK(static_cast<std::int64_t>(a.channel_means.size()) >= count * a.channels,
-                   "respond: the capture of layer {} holds fewer than {} trials", a.layer, count);
+                   "respond: the capture of layer {} holds fewer than {} images", a.layer, count);
     }
   }
   const std::int64_t classes = study.classes();
   run_stimuli(
-      study, std::span<const render::Identity>(set.faces.data(), static_cast<std::size_t>(count)), factors,
+      study, faces, factors,
       [&](std::int64_t first, std::int64_t n, nn::InferenceModel& net, const render::Renderer&, const Tensor&) {
         const std::vector<float> logits = host_floats(net.logits());
         for (std::int64_t b = 0; b < n; ++b) {
@@ -114,18 +111,19 @@ void respond(Study& study, TrialSet& set, const render::ImageFactors& view, std:
           double z = 0.0;
           for (std::int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(row[c] - top));
           const auto k = static_cast<std::size_t>(first + b);
-          set.logit[k] = row[set.target];
-          set.probability[k] = std::exp(static_cast<double>(row[set.target] - top)) / z;
-          set.top1[k] = static_cast<std::int32_t>(std::max_element(row, row + classes) - row);
+          out.logit[k] = row[target];
+          out.probability[k] = std::exp(static_cast<double>(row[target] - top)) / z;
+          out.top1[k] = static_cast<std::int32_t>(std::max_element(row, row + classes) - row);
         }
         if (capture == nullptr) return;
         for (auto& a : capture->layers) {
           const std::vector<float> act = host_floats(net.activation(a.layer));
           const std::int64_t hw = a.height * a.width, c = a.channels, units = a.unit_count();
+          std::vector<double> sum(static_cast<std::size_t>(c));
           for (std::int64_t b = 0; b < n; ++b) {
             const float* x = act.data() + b * units;
             float* mean = a.channel_means.data() + (first + b) * c;
-            std::vector<double> sum(static_cast<std::size_t>(c), 0.0);
+            std::fill(sum.begin(), sum.end(), 0.0);
             for (std::int64_t p = 0; p < hw; ++p) {
               for (std::int64_t ch = 0; ch < c; ++ch) sum[static_cast<std::size_t>(ch)] += x[p * c + ch];
             }
@@ -137,6 +135,20 @@ void respond(Study& study, TrialSet& set, const render::ImageFactors& view, std:
         }
       },
       progress);
+}
+
+void respond(Study& study, TrialSet& set, const render::ImageFactors& view, std::int64_t count,
+             LayerCapture* capture, Progress* progress) {
+  if (count <= 0) count = set.trials();
+  DEEPER_CHECK(count <= set.trials(), "respond: {} trials asked, the set has {}", count, set.trials());
+  std::vector<render::ImageFactors> factors(static_cast<std::size_t>(count), view);
+  for (std::int64_t n = 0; n < count; ++n) factors[static_cast<std::size_t>(n)].identity = static_cast<std::int32_t>(n);
+  Responses r;
+  respond_images(study, std::span<const render::Identity>(set.faces.data(), static_cast<std::size_t>(count)), factors,
+                 set.target, r, capture, progress);
+  set.logit = std::move(r.logit);
+  set.probability = std::move(r.probability);
+  set.top1 = std::move(r.top1);
   set.chosen = group_choice(set.logit);
 }
 

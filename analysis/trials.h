@@ -26,20 +26,6 @@
 
 namespace deeper::analysis {
 
-struct TrialSet {
-  std::int32_t target = 0;
-  std::vector<render::Identity> faces;  // N trial faces
-  // Responses at the last view respond() used:
-  std::vector<double> logit;            // N, the target's logit
-  std::vector<double> probability;      // N, softmax p(target)
-  std::vector<std::int32_t> top1;       // N, argmax identity
-  std::vector<std::int32_t> chosen;     // N, 1 for the group-of-6 winner
-  std::int64_t trials() const { return static_cast<std::int64_t>(faces.size()); }
-};
-
-// The trial faces of every target (no rendering). Deterministic in settings.seed.
-std::vector<TrialSet> make_trials(const Study& study);
-
 struct LayerActivations {
   int layer = 0;                   // lab layer 1..10
   std::int64_t height = 1, width = 1, channels = 0;
@@ -53,6 +39,21 @@ struct LayerCapture {
   bool spatial = false;
 };
 
+struct TrialSet {
+  std::int32_t target = 0;
+  std::vector<render::Identity> faces;  // N trial faces
+  // Responses at the last view respond() used:
+  std::vector<double> logit;            // N, the target's logit
+  std::vector<double> probability;      // N, softmax p(target)
+  std::vector<std::int32_t> top1;       // N, argmax identity
+  std::vector<std::int32_t> chosen;     // N, 1 for the group-of-6 winner
+  LayerCapture capture;                 // the activations of the last respond() that recorded them (E2 for E3)
+  std::int64_t trials() const { return static_cast<std::int64_t>(faces.size()); }
+};
+
+// The trial faces of every target (no rendering). Deterministic in settings.seed.
+std::vector<TrialSet> make_trials(const Study& study);
+
 // A capture of `layers` (lab layers 1-10) for N trials.
 LayerCapture make_capture(Study& study, std::span<const int> layers, bool spatial, std::int64_t trials);
 
@@ -60,6 +61,18 @@ LayerCapture make_capture(Study& study, std::span<const int> layers, bool spatia
 // network, fills the response vectors (resized to count) and, when given, the capture.
 void respond(Study& study, TrialSet& set, const render::ImageFactors& view, std::int64_t count = 0,
              LayerCapture* capture = nullptr, Progress* progress = nullptr);
+
+// The target's responses to a list of images.
+struct Responses {
+  std::vector<double> logit, probability;
+  std::vector<std::int32_t> top1;
+};
+
+// Renders image k = faces[factors[k].identity] with factors[k], runs the network and records the
+// responses for `target` (resized to the image count) and, when given, the activations into capture
+// row k (the capture must hold at least as many rows as images).
+void respond_images(Study& study, std::span<const render::Identity> faces, std::span<const render::ImageFactors> factors,
+                    std::int32_t target, Responses& out, LayerCapture* capture = nullptr, Progress* progress = nullptr);
 
 // The group-of-6 choice of a logit vector (see the top comment).
 std::vector<std::int32_t> group_choice(std::span<const double> logit, int group = 6);

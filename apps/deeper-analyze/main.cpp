@@ -1,7 +1,7 @@
 // deeper-analyze: the paper's analyses of a trained network, and the report (issue 6).
 //
 //   deeper-analyze --run RUN_DIR --out REPORT_DIR [--preset auto|tiny|small|paper]
-//                  [--only e1,e2,e3,e4,gradients] [--targets N] [--trials N] [--permutations N]
+//                  [--only e1,e2,e3,e4,gradients] [--e1-renders N] [--targets N] [--trials N] [--permutations N]
 //                  [--layers 1-10] [--pose-degrees D] [--device ...] [--seed S]
 //
 // RUN_DIR is a deeper-train run folder (checkpoint.safetensors, metrics.jsonl). The analyses
@@ -34,7 +34,7 @@ using namespace deeper;
 
 struct Args {
   std::string run, out, preset = "auto", only, layers;
-  std::int64_t targets = 0, trials = 0, permutations = -1;
+  std::int64_t targets = 0, trials = 0, permutations = -1, e1_renders = 0;
   double pose_degrees = 0.0;
   std::vector<std::string> argv;
 };
@@ -65,7 +65,11 @@ analysis::AnalysisSettings resolve_settings(const Args& a, const analysis::RunIn
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+  // A preset sized for more identities than the run has uses all of them.
+  s.e1_identities = std::min<std::int64_t>(s.e1_identities, run.config.model.classes);
+  s.targets = std::min<std::int64_t>(s.targets, run.config.model.classes);
   if (!a.only.empty()) s.experiments = split(a.only);
+  if (a.e1_renders > 0) s.e1_renders = a.e1_renders;
   if (a.targets > 0) s.targets = a.targets;
   if (a.trials > 0) {
     s.trials = a.trials;
@@ -140,6 +144,8 @@ int main(int argc, char** argv) {
             ->required();
         app.add_option("--preset", args.preset, "experiment sizes: auto (from the run), tiny, small or paper");
         app.add_option("--only", args.only, "comma-separated experiments: e1,e2,e3,e4,gradients (default: all)");
+        app.add_option("--e1-renders", args.e1_renders, "E1 held-out renders per identity and level")
+            ->check(CLI::PositiveNumber);
         app.add_option("--targets", args.targets, "target identities of E2-E4")->check(CLI::PositiveNumber);
         app.add_option("--trials", args.trials, "reverse-correlation trials per target")->check(CLI::PositiveNumber);
         app.add_option("--permutations", args.permutations, "permutations of the max statistic (E2, E4; E3 at most this)")

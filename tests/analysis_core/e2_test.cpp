@@ -124,6 +124,38 @@ TEST(AnalysisFeatures, EqualDirectEvaluation) {
   EXPECT_THROW(shape_features(model, trials[0].faces, 0), deeper::Error);
 }
 
+TEST(AnalysisFeatures, DegenerateDimensionsAreDropped) {
+  // Variable 0: dimension 1 constant, dimension 2 = -2 x dimension 0 (one free coordinate);
+  // variable 1: three independent coordinates.
+  FeatureSet f;
+  f.kind = "shape";
+  f.count = 2;
+  f.trials = 200;
+  f.rows.resize(6 * 200);
+  std::vector<double> y(200);
+  for (int t = 0; t < 200; ++t) {
+    const double a = std::sin(0.37 * t), b = std::cos(1.3 * t), c = std::sin(2.1 * t + 1);
+    f.rows[0 * 200 + t] = a;
+    f.rows[1 * 200 + t] = 4.0;
+    f.rows[2 * 200 + t] = -2.0 * a;
+    f.rows[3 * 200 + t] = b;
+    f.rows[4 * 200 + t] = c;
+    f.rows[5 * 200 + t] = a * b;
+    y[static_cast<std::size_t>(t)] = a + 0.5 * b + 0.3 * std::sin(5.0 * t);
+  }
+  mark_used_dimensions(f);
+  EXPECT_EQ(f.dims, (std::vector<std::uint8_t>{1, 7}));
+  deeper::info::AllPairsOptions o;
+  o.permutations = 20;
+  const auto r = features_cc(f, y.data(), 1, 1, o);
+  EXPECT_NEAR(r.mi[0], deeper::info::gcmi_cc(f.rows.data(), 1, y.data(), 1, 200), 1e-12);
+  EXPECT_NEAR(r.mi[1], deeper::info::gcmi_cc(f.rows.data() + 3 * 200, 3, y.data(), 1, 200), 1e-12);
+  ASSERT_EQ(r.max_null_all.size(), 20u);
+  // Permutation maxima are deterministic in the seed (every group uses the same permutations).
+  const auto alone = features_cc(first_trials(f, 200), y.data(), 1, 1, o);
+  EXPECT_EQ(alone.max_null_all, r.max_null_all);
+}
+
 TEST(AnalysisE2, MapsMatchPerFeatureGcmiAndTheNull) {
   auto study = analysis_test::small_study();
   auto trials = make_trials(study);
@@ -135,7 +167,9 @@ TEST(AnalysisE2, MapsMatchPerFeatureGcmiAndTheNull) {
   EXPECT_GT(t.logit_sd, 0.0);
   // Vertex 100's MI equals gcmi_cc of its 3 coordinates with the logit.
   const auto shape = shape_features(study.face_model(), trials[0].faces, 1);
-  const std::int64_t n = shape.trials, j = 100;
+  const std::int64_t n = shape.trials;
+  std::int64_t j = 100;
+  while (shape.dims[static_cast<std::size_t>(j)] != 7) ++j;  // a vertex with three free coordinates
   const double direct = deeper::info::gcmi_cc(shape.rows.data() + j * 3 * n, 3, trials[0].logit.data(), 1, n);
   EXPECT_NEAR(t.shape_logit.mi[static_cast<std::size_t>(j)], direct, 1e-9);
   // Significance = above the (1 - alpha) quantile of the null maxima.

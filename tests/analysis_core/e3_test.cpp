@@ -38,7 +38,8 @@ TEST(AnalysisE3, LayerMeasuresMatchTheirDefinitions) {
   EXPECT_NEAR(l.unit_decision_mi[static_cast<std::size_t>(u)], deeper::info::gcmi_cc(unit.data(), 1, set.logit.data(), 1, n), 1e-4);
   // Feature x channel information and co-information of one pair.
   const auto shape = shape_features(study.face_model(), set.faces, settings.vertex_stride);
-  const std::int64_t j = 5;
+  std::int64_t j = 5;
+  while (shape.dims[static_cast<std::size_t>(j)] != 7) ++j;
   const double* f = shape.rows.data() + j * 3 * n;
   const double ifa = deeper::info::gcmi_cc(f, 3, rows.data() + c * n, 1, n);
   const double ifd = deeper::info::gcmi_cc(f, 3, set.logit.data(), 1, n);

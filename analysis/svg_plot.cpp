@@ -54,11 +54,11 @@ double text_width(std::string_view text, double font_size) {
   return 0.58 * font_size * static_cast<double>(text_length(text));
 }
 
+// A pixel coordinate with one decimal ("12.5", "40"; never "-0").
 std::string px(double v) {
-  std::string s = fmt::format("{:.1f}", v);
-  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
-  if (s == "-0") s = "0";
-  return s;
+  const double r = std::round(v * 10.0) / 10.0;
+  if (std::abs(r) < 1e15 && r == std::round(r)) return fmt::format("{}", static_cast<long long>(r));
+  return fmt::format("{:.1f}", r);
 }
 
 std::string chart_name(std::string_view kind, const std::string& title) {
@@ -200,7 +200,9 @@ struct Axis {
   double lo = 0.0, hi = 1.0;  // value range mapped onto [p0, p1] in pixels
   double p0 = 0.0, p1 = 1.0;
   std::vector<double> ticks;
-  double map(double v) const { return p0 + (v - lo) / (hi - lo) * (p1 - p0); }
+  // Values far outside a given range (clipped anyway) stay within 1e6 pixels, so coordinates stay
+  // finite and short.
+  double map(double v) const { return std::clamp(p0 + (v - lo) / (hi - lo) * (p1 - p0), -1e6, 1e6); }
 };
 
 // Finite data range [lo, hi] accumulated from values (empty while no finite value was seen).

@@ -301,6 +301,13 @@ TEST(LineChart, ReferenceLineAndGivenRangeWithClipping) {
   int clipped = 0;
   for (const auto* g : p.all("g")) clipped += g->attrs.at("clip-path") == "url(#" + id + ")";
   EXPECT_EQ(clipped, 2);
+  // Values far outside the given range keep finite, bounded coordinates (clipped away).
+  LineChart far = c;
+  far.series[1].y[2] = 1e300;
+  far.series[1].y[3] = -1e308;
+  const Parsed f = parse_svg(line_chart_svg(far));
+  expect_finite_geometry(f);
+  for (const auto& [x, y] : points_of(*f.all("polyline")[1])) EXPECT_LE(std::abs(y), 1e6);
   // Another chart gets another clip id, so that both can sit in one HTML page.
   LineChart other = c;
   other.series[0].y[0] = 0.21;

@@ -98,9 +98,15 @@ E2Result run_e2(Study& study, std::vector<TrialSet>& trials, Progress* progress)
   const auto& s = study.settings();
   E2Result result;
   for (auto& set : trials) {
-    // With E3 to follow, record its activations in the same forward passes.
+    // With E3 to follow, record its activations in the same forward passes: the channel means always,
+    // every unit too when all targets' units fit in kSpatialCaptureBytes (else E3 renders each target
+    // again for them, one target's units at a time).
     if (s.runs("e3")) {
-      set.capture = make_capture(study, s.layers, s.spatial, set.trials());
+      std::int64_t units = 0;
+      for (const auto& a : make_capture(study, s.layers, false, 0).layers) units += a.unit_count();
+      const double bytes = 4.0 * static_cast<double>(units) * static_cast<double>(set.trials()) *
+                           static_cast<double>(trials.size());
+      set.capture = make_capture(study, s.layers, s.spatial && bytes <= kSpatialCaptureBytes, set.trials());
       respond(study, set, study.frontal_factors(), 0, &set.capture, progress);
     } else {
       respond(study, set, study.frontal_factors(), 0, nullptr, progress);

@@ -72,6 +72,9 @@ struct E2Result {
   double seconds = 0.0;
 };
 
+// The largest capture of every unit of every target E2 keeps for E3 (bytes).
+inline constexpr double kSpatialCaptureBytes = 4.0 * 1024 * 1024 * 1024;
+
 // Runs E2 on `trials` (responses are (re)computed at the frontal view). The trials' responses stay
 // set for E3 and the gradient maps.
 E2Result run_e2(Study& study, std::vector<TrialSet>& trials, Progress* progress = nullptr);

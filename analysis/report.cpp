@@ -107,6 +107,21 @@ Strip hstack(const std::vector<std::vector<float>>& images, int width, int heigh
   return {std::move(out), out_width};
 }
 
+// An h x w grid of values as a style.size-square image: each value a block as large as fits, the
+// rest white.
+std::vector<float> grid_tile(const std::vector<double>& values, int h, int w, const render::MapStyle& style) {
+  const int size = style.size;
+  const int scale = std::max(1, size / std::max(h, w));
+  const auto img = render::texel_map_image(values, h, w, style, scale);
+  std::vector<float> tile(static_cast<std::size_t>(size) * size * 3, 1.0f);
+  const int iw = w * scale, ih = h * scale;
+  for (int y = 0; y < std::min(ih, size); ++y) {
+    std::copy_n(img.begin() + static_cast<std::ptrdiff_t>(y) * iw * 3, std::min(iw, size) * 3,
+                tile.begin() + static_cast<std::ptrdiff_t>(y) * size * 3);
+  }
+  return tile;
+}
+
 render::MapStyle sequential_style(double hi, int size, std::vector<std::uint8_t> mask = {}) {
   render::MapStyle s;
   s.size = size;
@@ -494,16 +509,7 @@ void e3_section(HtmlReport& h, const E3Result& e3, Study& study, Writer& w) {
     const int layer = p.layers[l];
     const auto full = spread_vertices(shape_maps[l], e3.shape_vertices, model.vertex_count());
     faces.push_back(render::draw_vertex_map(study.device(), model, full, sequential_style(face_hi, size)));
-    const int scale = std::max(1, size / std::max(1, e3.texel_width));
-    auto tex = render::texel_map_image(texture_maps[l], e3.texel_height, e3.texel_width, sequential_style(tex_hi, size), scale);
-    // Pad to size x size (texel grids that do not divide `size`).
-    std::vector<float> padded(static_cast<std::size_t>(size) * size * 3, 1.0f);
-    const int tw = e3.texel_width * scale, th = e3.texel_height * scale;
-    for (int y = 0; y < std::min(th, size); ++y) {
-      std::copy_n(tex.begin() + static_cast<std::ptrdiff_t>(y) * tw * 3, std::min(tw, size) * 3,
-                  padded.begin() + static_cast<std::ptrdiff_t>(y) * size * 3);
-    }
-    texels.push_back(std::move(padded));
+    texels.push_back(grid_tile(texture_maps[l], e3.texel_height, e3.texel_width, sequential_style(tex_hi, size)));
     w.npy(fmt::format("e3_layer{}_shape_coinfo_map", layer), shape_maps[l],
           {static_cast<std::int64_t>(shape_maps[l].size())},
           fmt::format("E3 layer {}: per E3 vertex, max coI over channels (mean over targets)", layer));
@@ -516,16 +522,8 @@ void e3_section(HtmlReport& h, const E3Result& e3, Study& study, Writer& w) {
       const auto m = mean_of(maps);
       w.npy(fmt::format("e3_layer{}_spatial_decision_mi", layer), m, {L0.height, L0.width},
             fmt::format("E3 layer {}: max over channels of I(A_u; D) per position (mean over targets)", layer));
-      const int sc = std::max(1, size / static_cast<int>(std::max<std::int64_t>(1, L0.width)));
-      auto img = render::texel_map_image(m, static_cast<int>(L0.height), static_cast<int>(L0.width),
-                                         sequential_style(max_of(m), size), sc);
-      std::vector<float> tile(static_cast<std::size_t>(size) * size * 3, 1.0f);
-      const int iw = static_cast<int>(L0.width) * sc, ih = static_cast<int>(L0.height) * sc;
-      for (int y = 0; y < std::min(ih, size); ++y) {
-        std::copy_n(img.begin() + static_cast<std::ptrdiff_t>(y) * iw * 3, std::min(iw, size) * 3,
-                    tile.begin() + static_cast<std::ptrdiff_t>(y) * size * 3);
-      }
-      spatial.push_back(std::move(tile));
+      spatial.push_back(grid_tile(m, static_cast<int>(L0.height), static_cast<int>(L0.width),
+                                  sequential_style(max_of(m), size)));
     }
     for (const auto& t : e3.targets) {
       w.npy(fmt::format("e3_layer{}_decision_mi_target{}", layer, t.target), t.layers[l].decision_mi,

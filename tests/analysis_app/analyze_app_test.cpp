@@ -23,22 +23,30 @@ namespace fs = std::filesystem;
 using deeper::test::Outcome;
 using deeper::test::slurp;
 
-// The trained run, shared by the tests of this process (made once).
+// The trained run, shared by the tests of this process (made once, removed at exit).
+struct RunFolder {
+  fs::path path;
+  ~RunFolder() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 const fs::path& trained_run() {
-  static const fs::path dir = [] {
+  static const RunFolder dir{[] {
     const fs::path d = fs::temp_directory_path() / ("deeper-analyze-e2e-run-" + std::to_string(::getpid()));
     fs::remove_all(d);
     const std::string cmd = std::string("'") + DEEPER_TRAIN_BINARY +
                             "' --preset tiny --device cpu --quiet --steps 120 --set model.classes=4 "
                             "--set model.input_size=32 --set train.batch=16 --set eval.images=64 --set eval.every=60 "
-                            "--set schedule.warmup_steps=10 --set render.yaw_deg=[-5.0,5.0] --set render.pitch_deg=[0.0,0.0] "
-                            "--set render.roll_deg=[0.0,0.0] --set render.expressions=[\"neutral\"] "
-                            "--set render.expression_intensity=[0.0,0.0] --set render.light_yaw_deg=[0.0,0.0] "
-                            "--set render.light_pitch_deg=[0.0,0.0] --out '" + d.string() + "' > /dev/null 2>&1";
+                            "--set schedule.warmup_steps=10 --set 'render.yaw_deg=[-5.0,5.0]' --set 'render.pitch_deg=[0.0,0.0]' "
+                            "--set 'render.roll_deg=[0.0,0.0]' --set 'render.expressions=[\"neutral\"]' "
+                            "--set 'render.expression_intensity=[0.0,0.0]' --set 'render.light_yaw_deg=[0.0,0.0]' "
+                            "--set 'render.light_pitch_deg=[0.0,0.0]' --out '" + d.string() + "' > /dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "deeper-train failed: " << cmd;
     return d;
-  }();
-  return dir;
+  }()};
+  return dir.path;
 }
 
 class AnalyzeApp : public deeper::test::ProgramTest {

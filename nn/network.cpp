@@ -615,15 +615,7 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   lb.dweight = b.grads + layout_.param("fc.weight").offset;
   lb.dbias = b.grads + layout_.param("fc.bias").offset;
   linear_bwd(device_, lb, s);
-  const Conv& last = P.stage[3].conv2;
-  dk::GlobalAvgPoolBackwardParamsT<T> gb;
-  gb.batch = N;
-  gb.height = last.shape.out_height();
-  gb.width = last.shape.out_width();
-  gb.channels = last.shape.out_channels;
-  gb.dy = P.de;
-  gb.dx = P.g[0];
-  avgpool_bwd(device_, gb, s);
+  pool_backward_head(P.de, P.g[0], s);
 
   auto chan = [&](const Conv& c) {
     dk::BatchNormChannelsT<T> ch;
@@ -679,20 +671,39 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   }
 
   // Max-pool, stem BN + relu, stem conv (no input gradient).
+  pool_backward_stem(P.g[cur], P.dh, s);
+  bn_backward(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
+  conv_backward(P.stem, b, images_, P.x_bf16, P.dc1, P.dy_bf16, nullptr, false, s);
+}
+
+template <typename T>
+void NetworkT<T>::pool_backward_head(const T* de, T* dx, void* s) {
+  const Conv& last = plan_->stage[3].conv2;
+  dk::GlobalAvgPoolBackwardParamsT<T> gb;
+  gb.batch = batch_;
+  gb.height = last.shape.out_height();
+  gb.width = last.shape.out_width();
+  gb.channels = last.shape.out_channels;
+  gb.dy = de;
+  gb.dx = dx;
+  avgpool_bwd(device_, gb, s);
+}
+
+template <typename T>
+void NetworkT<T>::pool_backward_stem(const T* dy, T* dx, void* s) {
+  const Conv& stem = plan_->stem;
   dk::MaxPoolBackwardParamsT<T> mb;
-  mb.batch = N;
-  mb.height = P.stem.shape.out_height();
-  mb.width = P.stem.shape.out_width();
-  mb.channels = P.stem.shape.out_channels;
+  mb.batch = batch_;
+  mb.height = stem.shape.out_height();
+  mb.width = stem.shape.out_width();
+  mb.channels = stem.shape.out_channels;
   mb.kernel = 3;
   mb.stride = 2;
   mb.pad = 0;
-  mb.dy = P.g[cur];
-  mb.argmax = P.argmax;
-  mb.dx = P.dh;
+  mb.dy = dy;
+  mb.argmax = plan_->argmax;
+  mb.dx = dx;
   maxpool_bwd(device_, mb, s);
-  bn_backward(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
-  conv_backward(P.stem, b, images_, P.x_bf16, P.dc1, P.dy_bf16, nullptr, false, s);
 }
 
 template <typename T>
@@ -749,15 +760,7 @@ void NetworkT<T>::input_gradient(const NetworkBuffersT<T>& b, const T* d_logits,
   lb.dy = d_logits;
   lb.dx = P.de;
   linear_bwd(device_, lb, s);
-  const Conv& last = P.stage[3].conv2;
-  dk::GlobalAvgPoolBackwardParamsT<T> gb;
-  gb.batch = N;
-  gb.height = last.shape.out_height();
-  gb.width = last.shape.out_width();
-  gb.channels = last.shape.out_channels;
-  gb.dy = P.de;
-  gb.dx = P.g[0];
-  avgpool_bwd(device_, gb, s);
+  pool_backward_head(P.de, P.g[0], s);
 
   // Inference BN of conv c (running statistics as constants).
   auto chan = [&](const Conv& c) {
@@ -798,18 +801,7 @@ void NetworkT<T>::input_gradient(const NetworkBuffersT<T>& b, const T* d_logits,
   }
 
   // Max-pool (the kept argmax), stem BN + relu, stem dgrad into the images' gradient.
-  dk::MaxPoolBackwardParamsT<T> mb;
-  mb.batch = N;
-  mb.height = P.stem.shape.out_height();
-  mb.width = P.stem.shape.out_width();
-  mb.channels = P.stem.shape.out_channels;
-  mb.kernel = 3;
-  mb.stride = 2;
-  mb.pad = 0;
-  mb.dy = P.g[cur];
-  mb.argmax = P.argmax;
-  mb.dx = P.dh;
-  maxpool_bwd(device_, mb, s);
+  pool_backward_stem(P.g[cur], P.dh, s);
   bn_inference_bwd(device_, bn_relu_backward(P.stem, P.dh, P.s1, P.dc1), s);
   conv_input_grad(P.stem, b, P.dc1, d_images, false, s);
 }

@@ -153,6 +153,10 @@ class NetworkT {
   void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
   void conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate, void* s);
   void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);
+  // The global-average-pool backward of the head (d embedding -> d last stage output) and the stem's
+  // max-pool backward (the kept argmax), shared by backward() and input_gradient().
+  void pool_backward_head(const T* de, T* dx, void* s);
+  void pool_backward_stem(const T* dy, T* dx, void* s);
 
   Device device_;
   NetworkLayout layout_;

@@ -71,6 +71,16 @@ double max_of(const std::vector<double>& v) {
   return m;
 }
 
+// The q-quantile (0..1) of the finite values (0 when there are none): a colour range that a few
+// extreme values do not wash out.
+double quantile_of(std::vector<double> v, double q) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.empty()) return 0.0;
+  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
 std::vector<double> mean_of(const std::vector<std::vector<double>>& maps) {
   std::vector<double> m(maps.empty() ? 0 : maps[0].size(), 0.0);
   for (const auto& v : maps) {
@@ -657,14 +667,17 @@ void gradient_section(HtmlReport& h, const GradientResult& g, Study& study, Writ
       g.targets.empty() ? 0 : g.targets[0].trials));
   const int size = 240;
   const auto& model = study.face_model();
-  const auto panel = render::draw_vertex_map_panel(study.device(), model, g.shape_mean, sequential_style(max_of(g.shape_mean), size));
+  const double shape_hi = quantile_of(g.shape_mean, 0.99), texture_hi = quantile_of(g.texture_mean, 0.99);
+  const auto panel = render::draw_vertex_map_panel(study.device(), model, g.shape_mean, sequential_style(shape_hi, size));
   h.figure_png(w.png("gradient_shape_map", panel, 3 * size, size),
-               "Mean |d logit / d vertex| on the average face (per mm; dark to yellow).");
+               fmt::format("Mean |d logit / d vertex| on the average face (per mm; 0 to {}, the 99th percentile: "
+                           "larger values saturate).",
+                           fmt3(shape_hi)));
   const int scale = std::max(1, 256 / std::max(1, g.texel_width));
   const auto uv = render::texel_map_image(g.texture_mean, g.texel_height, g.texel_width,
-                                          sequential_style(max_of(g.texture_mean), size), scale);
+                                          sequential_style(texture_hi, size), scale);
   h.figure_png(w.png("gradient_texture_map_uv", uv, g.texel_width * scale, g.texel_height * scale),
-               "Mean |d logit / d texel RGB| in UV space.");
+               fmt::format("Mean |d logit / d texel RGB| in UV space (0 to {}, the 99th percentile).", fmt3(texture_hi)));
   w.npy("gradient_shape_map", g.shape_mean, {static_cast<std::int64_t>(g.shape_mean.size())}, "gradient map per vertex");
   w.npy("gradient_texture_map", g.texture_mean, {g.texel_height, g.texel_width}, "gradient map per texel");
   std::vector<std::vector<Cell>> rows = {{"E2 map (all vertices / texels)", g.shape_vs_e2, g.texture_vs_e2}};

@@ -107,6 +107,11 @@ void respond_images(Study& study, std::span<const render::Identity> faces, std::
         const std::vector<float> logits = host_floats(net.logits());
         for (std::int64_t b = 0; b < n; ++b) {
           const float* row = logits.data() + b * classes;
+          if (!std::all_of(row, row + classes, [](float v) { return std::isfinite(v); })) {
+            throw Error(fmt::format("the network's logits for stimulus image {} are not finite (does the checkpoint "
+                                    "hold NaN or Inf weights?)",
+                                    first + b));
+          }
           const float top = *std::max_element(row, row + classes);
           double z = 0.0;
           for (std::int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(row[c] - top));

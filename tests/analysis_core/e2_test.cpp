@@ -2,12 +2,17 @@
 
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <limits>
+
+#include <unistd.h>
 
 #include "analysis/e2_reverse_correlation.h"
 #include "analysis/features.h"
 #include "analysis/trials.h"
 #include "core/error.h"
+#include "core/safetensors.h"
 #include "infotheory/gcmi.h"
 #include "renderer/evaluate.h"
 #include "tests/support/analysis_fixture.h"
@@ -43,6 +48,33 @@ TEST(AnalysisRun, RefusesMissingAndBrokenRuns) {
   } catch (const deeper::Error& e) {
     EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2"), std::string::npos) << e.what();
   }
+}
+
+TEST(AnalysisRun, RefusesANetworkWithNonFiniteWeights) {
+  // The trained run with one weight set to NaN: the analysis stops at the first image, naming the cause.
+  const auto dir = std::filesystem::temp_directory_path() / ("deeper_analysis_nan_run_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto file = deeper::io::read_safetensors(analysis_test::small_run() / "checkpoint.safetensors");
+  bool poisoned = false;
+  for (auto& t : file.tensors) {
+    if (t.name == "fc.weight") {
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::memcpy(t.array.data.data(), &nan, sizeof nan);
+      poisoned = true;
+    }
+  }
+  ASSERT_TRUE(poisoned);
+  deeper::io::write_safetensors(dir / "checkpoint.safetensors", file);
+  Study study(load_run(dir), analysis_test::small_settings(), deeper::Device::cpu(), &analysis_test::small_face_model());
+  auto trials = make_trials(study);
+  try {
+    respond(study, trials[0], study.frontal_factors(), 8);
+    FAIL() << "NaN logits were accepted";
+  } catch (const deeper::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(AnalysisSettings, RefusesUnusableValues) {

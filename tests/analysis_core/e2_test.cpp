@@ -91,6 +91,12 @@ TEST(AnalysisSettings, RefusesUnusableValues) {
   EXPECT_THROW(validate_settings(s, config), deeper::Error);
   EXPECT_THROW(analysis_preset("huge"), deeper::Error);
   EXPECT_EQ(preset_for_run(config), "tiny");
+  // Every preset fits the training preset of its name, and auto picks it.
+  for (const char* name : {"tiny", "small", "paper"}) {
+    const auto run_config = deeper::nn::load_preset(name);
+    EXPECT_EQ(preset_for_run(run_config), name);
+    EXPECT_NO_THROW(validate_settings(analysis_preset(name), run_config)) << name;
+  }
 }
 
 TEST(AnalysisTrials, PerturbAroundTheTargetDeterministically) {

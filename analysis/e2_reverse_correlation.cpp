@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "analysis/numbers.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "infotheory/allpairs_mv.h"
@@ -31,13 +32,9 @@ FeatureMap finish_map(const FeatureSet& features, const info::AllPairsResult& r,
   m.alpha = o.alpha;
   m.permutations = r.permutations;
   m.max_null = r.max_null_all;
+  m.threshold = maxstat_threshold_or_nan(r, o.alpha);
   m.significant.assign(m.mi.size(), 0);
-  if (r.permutations > 0) {
-    m.threshold = info::maxstat_threshold(r, o.alpha);
-    for (std::size_t j = 0; j < m.mi.size(); ++j) m.significant[j] = m.mi[j] > m.threshold ? 1 : 0;
-  } else {
-    m.threshold = std::numeric_limits<double>::quiet_NaN();
-  }
+  for (std::size_t j = 0; j < m.mi.size(); ++j) m.significant[j] = m.mi[j] > m.threshold ? 1 : 0;  // false for NaN
   return m;
 }
 
@@ -65,6 +62,10 @@ std::vector<double> coefficient_mi(std::span<const render::Identity> faces, bool
 }
 
 }  // namespace
+
+double maxstat_threshold_or_nan(const info::AllPairsResult& result, double alpha) {
+  return result.permutations > 0 ? info::maxstat_threshold(result, alpha) : std::numeric_limits<double>::quiet_NaN();
+}
 
 std::int64_t FeatureMap::significant_count() const {
   return std::count(significant.begin(), significant.end(), std::uint8_t{1});
@@ -168,7 +169,7 @@ nlohmann::json feature_map_json(const FeatureMap& m) {
                       {"max_mi_bits", m.max_mi()},
                       {"significant_mi_sum_bits", m.significant_mi_sum()},
                       {"mean_mi_bits", m.mi.empty() ? 0.0 : mean(m.mi)}};
-  j["threshold_bits"] = std::isfinite(m.threshold) ? nlohmann::json(m.threshold) : nlohmann::json(nullptr);
+  j["threshold_bits"] = json_number(m.threshold);
   return j;
 }
 

@@ -46,6 +46,10 @@ struct MapOptions {
   info::GemmPrecision precision = info::GemmPrecision::f64;
 };
 
+// The (1 - alpha) quantile of the permutation maxima over all pairs (infotheory maxstat_threshold);
+// NaN without permutations, so that no feature counts as significant.
+double maxstat_threshold_or_nan(const info::AllPairsResult& result, double alpha);
+
 // MI of every feature with a continuous response (N) and the max-statistic threshold.
 FeatureMap feature_map(const FeatureSet& features, std::span<const double> response, const MapOptions& options);
 // The same with a discrete response (labels 0..K-1; model comparison cd).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analysis/numbers.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "infotheory/allpairs_mv.h"
@@ -19,10 +20,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double threshold_of(const info::AllPairsResult& r, double alpha) {
-  return r.permutations > 0 ? info::maxstat_threshold(r, alpha) : std::numeric_limits<double>::quiet_NaN();
-}
-
 FeatureLayerMaps feature_layer_maps(const FeatureSet& f, const std::vector<double>& a_rows, std::int64_t channels,
                                     std::span<const double> decision, std::span<const double> feature_decision,
                                     const info::AllPairsOptions& options, double alpha) {
@@ -34,7 +31,7 @@ FeatureLayerMaps feature_layer_maps(const FeatureSet& f, const std::vector<doubl
   const auto info = features_cc(f, a_rows.data(), channels, 1, options);
   m.info = info.mi;
   m.max_null = info.max_null_all;
-  m.threshold = threshold_of(info, alpha);
+  m.threshold = maxstat_threshold_or_nan(info, alpha);
   // [A_c, D] as 2-D variables.
   std::vector<double> joint(static_cast<std::size_t>(channels * 2 * n));
   for (std::int64_t c = 0; c < channels; ++c) {
@@ -120,7 +117,7 @@ LayerResult layer_analysis(const Study& study, const LayerActivations& a, std::s
     const auto d = info::gcmi_cc_all_pairs(rows.data(), a.channels, decision.data(), 1, n, options);
     r.decision_mi = d.mi;
     r.decision_max_null = d.max_null_all;
-    r.decision_threshold = threshold_of(d, alpha);
+    r.decision_threshold = maxstat_threshold_or_nan(d, alpha);
     for (double v : r.decision_mi) r.decision_significant += v > r.decision_threshold ? 1 : 0;
   }
   if (spatial && !a.units.empty()) {
@@ -135,7 +132,7 @@ LayerResult layer_analysis(const Study& study, const LayerActivations& a, std::s
     so.precision = info::GemmPrecision::f32;
     const auto s = info::gcmi_cc_all_pairs_streamed(study.device(), source, units, decision.data(), 1, n, so);
     r.unit_decision_mi = s.mi;
-    r.unit_threshold = threshold_of(s, alpha);
+    r.unit_threshold = maxstat_threshold_or_nan(s, alpha);
     r.spatial_map.assign(static_cast<std::size_t>(a.height * a.width), 0.0);
     for (std::int64_t u = 0; u < units; ++u) {
       const double v = s.mi[static_cast<std::size_t>(u)];
@@ -202,14 +199,13 @@ E3Result run_e3(Study& study, std::vector<TrialSet>& trials, Progress* progress)
 }
 
 nlohmann::json e3_json(const E3Result& r) {
-  const auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : r.targets) {
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : t.layers) {
       const auto maps = [&](const FeatureLayerMaps& m) {
         return nlohmann::json{{"features", m.features},
-                              {"threshold_bits", finite_or_null(m.threshold)},
+                              {"threshold_bits", json_number(m.threshold)},
                               {"significant_pairs", m.significant_pairs},
                               {"significant_triples", m.significant_triples},
                               {"redundancy_bits", m.redundancy},
@@ -223,7 +219,7 @@ nlohmann::json e3_json(const E3Result& r) {
                           {"shape_hwc", {l.height, l.width, l.channels}},
                           {"decision_mi_max_bits", dmax},
                           {"decision_mi_mean_bits", dmean},
-                          {"decision_threshold_bits", finite_or_null(l.decision_threshold)},
+                          {"decision_threshold_bits", json_number(l.decision_threshold)},
                           {"decision_significant_channels", l.decision_significant},
                           {"shape", maps(l.shape)},
                           {"texture", maps(l.texture)},
@@ -231,7 +227,7 @@ nlohmann::json e3_json(const E3Result& r) {
       if (!l.unit_decision_mi.empty()) {
         j["units"] = l.unit_decision_mi.size();
         j["unit_decision_max_bits"] = *std::max_element(l.unit_decision_mi.begin(), l.unit_decision_mi.end());
-        j["unit_threshold_bits"] = finite_or_null(l.unit_threshold);
+        j["unit_threshold_bits"] = json_number(l.unit_threshold);
         j["unit_significant"] = l.unit_significant;
       }
       layers.push_back(std::move(j));

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "analysis/e3_layers.h"
+#include "analysis/numbers.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "infotheory/allpairs_cd.h"
@@ -44,20 +45,25 @@ FeatureSet tiled(const FeatureSet& f, int copies) {
   return out;
 }
 
-double sum_info(const FeatureSet& f, const std::vector<double>& rows, std::int64_t channels) {
-  const auto r = features_cc(f, rows.data(), channels, 1);
-  return std::accumulate(r.mi.begin(), r.mi.end(), 0.0);
-}
+// I(F; A_c) of every feature x channel, as the layer's feature map (per feature, the largest over
+// channels) and its sum over all pairs: one engine call for both.
+struct LayerInfo {
+  std::vector<double> map;
+  double sum = 0.0;
+};
 
-std::vector<double> feature_map_of(const FeatureSet& f, const std::vector<double>& rows, std::int64_t channels) {
+LayerInfo layer_info(const FeatureSet& f, const std::vector<double>& rows, std::int64_t channels) {
   const auto r = features_cc(f, rows.data(), channels, 1);
-  std::vector<double> m(static_cast<std::size_t>(f.count), 0.0);
+  LayerInfo out;
+  out.map.assign(static_cast<std::size_t>(f.count), 0.0);
   for (std::int64_t j = 0; j < f.count; ++j) {
     for (std::int64_t c = 0; c < channels; ++c) {
-      m[static_cast<std::size_t>(j)] = std::max(m[static_cast<std::size_t>(j)], r.mi[static_cast<std::size_t>(j * channels + c)]);
+      const double v = r.mi[static_cast<std::size_t>(j * channels + c)];
+      out.map[static_cast<std::size_t>(j)] = std::max(out.map[static_cast<std::size_t>(j)], v);
+      out.sum += v;
     }
   }
-  return m;
+  return out;
 }
 
 }  // namespace
@@ -170,16 +176,17 @@ E4Result run_e4(Study& study, const std::vector<TrialSet>& trials, Progress* pro
       std::vector<double> pooled(static_cast<std::size_t>(channels * n * poses));
       for (int p = 0; p < poses; ++p) {
         const std::vector<double> rows = channel_rows(captures[static_cast<std::size_t>(p)].layers[li], n);
-        layer.shape_maps.push_back(feature_map_of(shape3, rows, channels));
-        layer.texture_maps.push_back(feature_map_of(texture3, rows, channels));
-        layer.conditional_shape += sum_info(shape3, rows, channels) / poses;
-        layer.conditional_texture += sum_info(texture3, rows, channels) / poses;
+        LayerInfo shape_info = layer_info(shape3, rows, channels), texture_info = layer_info(texture3, rows, channels);
+        layer.conditional_shape += shape_info.sum / poses;
+        layer.conditional_texture += texture_info.sum / poses;
+        layer.shape_maps.push_back(std::move(shape_info.map));
+        layer.texture_maps.push_back(std::move(texture_info.map));
         for (std::int64_t c = 0; c < channels; ++c) {
           std::copy_n(rows.begin() + c * n, n, pooled.begin() + c * n * poses + p * n);
         }
       }
-      layer.pooled_shape = sum_info(pooled_shape, pooled, channels);
-      layer.pooled_texture = sum_info(pooled_texture, pooled, channels);
+      layer.pooled_shape = layer_info(pooled_shape, pooled, channels).sum;
+      layer.pooled_texture = layer_info(pooled_texture, pooled, channels).sum;
       const auto pose_info = info::gcmi_model_cd_batched(pooled.data(), channels, pose_labels.data(), n * poses, poses);
       layer.pose_info_mean = std::accumulate(pose_info.mi.begin(), pose_info.mi.end(), 0.0) / static_cast<double>(channels);
       layer.pose_info_max = *std::max_element(pose_info.mi.begin(), pose_info.mi.end());
@@ -209,10 +216,9 @@ E4Result run_e4(Study& study, const std::vector<TrialSet>& trials, Progress* pro
 }
 
 nlohmann::json e4_json(const E4Result& r) {
-  const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   const auto nums = [&](const std::vector<double>& v) {
     nlohmann::json a = nlohmann::json::array();
-    for (double x : v) a.push_back(num(x));
+    for (double x : v) a.push_back(json_number(x));
     return a;
   };
   nlohmann::json views = nlohmann::json::array();
@@ -232,9 +238,9 @@ nlohmann::json e4_json(const E4Result& r) {
     for (const auto& l : t.layers) {
       layers.push_back({{"layer", l.layer},
                         {"name", l.name},
-                        {"shape_map_correlation", num(l.shape_correlation)},
-                        {"texture_map_correlation", num(l.texture_correlation)},
-                        {"invariance_index", num(l.invariance_index)},
+                        {"shape_map_correlation", json_number(l.shape_correlation)},
+                        {"texture_map_correlation", json_number(l.texture_correlation)},
+                        {"invariance_index", json_number(l.invariance_index)},
                         {"invariant", l.invariant},
                         {"pooled_shape_bits", l.pooled_shape},
                         {"conditional_shape_bits", l.conditional_shape},

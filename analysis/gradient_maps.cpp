@@ -1,5 +1,7 @@
 #include "analysis/gradient_maps.h"
 
+#include "analysis/numbers.h"
+
 #include <chrono>
 #include <cmath>
 
@@ -12,14 +14,6 @@ namespace deeper::analysis {
 
 namespace {
 
-
-std::vector<double> mean_over(const std::vector<std::vector<double>>& maps) {
-  std::vector<double> m(maps.empty() ? 0 : maps[0].size(), 0.0);
-  for (const auto& v : maps) {
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] += v[i] / static_cast<double>(maps.size());
-  }
-  return m;
-}
 
 }  // namespace
 
@@ -74,8 +68,8 @@ GradientResult run_gradients(Study& study, const std::vector<TrialSet>& trials, 
     shapes.push_back(t.shape);
     textures.push_back(t.texture);
   }
-  result.shape_mean = mean_over(shapes);
-  result.texture_mean = mean_over(textures);
+  result.shape_mean = mean_maps(shapes);
+  result.texture_mean = mean_maps(textures);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
@@ -112,15 +106,14 @@ void compare_gradients(GradientResult& g, const E2Result& e2, const E3Result* e3
 }
 
 nlohmann::json gradients_json(const GradientResult& g) {
-  const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : g.layers) layers.push_back({{"layer", l.layer}, {"shape", num(l.shape)}, {"texture", num(l.texture)}});
+  for (const auto& l : g.layers) layers.push_back({{"layer", l.layer}, {"shape", json_number(l.shape)}, {"texture", json_number(l.texture)}});
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : g.targets) targets.push_back({{"target", t.target}, {"trials", t.trials}});
   return {{"targets", targets},
           {"texel_grid", {g.texel_height, g.texel_width}},
-          {"spearman_shape_vs_e2", num(g.shape_vs_e2)},
-          {"spearman_texture_vs_e2", num(g.texture_vs_e2)},
+          {"spearman_shape_vs_e2", json_number(g.shape_vs_e2)},
+          {"spearman_texture_vs_e2", json_number(g.texture_vs_e2)},
           {"spearman_by_layer", layers},
           {"seconds", g.seconds}};
 }

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "analysis/html_report.h"
+#include "analysis/numbers.h"
 #include "analysis/svg_plot.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -79,14 +80,6 @@ double quantile_of(std::vector<double> v, double q) {
   const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
-}
-
-std::vector<double> mean_of(const std::vector<std::vector<double>>& maps) {
-  std::vector<double> m(maps.empty() ? 0 : maps[0].size(), 0.0);
-  for (const auto& v : maps) {
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] += v[i] / static_cast<double>(maps.size());
-  }
-  return m;
 }
 
 // A per-vertex map from values at every k-th vertex: each vertex takes the value of the sampled vertex
@@ -510,8 +503,8 @@ void e3_section(HtmlReport& h, const E3Result& e3, Study& study, Writer& w) {
       sm.push_back(t.layers[l].shape.map_coinfo);
       tm.push_back(t.layers[l].texture.map_coinfo);
     }
-    shape_maps.push_back(mean_of(sm));
-    texture_maps.push_back(mean_of(tm));
+    shape_maps.push_back(mean_maps(sm));
+    texture_maps.push_back(mean_maps(tm));
     face_hi = std::max(face_hi, max_of(shape_maps.back()));
     tex_hi = std::max(tex_hi, max_of(texture_maps.back()));
   }
@@ -529,7 +522,7 @@ void e3_section(HtmlReport& h, const E3Result& e3, Study& study, Writer& w) {
     if (!L0.spatial_map.empty()) {
       std::vector<std::vector<double>> maps;
       for (const auto& t : e3.targets) maps.push_back(t.layers[l].spatial_map);
-      const auto m = mean_of(maps);
+      const auto m = mean_maps(maps);
       w.npy(fmt::format("e3_layer{}_spatial_decision_mi", layer), m, {L0.height, L0.width},
             fmt::format("E3 layer {}: max over channels of I(A_u; D) per position (mean over targets)", layer));
       spatial.push_back(grid_tile(m, static_cast<int>(L0.height), static_cast<int>(L0.width),
@@ -630,7 +623,7 @@ void e4_section(HtmlReport& h, const E4Result& e4, Study& study, Writer& w) {
     hm.y_label = "pose";
     hm.value_label = "Pearson r";
     hm.rows = hm.cols = static_cast<int>(e4.views.size());
-    hm.values = mean_of(mats);
+    hm.values = mean_maps(mats);
     for (double& v : hm.values) {
       if (!std::isfinite(v)) v = 0.0;
     }

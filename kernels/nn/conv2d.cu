@@ -23,6 +23,8 @@
 //                              m16n16k16 fp32 accumulators) on 128 x 128, else 32 x 32 (2 x 2) each.
 //                              The epilogue stages each
 //                              fragment through a per-warp 16 x 16 float tile in shared memory.
+// dgrad: one launch per stride phase (Geom::h0, w0; one for stride 1), each a GEMM over the phase's
+// pixels and the taps that reach them; out_offset places its rows. Phases no tap reaches write zeros.
 // Split-K: blockIdx.z takes K range [z * k_per_split, (z + 1) * k_per_split); with more than one
 // slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
 // Version 1: GEMM coordinates are decoded with 32-bit divisions; the vector loader hoists the row
@@ -34,6 +36,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 // Full unrolling of the fragment and group loops under nvcc, so that fragment arrays stay in
 // registers (a dynamically indexed fragment array goes to local memory).
@@ -57,6 +60,12 @@ struct Geom {
   int H, W, C, K, R, S, P, Q, sh, sw, pt, pl;
   int M, N, Kg;     // the GEMM
   int k_per_split;  // K range of one grid.z slice (a multiple of kBK)
+  // dgrad runs once per stride phase (h0, w0) in [0, sh) x [0, sw): its GEMM rows are the input
+  // pixels (n, h0 + sh*i, w0 + sw*j), i < Hp, j < Wp, and its columns the taps that reach them,
+  // (r0 + sh*u, s0 + sw*v, k), u < Rp, v < Sp, with r0 = (h0 + pt) % sh; tap (u, v) of row (i, j)
+  // reads dy at (bp + i - u, bq + j - v), bp = (h0 + pt - r0) / sh. So no structural zero of the
+  // stride is multiplied. Stride 1 is the single phase (0, 0) with bp = pt, bq = pl.
+  int h0, w0, Hp, Wp, r0, s0, Rp, Sp, bp, bq;
 };
 
 struct Out {
@@ -64,6 +73,7 @@ struct Out {
   __nv_bfloat16* bf16;
   bool accumulate;
   bool atomic;
+  bool phased;  // dgrad: rows are one stride phase's pixels (out_offset)
 };
 
 // Offset in x of forward row m = (n,p,q), column j = (r,s,c) (also wgrad's B), or -1 in the padding.
@@ -75,16 +85,24 @@ __device__ __forceinline__ std::int64_t x_gather(const Geom& g, int m, int j) {
   return ((static_cast<std::int64_t>(n) * g.H + h) * g.W + w) * g.C + c;
 }
 
-// Offset in dy of dgrad row m = (n,h,w), column j = (r,s,k), or -1 where no output pixel reads
-// (n,h,w) through tap (r,s).
-__device__ __forceinline__ std::int64_t dy_gather(const Geom& g, int m, int j) {
-  const int w = m % g.W, t = m / g.W, h = t % g.H, n = t / g.H;
-  const int k = j % g.K, rs = j / g.K, s = rs % g.S, r = rs / g.S;
-  const int ph = h + g.pt - r, pw = w + g.pl - s;
-  if (ph < 0 || pw < 0 || ph % g.sh != 0 || pw % g.sw != 0) return -1;
-  const int p = ph / g.sh, q = pw / g.sw;
-  if (p >= g.P || q >= g.Q) return -1;
+// Offset in dy of dgrad row m = (n,i,j) of the phase, column kk = (u,v,k), or -1 where the tap
+// reads outside dy (the border).
+__device__ __forceinline__ std::int64_t dy_gather(const Geom& g, int m, int kk) {
+  const int j = m % g.Wp, t = m / g.Wp, i = t % g.Hp, n = t / g.Hp;
+  const int k = kk % g.K, uv = kk / g.K, v = uv % g.Sp, u = uv / g.Sp;
+  const int p = g.bp + i - u, q = g.bq + j - v;
+  if (p < 0 || q < 0 || p >= g.P || q >= g.Q) return -1;
   return ((static_cast<std::int64_t>(n) * g.P + p) * g.Q + q) * g.K + k;
+}
+
+// Output offset of GEMM element (m, n): row-major M x N, except dgrad, whose row m = (n,i,j) of
+// the phase is input pixel (n, h0 + sh*i, w0 + sw*j).
+__device__ __forceinline__ std::int64_t out_offset(const Geom& g, bool phased, int m, int n) {
+  if (!phased) return static_cast<std::int64_t>(m) * g.N + n;
+  const int j = m % g.Wp, t = m / g.Wp, i = t % g.Hp, img = t / g.Hp;
+  const std::int64_t pixel =
+      (static_cast<std::int64_t>(img) * g.H + g.h0 + g.sh * i) * g.W + g.w0 + g.sw * j;
+  return pixel * g.N + n;
 }
 
 template <ConvOp Op>
@@ -105,8 +123,9 @@ __device__ __forceinline__ std::int64_t b_offset(const Geom& g, int kk, int n) {
   if constexpr (Op == ConvOp::forward) {
     return static_cast<std::int64_t>(n) * g.Kg + kk;  // w[k = n][(r,s,c) = kk]
   } else if constexpr (Op == ConvOp::dgrad) {
-    const int k = kk % g.K, rs = kk / g.K;  // w[k][(r,s)][c = n]
-    return (static_cast<std::int64_t>(k) * g.R * g.S + rs) * g.C + n;
+    const int k = kk % g.K, uv = kk / g.K, v = uv % g.Sp, u = uv / g.Sp;  // w[k][r][s][c = n]
+    const int r = g.r0 + g.sh * u, s = g.s0 + g.sw * v;
+    return ((static_cast<std::int64_t>(k) * g.R + r) * g.S + s) * g.C + n;
   } else {
     return x_gather(g, kk, n);
   }
@@ -114,7 +133,7 @@ __device__ __forceinline__ std::int64_t b_offset(const Geom& g, int kk, int n) {
 
 __device__ __forceinline__ void store_out(const Out& o, const Geom& g, int m, int n, float v) {
   if (m >= g.M || n >= g.N) return;
-  const std::int64_t i = static_cast<std::int64_t>(m) * g.N + n;
+  const std::int64_t i = out_offset(g, o.phased, m, n);
   if (o.atomic) {
     atomicAdd(o.f32 + i, v);
     return;
@@ -215,10 +234,10 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         a_h[i] = p * g.sh - g.pt;
         a_w[i] = q * g.sw - g.pl;
       } else {
-        const int w = m % g.W, t = m / g.W, h = t % g.H;
-        a_base[i] = t / g.H * g.P;
-        a_h[i] = h + g.pt;
-        a_w[i] = w + g.pl;
+        const int j = m % g.Wp, t = m / g.Wp, ii = t % g.Hp;
+        a_base[i] = t / g.Hp * g.P;
+        a_h[i] = g.bp + ii;
+        a_w[i] = g.bq + j;
       }
     }
   }
@@ -237,28 +256,20 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       if (a_base[i] < 0 || kk >= g.Kg) return -1;
       if (kk != tap_kk) {
         const int ch = Op == ConvOp::forward ? g.C : g.K;
+        const int taps_w = Op == ConvOp::forward ? g.S : g.Sp;
         tap_kk = kk;
         tap_c = kk % ch;
         const int rs = kk / ch;
-        tap_s = rs % g.S;
-        tap_r = rs / g.S;
+        tap_s = rs % taps_w;
+        tap_r = rs / taps_w;
       }
       if constexpr (Op == ConvOp::forward) {
         const int h = a_h[i] + tap_r, w = a_w[i] + tap_s;
         if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
         return ((static_cast<std::int64_t>(a_base[i]) + h) * g.W + w) * g.C + tap_c;
       } else {
-        int p = a_h[i] - tap_r, q = a_w[i] - tap_s;
-        if (p < 0 || q < 0) return -1;
-        if (g.sh != 1) {
-          if (p % g.sh != 0) return -1;
-          p /= g.sh;
-        }
-        if (g.sw != 1) {
-          if (q % g.sw != 0) return -1;
-          q /= g.sw;
-        }
-        if (p >= g.P || q >= g.Q) return -1;
+        const int p = a_h[i] - tap_r, q = a_w[i] - tap_s;  // tap (u, v) of the phase
+        if (p < 0 || q < 0 || p >= g.P || q >= g.Q) return -1;
         return ((static_cast<std::int64_t>(a_base[i]) + p) * g.Q + q) * g.K + tap_c;
       }
     }
@@ -460,7 +471,8 @@ __global__ void zero_kernel(float* out, std::int64_t count) {
   }
 }
 
-Geom make_geom(const Conv2dShape& s, ConvOp op) {
+// The GEMM of op; for dgrad, that of stride phase (h0, w0) (see Geom).
+Geom make_geom(const Conv2dShape& s, ConvOp op, int h0 = 0, int w0 = 0) {
   Geom g{};
   g.H = s.height;
   g.W = s.width;
@@ -475,6 +487,7 @@ Geom make_geom(const Conv2dShape& s, ConvOp op) {
   g.pt = s.pad_top;
   g.pl = s.pad_left;
   const auto n = static_cast<int>(s.batch);  // N*P*Q and N*H*W < 2^31 (checked), so N fits too
+  auto count = [](int from, int size, int step) { return from < size ? (size - from + step - 1) / step : 0; };
   switch (op) {
     case ConvOp::forward:
       g.M = n * g.P * g.Q;
@@ -482,9 +495,19 @@ Geom make_geom(const Conv2dShape& s, ConvOp op) {
       g.Kg = g.R * g.S * g.C;
       break;
     case ConvOp::dgrad:
-      g.M = n * g.H * g.W;
+      g.h0 = h0;
+      g.w0 = w0;
+      g.Hp = count(h0, g.H, g.sh);
+      g.Wp = count(w0, g.W, g.sw);
+      g.r0 = (h0 + g.pt) % g.sh;
+      g.s0 = (w0 + g.pl) % g.sw;
+      g.Rp = count(g.r0, g.R, g.sh);
+      g.Sp = count(g.s0, g.S, g.sw);
+      g.bp = (h0 + g.pt - g.r0) / g.sh;
+      g.bq = (w0 + g.pl - g.s0) / g.sw;
+      g.M = n * g.Hp * g.Wp;
       g.N = g.C;
-      g.Kg = g.R * g.S * g.K;
+      g.Kg = g.Rp * g.Sp * g.K;
       break;
     case ConvOp::wgrad:
       g.M = g.K;
@@ -497,38 +520,31 @@ Geom make_geom(const Conv2dShape& s, ConvOp op) {
 
 bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
 
-void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
-  check_conv2d_params(p, op);
-  const bool wmma = p.math == ConvMath::wmma_bf16;
-  Geom g = make_geom(p.shape, op);
-  // wmma tiles: 128 x 128, or 128 x 64 / 64 x 128 for a narrow output (64 channels)
-  const int bm = !wmma ? kSimtTile : (g.N > 64 && g.M <= 64 ? 64 : 128);
-  const int bn = !wmma ? kSimtTile : (g.N <= 64 ? 64 : 128);
-  const std::int64_t grid_m = (static_cast<std::int64_t>(g.M) + bm - 1) / bm;
-  const std::int64_t grid_n = (static_cast<std::int64_t>(g.N) + bn - 1) / bn;
-  // grid_n <= 65535: check_conv2d_params bounds N_gemm by 65535 * 64
-  Out o{};
-  o.accumulate = p.accumulate;
-  switch (op) {
-    case ConvOp::forward:
-      o.f32 = p.y;
-      o.bf16 = p.y_bf16;
-      break;
-    case ConvOp::dgrad:
-      o.f32 = p.dx;
-      o.bf16 = p.dx_bf16;
-      break;
-    case ConvOp::wgrad:
-      o.f32 = p.dw;
-      break;
-  }
-  // Split-K: asked for, or automatic when the output has few tiles and K_gemm is long (wgrad).
+// Output tile of a GEMM: 64 x 64 (simt); 128 x 128, or 128 x 64 / 64 x 128 for a narrow output
+// (64 channels) with wmma.
+struct TileShape {
+  int bm, bn;
+};
+TileShape tile_shape(const Geom& g, bool wmma) {
+  if (!wmma) return {kSimtTile, kSimtTile};
+  return {g.N > 64 && g.M <= 64 ? 64 : 128, g.N <= 64 ? 64 : 128};
+}
+
+// K_gemm slices of g: asked for (split_k > 0), or automatic when the output has few tiles and
+// K_gemm is long (wgrad); never for a bf16 output. Sets g.k_per_split; returns the slice count.
+std::int64_t choose_splits(Geom& g, const TileShape& t, int split_k, bool bf16_out) {
   const std::int64_t k_steps = (static_cast<std::int64_t>(g.Kg) + kBK - 1) / kBK;
-  std::int64_t splits = p.split_k;
+  if (k_steps == 0) {  // a dgrad phase no tap reaches: the kernel writes zeros
+    g.k_per_split = kBK;
+    return 1;
+  }
+  std::int64_t splits = split_k;
   if (splits == 0) {
     splits = 1;
-    const std::int64_t tiles = grid_m * grid_n, target = 2 * 132;
-    if (o.bf16 == nullptr && tiles < target && k_steps >= 32) {
+    const std::int64_t tiles = (static_cast<std::int64_t>(g.M) + t.bm - 1) / t.bm *
+                               ((static_cast<std::int64_t>(g.N) + t.bn - 1) / t.bn),
+                       target = 2 * 132;
+    if (!bf16_out && tiles < target && k_steps >= 32) {
       splits = (target + tiles - 1) / tiles;
       if (splits > k_steps / 16) splits = k_steps / 16;  // at least 16 steps of 32 per slice
     }
@@ -537,12 +553,16 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   if (splits > k_steps) splits = k_steps;
   if (splits < 1) splits = 1;
   g.k_per_split = static_cast<int>((k_steps + splits - 1) / splits * kBK);
-  splits = (static_cast<std::int64_t>(g.Kg) + g.k_per_split - 1) / g.k_per_split;
-  o.atomic = splits > 1;
-  if (o.atomic && !o.accumulate) {
-    const std::int64_t count = static_cast<std::int64_t>(g.M) * g.N;
-    launch(zero_kernel, dim3(grid_blocks(count, 256)), dim3(256), 0, stream, "conv2d_zero", o.f32, count);
-  }
+  return (static_cast<std::int64_t>(g.Kg) + g.k_per_split - 1) / g.k_per_split;
+}
+
+// Launches the GEMM g (its k_per_split set) with `splits` slices into o.
+void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShape& t, std::int64_t splits,
+                 const Out& o, const char* name, void* stream) {
+  const bool wmma = p.math == ConvMath::wmma_bf16;
+  const std::int64_t grid_m = (static_cast<std::int64_t>(g.M) + t.bm - 1) / t.bm;
+  const std::int64_t grid_n = (static_cast<std::int64_t>(g.N) + t.bn - 1) / t.bn;
+  // grid_n <= 65535: check_conv2d_params bounds N_gemm by 65535 * 64
   const dim3 grid(static_cast<unsigned>(grid_m), static_cast<unsigned>(grid_n), static_cast<unsigned>(splits));
   const dim3 block(kThreads);
   auto go = [&](auto kernel, const auto* a, const auto* b) { launch(kernel, grid, block, 0, stream, name, g, a, b, o); };
@@ -573,8 +593,8 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   auto tiles = [&](auto op_tag, auto vec_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;
     constexpr bool kVec = decltype(vec_tag)::value;
-    if (bn == 64) return go(conv_wmma_kernel<kOp, kVec, 128, 64>, a16, b16);
-    if (bm == 64) return go(conv_wmma_kernel<kOp, kVec, 64, 128>, a16, b16);
+    if (t.bn == 64) return go(conv_wmma_kernel<kOp, kVec, 128, 64>, a16, b16);
+    if (t.bm == 64) return go(conv_wmma_kernel<kOp, kVec, 64, 128>, a16, b16);
     go(conv_wmma_kernel<kOp, kVec, 128, 128>, a16, b16);
   };
   auto vecs = [&](auto op_tag) {
@@ -588,6 +608,59 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
       return vecs(std::integral_constant<ConvOp, ConvOp::dgrad>{});
     case ConvOp::wgrad:
       return vecs(std::integral_constant<ConvOp, ConvOp::wgrad>{});
+  }
+}
+
+void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
+  check_conv2d_params(p, op);
+  const bool wmma = p.math == ConvMath::wmma_bf16;
+  Out o{};
+  o.accumulate = p.accumulate;
+  switch (op) {
+    case ConvOp::forward:
+      o.f32 = p.y;
+      o.bf16 = p.y_bf16;
+      break;
+    case ConvOp::dgrad:
+      o.f32 = p.dx;
+      o.bf16 = p.dx_bf16;
+      o.phased = true;
+      break;
+    case ConvOp::wgrad:
+      o.f32 = p.dw;
+      break;
+  }
+  // One GEMM (forward, wgrad), or one per stride phase of dgrad: the phases' pixels partition dx.
+  struct Gemm {
+    Geom g;
+    TileShape t;
+    std::int64_t splits;
+  };
+  const int phases_h = op == ConvOp::dgrad ? p.shape.stride_h : 1, phases_w = op == ConvOp::dgrad ? p.shape.stride_w : 1;
+  std::vector<Gemm> gemms;
+  bool any_split = false;
+  for (int h0 = 0; h0 < phases_h; ++h0) {
+    for (int w0 = 0; w0 < phases_w; ++w0) {
+      Gemm e{make_geom(p.shape, op, h0, w0), {}, 0};
+      if (e.g.M == 0) continue;  // a phase with no pixel (H or W below the stride)
+      e.t = tile_shape(e.g, wmma);
+      e.splits = choose_splits(e.g, e.t, p.split_k, o.bf16 != nullptr);
+      any_split = any_split || e.splits > 1;
+      gemms.push_back(e);
+    }
+  }
+  // Split slices atomicAdd into the fp32 output: zero all of it first unless accumulating.
+  if (any_split && !o.accumulate) {
+    const std::int64_t count = op == ConvOp::forward  ? p.shape.y_elements()
+                               : op == ConvOp::dgrad ? p.shape.x_elements()
+                                                     : p.shape.w_elements();
+    launch(zero_kernel, dim3(grid_blocks(count, 256)), dim3(256), 0, stream, "conv2d_zero", o.f32, count);
+  }
+  for (const Gemm& e : gemms) {
+    Out oe = o;
+    oe.atomic = e.splits > 1;
+    if (any_split) oe.accumulate = true;  // zeroed above: the unsplit phases add to zeros too
+    launch_gemm(p, op, e.g, e.t, e.splits, oe, name, stream);
   }
 }
 

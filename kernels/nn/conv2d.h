@@ -14,8 +14,10 @@
 //   forward  M = N*P*Q (n,p,q)   N_gemm = K   K_gemm = R*S*C (r,s,c; c fastest)   A = gathered x,  B = w^T
 //   dgrad    M = N*H*W (n,h,w)   N_gemm = C   K_gemm = R*S*K (r,s,k; k fastest)   A = gathered dy, B = w
 //   wgrad    M = K               N_gemm = R*S*C                K_gemm = N*P*Q      A = dy^T,        B = gathered x
-// Each is 2*N*P*Q*K*R*S*C FLOPs (dgrad with stride > 1 also multiplies the structural zeros of the
-// strided positions: it issues 2*N*H*W*C*R*S*K FLOPs, sh*sw times the useful ones).
+// dgrad with stride > 1 runs as sh*sw GEMMs, one per stride phase (h mod sh, w mod sw): a phase's
+// pixels are reached only by the taps r = r0 (mod sh), s = s0 (mod sw), so each phase multiplies
+// only those (without the phases, 3x3/2 would issue 4x the useful FLOPs on structural zeros).
+// Each op is 2*N*P*Q*K*R*S*C useful FLOPs (dgrad issues slightly more at the borders).
 // Ideal bytes (each tensor read or written once): (N*H*W*C + K*R*S*C) * s_in + N*P*Q*K * s_out for
 // forward, likewise for the gradients; s = 4 (fp32) or 2 (bf16) bytes per element.
 //

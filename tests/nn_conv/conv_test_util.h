@@ -57,6 +57,10 @@ inline std::vector<Case> small_cases() {
       {"proj1x1s2", make_shape(2, 7, 7, 16, 32, 1, 1, 2, 2, 0, 0, 0, 0)},
       {"odd3x2", make_shape(1, 5, 7, 5, 7, 3, 2, 2, 1, 1, 0, 2, 1)},
       {"two_tiles_each_way", make_shape(1, 12, 12, 8, 136, 3, 3, 1, 1, 1, 1, 1, 1)},
+      // dgrad stride phases: a kernel narrower than its stride (phases no tap reaches) and a
+      // height below the stride (a phase with no pixel)
+      {"k2s3_phases_without_taps", make_shape(1, 8, 7, 8, 8, 2, 2, 3, 3, 1, 0, 0, 2)},
+      {"h1_below_stride", make_shape(2, 1, 6, 8, 16, 1, 3, 2, 2, 0, 1, 0, 1)},
   };
 }
 

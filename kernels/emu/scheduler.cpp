@@ -1,5 +1,6 @@
 // The emulator's scheduler: runs each block's threads as fibers, releases them at barriers and warp
 // collectives, interleaves them in a seeded random order, and reports deadlocks. See emulator.h.
+#include "kernels/emu/async_copy.h"
 #include "kernels/emu/emulator.h"
 #include "kernels/emu/fiber.h"
 #include "kernels/emu/shared_memory.h"
@@ -50,6 +51,8 @@ struct EmuThread {
   unsigned mask = 0;
   void* slot = nullptr;
   detail::WarpCompletion complete = nullptr;
+  // cp.async copies not yet performed (async_copy.h)
+  detail::AsyncCopyQueue async_copies;
 };
 
 // splitmix64: seeds and per-block interleaving orders.
@@ -209,6 +212,12 @@ struct BlockRun {
     t->fiber->started();
     try {
       (*tl_run->body)();
+      if (const std::size_t pending = t->async_copies.pending_copies(); pending > 0) {
+        fail("emulator: {}: the thread exited with {} cp.async cop{} not yet performed ({} committed and not waited "
+             "for, {} never committed); commit them and call cp_async_wait<0>() before the thread exits",
+             tl_run->where(*t), pending, pending == 1 ? "y" : "ies", t->async_copies.committed.size(),
+             t->async_copies.uncommitted.size());
+      }
     } catch (...) {
       if (!tl_run->error) tl_run->error = std::current_exception();
     }
@@ -221,6 +230,7 @@ struct BlockRun {
     runnable.clear();
     for (unsigned i = 0; i < threads.size(); ++i) {
       threads[i].state = State::runnable;
+      threads[i].async_copies.clear();
       threads[i].fiber->reset(&BlockRun::thread_entry, &threads[i]);
       runnable.push_back(i);
     }
@@ -299,6 +309,13 @@ const char* warp_op_name(WarpOp op) {
     case WarpOp::wmma_store: return "wmma::store_matrix_sync";
     case WarpOp::wmma_mma: return "wmma::mma_sync";
     case WarpOp::active_mask: return "__activemask";
+    case WarpOp::mma_m16n8k16: return "mma_m16n8k16_bf16";
+    case WarpOp::ldmatrix_x1: return "ldmatrix_x1";
+    case WarpOp::ldmatrix_x2: return "ldmatrix_x2";
+    case WarpOp::ldmatrix_x4: return "ldmatrix_x4";
+    case WarpOp::ldmatrix_x1_trans: return "ldmatrix_x1_trans";
+    case WarpOp::ldmatrix_x2_trans: return "ldmatrix_x2_trans";
+    case WarpOp::ldmatrix_x4_trans: return "ldmatrix_x4_trans";
   }
   return "?";
 }
@@ -330,6 +347,13 @@ void warp_collective(unsigned mask, WarpOp op, void* slot, WarpCompletion comple
   t.state = State::at_warp;
   t.fiber->suspend();
 }
+
+void thread_fail(const char* what) {
+  const EmuThread& t = current_thread(what);
+  fail("emulator: {}: {}", tl_run->where(t), what);
+}
+
+AsyncCopyQueue& async_copy_queue() { return current_thread("cp.async").async_copies; }
 
 void throw_bad_width(int width) {
   fail("emulator: shuffle width {} is not a power of two in [1, 32]", width);

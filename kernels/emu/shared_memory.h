@@ -15,4 +15,13 @@ namespace deeper::emu {
 
 void poison_shared_memory(unsigned char* dynamic_shared, std::size_t dynamic_bytes);
 
+// Where an address points, as far as the emulator can tell (for the checks of ldmatrix and
+// cp.async, which address shared memory). `shared`: the __shared__ section or the current block's
+// dynamic shared memory. `static_storage`: another static variable of the program: possibly the
+// __shared__ array of a template kernel (GCC ignores the section attribute there), possibly a plain
+// global; the emulator cannot tell which. `other`: the heap, a stack (a thread's local array), a
+// mapping: never shared memory.
+enum class AddressKind { shared, static_storage, other };
+AddressKind classify_address(const void* p);
+
 }  // namespace deeper::emu

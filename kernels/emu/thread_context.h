@@ -38,6 +38,9 @@ enum class WarpOp {
   syncwarp, shfl, vote_ballot, vote_any, vote_all, match_any, match_all,
   reduce_add, reduce_min, reduce_max, reduce_and, reduce_or, reduce_xor,
   wmma_load, wmma_store, wmma_mma, active_mask,
+  // kernels/emu/mma_sync.h: mma.sync.m16n8k16 and ldmatrix (each count and .trans is its own kind,
+  // so lanes that disagree wait forever and are reported as a deadlock naming both)
+  mma_m16n8k16, ldmatrix_x1, ldmatrix_x2, ldmatrix_x4, ldmatrix_x1_trans, ldmatrix_x2_trans, ldmatrix_x4_trans,
 };
 const char* warp_op_name(WarpOp op);
 
@@ -48,6 +51,15 @@ using WarpCompletion = void (*)(void* const* slots, unsigned participants);
 // Waits until every existing lane of the warp named in `mask` has reached a collective of the same
 // kind and mask; then the last lane to arrive runs `complete` once for all of them.
 void warp_collective(unsigned mask, WarpOp op, void* slot, WarpCompletion complete);
+
+// Throws deeper::Error "emulator: <kernel, block, thread, warp, lane of the caller>: <what>" (for
+// errors an intrinsic detects in the calling thread, e.g. a misaligned address).
+[[noreturn]] void thread_fail(const char* what);
+
+// The calling thread's queue of pending cp.async copies (kernels/emu/async_copy.h). The scheduler
+// empties it when the thread starts and reports copies still pending when the thread exits.
+struct AsyncCopyQueue;
+AsyncCopyQueue& async_copy_queue();
 
 // Throws deeper::Error: a shuffle width that is not a power of two in [1, 32].
 [[noreturn]] void throw_bad_width(int width);

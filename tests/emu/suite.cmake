@@ -23,3 +23,7 @@ foreach(src IN LISTS compile_fail_sources)
   endif()
   set_tests_properties(emu.compile_fail.${name} PROPERTIES LABELS emu)
 endforeach()
+
+# kernels/common/mma_sync.cuh (mma.sync, ldmatrix, cp.async) under the emulator; tests/gpu_mma runs
+# the same kernels on a GPU.
+deeper_kernel_sources(test_emu ${CMAKE_CURRENT_LIST_DIR}/mma_test_kernels.cu)

@@ -7,7 +7,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
+#include <utility>
 #include <cmath>
 #include <string>
 
@@ -39,8 +42,35 @@ constexpr std::array<FactorInfo, 11> kInfo = {{
 std::string all_names() {
   std::string s = "identity, expression";
   for (const auto& i : kInfo) s += fmt::format(", {}", i.name);
-  return s;
+  return s + ", sh_r0 .. sh_b8, sh0 .. sh8, lighting";
 }
+
+constexpr char kChannels[3] = {'r', 'g', 'b'};
+
+// An SH name: channel 0-2 (-1 for a group name sh<k>) and basis function k; nullopt otherwise.
+struct ShName {
+  int channel = -1, k = 0;
+};
+std::optional<ShName> sh_name(std::string_view name) {
+  if (name.size() == 3 && name.substr(0, 2) == "sh" && name[2] >= '0' && name[2] <= '8') {
+    return ShName{-1, name[2] - '0'};
+  }
+  if (name.size() == 5 && name.substr(0, 3) == "sh_" && name[4] >= '0' && name[4] <= '8') {
+    for (int c = 0; c < 3; ++c) {
+      if (name[3] == kChannels[c]) return ShName{c, name[4] - '0'};
+    }
+  }
+  return std::nullopt;
+}
+
+FactorRange sh_limits(int k) { return k == 0 ? FactorRange{0.0f, 6.0f} : FactorRange{-4.0f, 4.0f}; }
+
+std::string sh_coefficient_name(int index) {
+  return fmt::format("sh_{}{}", kChannels[index / kernels::kShBasis], index % kernels::kShBasis);
+}
+
+// The channels an SH name covers.
+std::pair<int, int> sh_channels(const ShName& n) { return n.channel < 0 ? std::pair{0, 3} : std::pair{n.channel, n.channel + 1}; }
 
 const FactorInfo* find(std::string_view name) {
   for (const auto& i : kInfo) {
@@ -72,11 +102,40 @@ std::vector<std::string_view> factor_names() {
   return names;
 }
 
-FactorRange factor_limits(std::string_view name) { return info(name).limits; }
+std::vector<std::string> sh_factor_names() {
+  std::vector<std::string> names;
+  for (int i = 0; i < kernels::kShCoefficients; ++i) names.push_back(sh_coefficient_name(i));
+  return names;
+}
 
-FactorRange& factor_range(FactorSampling& sampling, std::string_view name) { return sampling.*(info(name).range); }
+bool is_sh_factor(std::string_view name) { return sh_name(name).has_value(); }
+
+std::string_view lighting_name(Lighting lighting) {
+  switch (lighting) {
+    case Lighting::lambert: return "lambert";
+    case Lighting::sh9: return "sh9";
+  }
+  return "invalid";
+}
+
+Lighting parse_lighting(std::string_view name) {
+  if (name == "lambert") return Lighting::lambert;
+  if (name == "sh9") return Lighting::sh9;
+  fail("unknown lighting model '{}' (models: lambert, sh9)", name);
+}
+
+FactorRange factor_limits(std::string_view name) {
+  if (const auto n = sh_name(name)) return sh_limits(n->k);
+  return info(name).limits;
+}
+
+FactorRange& factor_range(FactorSampling& sampling, std::string_view name) {
+  if (const auto n = sh_name(name)) return sampling.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
+  return sampling.*(info(name).range);
+}
 
 const FactorRange& factor_range(const FactorSampling& sampling, std::string_view name) {
+  if (const auto n = sh_name(name)) return sampling.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
   return sampling.*(info(name).range);
 }
 
@@ -97,16 +156,30 @@ void fix_factor(FactorSampling& sampling, std::string_view name, double value) {
     (identity ? sampling.fixed_identity : sampling.fixed_expression) = static_cast<std::int32_t>(value);
     return;
   }
-  const FactorInfo& i = info(name);
-  DEEPER_CHECK(std::isfinite(value) && value >= i.limits.lo && value <= i.limits.hi,
-               "factor {} = {} is outside its valid range [{}, {}]", name, value, i.limits.lo, i.limits.hi);
-  sampling.*(i.range) = FactorRange{static_cast<float>(value), static_cast<float>(value)};
+  const FactorRange limits = factor_limits(name);
+  DEEPER_CHECK(std::isfinite(value) && value >= limits.lo && value <= limits.hi,
+               "factor {} = {} is outside its valid range [{}, {}]", name, value, limits.lo, limits.hi);
+  const FactorRange fixed{static_cast<float>(value), static_cast<float>(value)};
+  if (const auto n = sh_name(name)) {
+    const auto [c0, c1] = sh_channels(*n);
+    for (int c = c0; c < c1; ++c) sampling.sh[kernels::kShBasis * c + n->k] = fixed;
+    return;
+  }
+  sampling.*(info(name).range) = fixed;
 }
 
 void apply_factor_setting(FactorSampling& sampling, std::string_view text) {
   const auto eq = text.find('=');
   DEEPER_CHECK(eq != std::string_view::npos && eq > 0, "factor setting '{}' is not NAME=VALUE or NAME=LO:HI", text);
   const std::string_view name = text.substr(0, eq), value = text.substr(eq + 1);
+  if (name == "lighting") {
+    try {
+      sampling.lighting = parse_lighting(value);
+    } catch (const Error& e) {
+      fail("factor setting '{}': {}", text, e.what());
+    }
+    return;
+  }
   if (name == "expression") {
     const auto& names = expression_names();
     for (int e = 0; e < kExpressions; ++e) {
@@ -117,12 +190,18 @@ void apply_factor_setting(FactorSampling& sampling, std::string_view text) {
   if (colon == std::string_view::npos) return fix_factor(sampling, name, parse_number(value, text));
   DEEPER_CHECK(name != "identity" && name != "expression", "factor setting '{}': {} takes one index, not a range",
                text, name);
-  const FactorInfo& i = info(name);
+  const FactorRange limits = factor_limits(name);
   const double lo = parse_number(value.substr(0, colon), text), hi = parse_number(value.substr(colon + 1), text);
-  DEEPER_CHECK(lo <= hi && lo >= i.limits.lo && hi <= i.limits.hi,
+  DEEPER_CHECK(lo <= hi && lo >= limits.lo && hi <= limits.hi,
                "factor setting '{}': range [{}, {}] is empty or outside {}'s valid range [{}, {}]", text, lo, hi, name,
-               i.limits.lo, i.limits.hi);
-  sampling.*(i.range) = FactorRange{static_cast<float>(lo), static_cast<float>(hi)};
+               limits.lo, limits.hi);
+  const FactorRange range{static_cast<float>(lo), static_cast<float>(hi)};
+  if (const auto n = sh_name(name)) {
+    const auto [c0, c1] = sh_channels(*n);
+    for (int c = c0; c < c1; ++c) sampling.sh[kernels::kShBasis * c + n->k] = range;
+    return;
+  }
+  sampling.*(info(name).range) = range;
 }
 
 void validate_sampling(const FactorSampling& s) {
@@ -140,6 +219,18 @@ void validate_sampling(const FactorSampling& s) {
                  "render factors: {} range [{}, {}] is outside the valid range [{}, {}]", i.name, r.lo, r.hi,
                  i.limits.lo, i.limits.hi);
   }
+  DEEPER_CHECK(s.lighting == Lighting::lambert || s.lighting == Lighting::sh9,
+               "render factors: lighting model {} is not lambert (0) or sh9 (1)", static_cast<int>(s.lighting));
+  for (int i = 0; i < kernels::kShCoefficients; ++i) {
+    const FactorRange& r = s.sh[i];
+    const FactorRange limits = sh_limits(i % kernels::kShBasis);
+    const std::string name = sh_coefficient_name(i);
+    DEEPER_CHECK(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= r.hi,
+                 "render factors: {} range [{}, {}] is not finite or empty", name, r.lo, r.hi);
+    DEEPER_CHECK(r.lo >= limits.lo && r.hi <= limits.hi,
+                 "render factors: {} range [{}, {}] is outside the valid range [{}, {}]", name, r.lo, r.hi, limits.lo,
+                 limits.hi);
+  }
 }
 
 void validate_factors(const ImageFactors& f, std::int32_t identity_count, std::string_view what) {
@@ -152,11 +243,21 @@ void validate_factors(const ImageFactors& f, std::int32_t identity_count, std::s
     DEEPER_CHECK(std::isfinite(v) && v >= i.limits.lo && v <= i.limits.hi,
                  "{}: {} = {} is outside its valid range [{}, {}]", what, i.name, v, i.limits.lo, i.limits.hi);
   }
+  DEEPER_CHECK(f.lighting == Lighting::lambert || f.lighting == Lighting::sh9,
+               "{}: lighting model {} is not lambert (0) or sh9 (1)", what, static_cast<int>(f.lighting));
+  if (f.lighting != Lighting::sh9) return;
+  for (int i = 0; i < kernels::kShCoefficients; ++i) {
+    const FactorRange limits = sh_limits(i % kernels::kShBasis);
+    DEEPER_CHECK(std::isfinite(f.sh[i]) && f.sh[i] >= limits.lo && f.sh[i] <= limits.hi,
+                 "{}: {} = {} is outside its valid range [{}, {}]", what, sh_coefficient_name(i), f.sh[i], limits.lo,
+                 limits.hi);
+  }
 }
 
 double factor_value(const ImageFactors& f, std::string_view name) {
   if (name == "identity") return f.identity;
   if (name == "expression") return f.expression;
+  if (const auto n = sh_name(name)) return f.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
   return f.*(info(name).value);
 }
 
@@ -165,6 +266,9 @@ void set_factor_value(ImageFactors& f, std::string_view name, double value) {
     f.identity = static_cast<std::int32_t>(value);
   } else if (name == "expression") {
     f.expression = static_cast<std::int32_t>(value);
+  } else if (const auto n = sh_name(name)) {
+    const auto [c0, c1] = sh_channels(*n);
+    for (int c = c0; c < c1; ++c) f.sh[kernels::kShBasis * c + n->k] = static_cast<float>(value);
   } else {
     f.*(info(name).value) = static_cast<float>(value);
   }
@@ -189,6 +293,10 @@ std::string factors_json(const ImageFactors& f, std::uint64_t index) {
                              ? std::string(expression_names()[static_cast<std::size_t>(f.expression)])
                              : std::string("invalid");
   for (const auto& i : kInfo) j[std::string(i.name)] = f.*(i.value);
+  if (f.lighting != Lighting::lambert) {
+    j["lighting"] = std::string(lighting_name(f.lighting));
+    j["sh"] = std::vector<float>(std::begin(f.sh), std::end(f.sh));
+  }
   return j.dump();
 }
 

@@ -10,8 +10,8 @@
 //   normals         area-weighted vertex normals in camera space               (vertex_normals)
 //   rasterize       back faces culled                                          (kernels/raster)
 //   interpolate     UVs (shared V x 2) and normals (B x V x 3) per pixel       (kernels/raster)
-//   shade           the identity's cached texture (bilinear), Lambert + ambient, background
-//                                                                              (compose_faces)
+//   shade           the identity's cached texture (bilinear), Lambert + ambient or 9 x RGB
+//                   spherical harmonics (the image's lighting factor), background  (compose_faces)
 //   antialias       analytic silhouette antialiasing                           (kernels/raster)
 //   convert         bf16 output only                                           (to_bf16)
 // Every stage runs on the model's device (cpu, emu or cuda) on one stream; nothing goes through the

@@ -74,6 +74,7 @@ void RenderBackward::ensure(std::int64_t batch, int height, int width, bool dete
     g_rast_ = DeviceBuffer(dev, at_least(px * 4 * fs));
     g_tex_ = DeviceBuffer(dev, at_least(b * texels * fs));
     g_light_ = DeviceBuffer(dev, at_least(b * dk::kLightValues * fs));
+    g_sh_ = DeviceBuffer(dev, at_least(b * dk::kShLightValues * fs));
     g_vnormal_ = DeviceBuffer(dev, at_least(b * v * 3 * fs));
     g_cam_ = DeviceBuffer(dev, at_least(b * v * 3 * fs));
     normals_ws_ = DeviceBuffer(dev, at_least(b * v * 3 * fs));
@@ -144,6 +145,7 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
   zero(g_rast_, px * 4);
   zero(g_tex_, bz * static_cast<std::size_t>(texels));
   zero(g_light_, bz * dk::kLightValues);
+  zero(g_sh_, bz * dk::kShLightValues);
   zero(g_vnormal_, bz * static_cast<std::size_t>(v) * 3);
   zero(g_cam_, bz * static_cast<std::size_t>(v) * 3);
   zero(g_clip_, bz * static_cast<std::size_t>(v) * 4);
@@ -200,11 +202,15 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
   cp.tex_index_stride = kSetupStride;
   cp.light = setup_floats + offsetof(dk::RenderSetup, light) / sizeof(float);
   cp.light_stride = kSetupStride;
+  cp.lighting = reinterpret_cast<const std::int32_t*>(reinterpret_cast<const std::byte*>(renderer.setups()) +
+                                                     offsetof(dk::RenderSetup, lighting));
+  cp.lighting_stride = kSetupStride;
   cp.grad_out = g_image;
   cp.grad_uv = f(g_uv_);
   cp.grad_normal = f(g_pnormal_);
   cp.grad_tex = accum(g_tex_);
   cp.grad_light = f(g_light_);
+  cp.grad_sh = f(g_sh_);
   dk::compose_grad(dev, cp, s);
 
   dk::InterpolateGradParams ip;
@@ -313,6 +319,7 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
   download(out.texture, g_texcoef_, dev, bz * static_cast<std::size_t>(kt_));
   download(out.expression, g_expr_, dev, bz * static_cast<std::size_t>(au));
   download(out.light, g_light_, dev, bz * dk::kLightValues);
+  download(out.sh, g_sh_, dev, bz * dk::kShLightValues);
   download(out.factors, g_factors_, dev, bz);
 }
 

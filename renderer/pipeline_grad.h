@@ -13,14 +13,18 @@
 //   expression[b, a]  = d loss / d e_b[a]       (B x A: per action-unit coefficient)
 //   factors[b]        d loss / d intensity, yaw, pitch, roll (per degree), scale, tx, ty, light
 //                     azimuth, elevation (per degree), ambient, diffuse
-//   light[b, 9]       d loss / d the Lambert parameters (direction, ambient rgb, diffuse rgb)
+//   light[b, 9]       d loss / d the Lambert parameters (direction, ambient rgb, diffuse rgb);
+//                     0 for an image lit by spherical harmonics
+//   sh[b, 27]         d loss / d the SH coefficients (sh9 images; 0 for Lambert images), in
+//                     ImageFactors::sh order (channel-major); the Lambert light factors' entries of
+//                     factors[b] (azimuth, elevation, ambient, diffuse) are 0 for an SH image
 // (s_k = z_k shape_sd[k]: d loss / d z_k = shape[b, k] shape_sd[k]; the same for textures.)
 // Stages (all on the renderer's device and stream): antialias_grad (colours and silhouette
 // positions), compose_grad (uv, normals, per-image texture, light), interpolate_grad (UVs and normals
 // to rast and vertex normals), rasterize_grad, vertex_normals_grad, pose_project_grad, project_rows
 // (shape basis, blendshapes, texture basis), factor_grad. The gradient is that of the piecewise
 // smooth forward: visibility changes enter only through the antialiasing (kernels/raster/antialias.h),
-// clamps and the Lambert max(0, ·) have kinks.
+// clamps and the Lambert max(0, ·) have kinks (the SH shading is smooth).
 // Deterministic mode: every scatter (positions, vertex normals, textures) in fixed point
 // (kernels/raster/grad_accum.h), every reduction in a fixed order: the same bits every run.
 // Colour-map modes (vertex colours, texture override) have no backward: refused.
@@ -47,6 +51,7 @@ struct RenderGradients {
   std::vector<float> texture;     // B x K_t
   std::vector<float> expression;  // B x A
   std::vector<float> light;       // B x 9
+  std::vector<float> sh;          // B x 27
   std::vector<kernels::FactorGrads> factors;  // B
 };
 
@@ -89,7 +94,7 @@ class RenderBackward {
   DeviceBuffer shape_basis_, texture_basis_;
   std::int64_t capacity_ = 0, last_batch_ = 0;
   int height_ = 0, width_ = 0;
-  DeviceBuffer g_color_, g_uv_, g_pnormal_, g_rast_, g_tex_, g_light_, g_vnormal_, g_cam_, g_clip_, g_verts_,
+  DeviceBuffer g_color_, g_uv_, g_pnormal_, g_rast_, g_tex_, g_light_, g_sh_, g_vnormal_, g_cam_, g_clip_, g_verts_,
       g_pose_, g_shape_, g_texcoef_, g_expr_, g_factors_, normals_ws_, rows_ws_, fixed_;
 };
 

@@ -10,7 +10,9 @@
 //                                                   (H x W) values as a colour map on a frontal face
 // Shared: --model FILE (default: the embedded procedural model), --small-model, --size PX,
 // --identities N (the identity set images draw from), --set NAME=VALUE|NAME=LO:HI (fix or range a
-// factor; repeatable), --no-antialias, --background R,G,B, and the common --device, --seed, ...
+// factor; repeatable; SH coefficients sh_r0 .. sh_b8, or sh0 .. sh8 for all three channels),
+// --lighting lambert|sh9 (the shading model; default lambert), --no-antialias, --background R,G,B,
+// and the common --device, --seed, ...
 // Identities come from make_identities(model, seed, count); factors from (seed, image index).
 //
 // Exit status: 0 success, 1 runtime error (unreadable or invalid model / values file, unusable
@@ -43,7 +45,7 @@ using namespace deeper::render;
 namespace fs = std::filesystem;
 
 struct Args {
-  std::string model_path, out, input, factor, range, background;
+  std::string model_path, out, input, factor, range, background, lighting = "lambert";
   std::vector<std::string> sets;
   bool small_model = false, no_antialias = false;
   int size = 112, columns = 8, levels = 7;
@@ -83,6 +85,7 @@ RenderOptions render_options(const Args& a) {
 
 FactorSampling sampling_for(const Args& a, std::uint64_t seed, std::int32_t identities) {
   FactorSampling s = default_sampling(seed, identities);
+  s.lighting = parse_lighting(a.lighting);  // checked by the option's validator
   for (const auto& text : a.sets) {
     try {
       apply_factor_setting(s, text);
@@ -93,12 +96,14 @@ FactorSampling sampling_for(const Args& a, std::uint64_t seed, std::int32_t iden
   return s;
 }
 
-// Frontal, neutral, centred, lit from the upper right: the base of sweeps and colour maps.
+// Frontal, neutral, centred, lit from the upper right: the base of sweeps and colour maps (the SH
+// values: white light, ambient 0.56, band 1 from the upper right front, no band 2).
 FactorSampling plain_sampling(const Args& a, std::uint64_t seed, std::int32_t identities) {
   Args plain = a;
   plain.sets.insert(plain.sets.begin(), {"yaw=0", "pitch=0", "roll=0", "scale=1", "tx=0", "ty=0", "expression=neutral",
                                          "intensity=0", "light_azimuth=25", "light_elevation=20", "ambient=0.55",
-                                         "diffuse=0.5"});
+                                         "diffuse=0.5", "sh0=2.0", "sh1=0.2", "sh2=0.45", "sh3=0.2", "sh4=0", "sh5=0",
+                                         "sh6=0", "sh7=0", "sh8=0"});
   return sampling_for(plain, seed, identities);
 }
 
@@ -154,13 +159,17 @@ void contact_sheet(const Args& a, const CommonOptions& common) {
 
 void sweep(const Args& a, const CommonOptions& common) {
   const auto names = factor_names();
-  if (std::find(names.begin(), names.end(), a.factor) == names.end()) {
-    throw UsageError(fmt::format("--factor '{}' is not a factor (factors: identity, expression, {})", a.factor,
-                                 fmt::join(kContinuousFactors, ", ")));
+  if (std::find(names.begin(), names.end(), a.factor) == names.end() && !is_sh_factor(a.factor)) {
+    throw UsageError(fmt::format("--factor '{}' is not a factor (factors: identity, expression, {}, sh0 .. sh8, "
+                                 "sh_r0 .. sh_b8)",
+                                 a.factor, fmt::join(kContinuousFactors, ", ")));
   }
   const std::int32_t columns = a.identities > 0 ? a.identities : 6;
-  const Session s = open_session(a, common, columns);
   const FactorSampling base = plain_sampling(a, common.seed, columns);
+  if (is_sh_factor(a.factor) && base.lighting != Lighting::sh9) {
+    throw UsageError(fmt::format("--factor {}: SH coefficients shade only with --lighting sh9", a.factor));
+  }
+  const Session s = open_session(a, common, columns);
   std::vector<double> levels;
   if (a.factor == "expression") {
     for (int e = 0; e < kExpressions; ++e) levels.push_back(e);
@@ -316,8 +325,14 @@ int main(int argc, char** argv) {
         app.add_option("--size", a.size, "image width and height in pixels")->check(CLI::Range(8, 1024));
         app.add_option("--identities", a.identities, "identities in the set images draw from")
             ->check(CLI::Range(1, 1 << 20));
-        app.add_option("--set", a.sets, "fix or range a factor: NAME=VALUE or NAME=LO:HI (repeatable)")
+        app.add_option("--set", a.sets,
+                       "fix or range a factor: NAME=VALUE or NAME=LO:HI (repeatable; sh0 .. sh8 set all three "
+                       "channels' SH coefficient)")
             ->allow_extra_args(false);
+        app.add_option("--lighting", a.lighting,
+                       "shading: lambert (ambient + diffuse from light_azimuth, light_elevation, ambient, diffuse) "
+                       "or sh9 (9 x RGB spherical-harmonics coefficients sh_r0 .. sh_b8 per image)")
+            ->check(CLI::IsMember({"lambert", "sh9"}));
         app.add_flag("--no-antialias", a.no_antialias, "skip silhouette antialiasing");
         app.add_option("--background", a.background, "background colour R,G,B in [0, 1] (default 0.5,0.5,0.5)");
         auto* sheet = app.add_subcommand("contact-sheet", "N identities under sampled factors, one image each");

@@ -5,16 +5,17 @@
 //                background[0..2]; a face pixel of image b samples its identity's texture,
 //                textures[setup[b].identity] (tex_count x Ht x Wt x 3, the per-identity cache), at
 //                uv (B x H x W x 2) bilinearly with clamped addressing (texel_quad of
-//                kernels/raster/texture.h), clamps the albedo to [0, 1], shades it with the Lambert +
-//                ambient model of kernels/raster/shade.h (shade_factor with setup[b].light, the
-//                interpolated normal normalized) and writes min(max(albedo · s, 0), 1). An identity
+//                kernels/raster/texture.h), clamps the albedo to [0, 1], shades it with the image's
+//                lighting model of kernels/raster/shade.h (shade_factor with setup[b].light, the
+//                interpolated normal normalized: Lambert + ambient for setup[b].lighting == 0, 9 x RGB
+//                spherical harmonics for 1) and writes min(max(albedo · s, 0), 1). An identity
 //                outside [0, tex_count) or a non-finite uv gives NaN (a corrupt input shows).
 //                With shared_texture every image samples texture 0; with albedo given (B x H x W x 3,
 //                e.g. interpolated per-vertex colours) no texture is read.
 //                This is texture + shade + background fused for per-identity textures (the raster
 //                family's texture op takes one texture per image, which would mean copying a
 //                786 KB texture per image). Cost per face pixel: 4 x 12 B of texels, 36 B of uv,
-//                normal and rast read, 12 B written, ~60 FLOPs.
+//                normal and rast read, 12 B written, ~60 FLOPs (Lambert; ~80 with SH).
 //
 // to_bf16        out[i] = bf16 bits of in[i], round to nearest even (kernels/nn/optimizer.h's
 //                float_to_bf16_bits), one thread per value. 4 B read, 2 B written.
@@ -54,6 +55,11 @@ struct ToBf16Params {
   std::int64_t count = 0;
 };
 
+// The shade model of a RenderSetup::lighting value (0 lambert, anything else sh9; the host checks).
+DEEPER_HD_INLINE ShadeModel compose_shade_model(std::int32_t lighting) {
+  return lighting == 0 ? ShadeModel::lambert : ShadeModel::sh9;
+}
+
 // The colour of pixel `pixel` (the flat B·H·W index), written to out[3 pixel .. 3 pixel + 2].
 DEEPER_HD_INLINE void compose_pixel(const ComposeParams& p, std::int64_t pixel) {
   float* out = p.out + 3 * pixel;
@@ -83,7 +89,7 @@ DEEPER_HD_INLINE void compose_pixel(const ComposeParams& p, std::int64_t pixel) 
   float n[3];
   shade_normalise(p.normal + 3 * pixel, n);
   float light[3];
-  shade_factor(ShadeModel::lambert, s.light, n, light);
+  shade_factor(compose_shade_model(s.lighting), s.light, n, light);
   for (int c = 0; c < 3; ++c) {
     float albedo = 0.0f;
     if (p.albedo) {

@@ -10,16 +10,33 @@
 //   words 2-12           intensity, yaw, pitch, roll, scale, tx, ty, light azimuth, light
 //                        elevation, ambient, diffuse: lo + u (hi - lo) with u = rng::uniform_float
 //                        (24 bits, [0, 1)), so lo == hi fixes the factor to lo exactly.
+//   words 13-21          only with lighting == sh9 (read after the 13 above, so switching the
+//                        lighting model never changes another factor's draw; Lambert reads no more):
+//                        word 13 + k is shared by the three colour channels of SH basis function
+//                        k: sh[9 c + k] = lo + u (hi - lo) with the range sampling.sh[9 c + k]
+//                        (so equal per-channel ranges give white light, and fixing one coefficient
+//                        leaves the others' draws alone).
 // All arithmetic is rng::exact (correctly rounded, never fused): cpu, emu and cuda give the same
 // bits. Units: degrees, fractions of the frame (tx, ty), dimensionless intensities.
+//
+// Lighting models (kernels/raster/shade.h): lambert (default) shades with ambient + diffuse
+// max(0, n·l) from light_azimuth / elevation, ambient, diffuse; sh9 with 27 second-order spherical-
+// harmonics coefficients, 9 per colour channel (r0..r8, g0..g8, b0..b8; the Basel / 3DMM
+// convention), s_c(n) = sum_k sh[9 c + k] Y_k(n), n the unit normal in camera space (+z toward the
+// camera, +y up, +x to the viewer's right). The DC term carries the ambient level (s = 0.282095
+// sh[9 c]), band 1 (k = 1, 2, 3: y, z, x) a directional light, band 2 (k = 4..8) its shape. Default
+// ranges (every channel): DC [1.6, 2.6] (s_DC 0.45 .. 0.73), y [-0.4, 0.4], z [0, 0.6] (frontal),
+// x [-0.5, 0.5], band 2 [-0.1, 0.1]. Under sh9 the Lambert light factors are still drawn (and
+// recorded) but do not shade.
 //
 // RenderSetup: what the synthesis and shading kernels need of an image, derived from its factors:
 //   rotation R = Rz(roll) Rx'(pitch) Ry(yaw) (row-major; yaw turns the face toward +x, pitch > 0
 //   lifts the chin, roll > 0 turns it counter-clockwise in the image), with sines and cosines from
 //   rng::portable::sincos_turns53 of the angle quantized to 2^-53 turns (bit-identical everywhere);
-//   light = (l_x, l_y, l_z, ambient x3, diffuse x3) as kernels/raster/shade.h's lambert model, with
-//   l = (cos el sin az, sin el, cos el cos az) in camera space (az > 0: light from the viewer's
-//   right, el > 0: from above; az = el = 0: from the camera).
+//   light = (l_x, l_y, l_z, ambient x3, diffuse x3, 0 x 18) as kernels/raster/shade.h's lambert
+//   model, with l = (cos el sin az, sin el, cos el cos az) in camera space (az > 0: light from the
+//   viewer's right, el > 0: from above; az = el = 0: from the camera); under sh9 light = sh (27
+//   values, shade.h's sh9 layout); lighting = the model (0 lambert, 1 sh9).
 #pragma once
 
 #include "kernels/common/hd.h"
@@ -31,7 +48,13 @@
 namespace deeper::kernels {
 
 inline constexpr int kFaceExpressions = 7;  // renderer/face_model.h: neutral .. sad
-inline constexpr int kFactorWords = 13;     // words read per image
+inline constexpr int kFactorWords = 13;     // words read per image (Lambert)
+inline constexpr int kShBasis = 9;          // second-order SH basis functions
+inline constexpr int kShCoefficients = 27;  // 9 per colour channel
+inline constexpr int kShFactorWords = 9;    // extra words read per image under sh9
+
+// The lighting model of an image (values match ShadeModel of kernels/raster/shade.h).
+enum class Lighting : std::int32_t { lambert = 0, sh9 = 1 };
 
 struct FactorRange {
   float lo = 0.0f, hi = 0.0f;
@@ -54,9 +77,18 @@ struct FactorSampling {
   FactorRange light_elevation{-90.0f, 90.0f};
   FactorRange ambient{0.35f, 0.65f};
   FactorRange diffuse{0.3f, 0.7f};
+  Lighting lighting = Lighting::lambert;
+  // SH coefficient ranges, channel-major (sh[9 c + k]); used with lighting == sh9.
+  FactorRange sh[kShCoefficients] = {
+      {1.6f, 2.6f}, {-0.4f, 0.4f}, {0.0f, 0.6f}, {-0.5f, 0.5f}, {-0.1f, 0.1f}, {-0.1f, 0.1f}, {-0.1f, 0.1f},
+      {-0.1f, 0.1f}, {-0.1f, 0.1f},
+      {1.6f, 2.6f}, {-0.4f, 0.4f}, {0.0f, 0.6f}, {-0.5f, 0.5f}, {-0.1f, 0.1f}, {-0.1f, 0.1f}, {-0.1f, 0.1f},
+      {-0.1f, 0.1f}, {-0.1f, 0.1f},
+      {1.6f, 2.6f}, {-0.4f, 0.4f}, {0.0f, 0.6f}, {-0.5f, 0.5f}, {-0.1f, 0.1f}, {-0.1f, 0.1f}, {-0.1f, 0.1f},
+      {-0.1f, 0.1f}, {-0.1f, 0.1f}};
 };
 
-// One image's factors (52 bytes).
+// One image's factors (164 bytes; sh is all 0 under lambert).
 struct ImageFactors {
   std::int32_t identity = 0;
   std::int32_t expression = 0;
@@ -65,14 +97,17 @@ struct ImageFactors {
   float scale = 1.0f, tx = 0.0f, ty = 0.0f;
   float light_azimuth = 0.0f, light_elevation = 0.0f;
   float ambient = 0.5f, diffuse = 0.5f;
+  Lighting lighting = Lighting::lambert;
+  float sh[kShCoefficients] = {};
 };
 
 struct RenderSetup {
   float rotation[9];
   float scale, tx, ty;
-  float light[9];
+  float light[kShCoefficients];  // lambert: the first 9 used, the rest 0
   std::int32_t identity;
   std::int32_t expression;
+  std::int32_t lighting;         // Lighting as an integer
 };
 
 DEEPER_HD_INLINE float factor_value(const FactorRange& r, std::uint32_t word) {
@@ -104,6 +139,14 @@ DEEPER_HD_INLINE ImageFactors sample_image_factors(const FactorSampling& s, std:
   f.light_elevation = factor_value(s.light_elevation, w[10]);
   f.ambient = factor_value(s.ambient, w[11]);
   f.diffuse = factor_value(s.diffuse, w[12]);
+  f.lighting = s.lighting;
+  if (s.lighting == Lighting::sh9) {
+    std::uint32_t u[kShFactorWords];
+    for (int k = 0; k < kShFactorWords; ++k) u[k] = seq.next_u32();
+    for (int c = 0; c < 3; ++c) {
+      for (int k = 0; k < kShBasis; ++k) f.sh[kShBasis * c + k] = factor_value(s.sh[kShBasis * c + k], u[k]);
+    }
+  }
   return f;
 }
 
@@ -153,8 +196,13 @@ DEEPER_HD_INLINE RenderSetup make_render_setup(const ImageFactors& f) {
     s.light[3 + c] = f.ambient;
     s.light[6 + c] = f.diffuse;
   }
+  for (int k = 9; k < kShCoefficients; ++k) s.light[k] = 0.0f;
+  if (f.lighting == Lighting::sh9) {
+    for (int k = 0; k < kShCoefficients; ++k) s.light[k] = f.sh[k];
+  }
   s.identity = f.identity;
   s.expression = f.expression;
+  s.lighting = static_cast<std::int32_t>(f.lighting);
   return s;
 }
 

@@ -2,7 +2,7 @@
 // kernels/render/render_grad.h): compose_grad and pose_project_grad one block per image with a
 // fixed-order shared-memory tree for the per-image sums; vertex_normals_grad two passes, one thread
 // per (image, vertex); project_rows a tiled two-pass reduction (fixed order); factor_grad one thread per
-// image. Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 1.
+// image. Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 2 (per-image lighting model).
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/raster/grad_accum.cuh"
 #include "kernels/render/render_grad.h"
@@ -31,7 +31,7 @@ __device__ __forceinline__ void block_tree_sum(float (*partial)[kBlockThreads], 
 }
 
 __global__ void __launch_bounds__(kBlockThreads) compose_grad_kernel(ComposeGradParams p) {
-  __shared__ float partial[kLightValues][kBlockThreads];
+  __shared__ float partial[kShLightValues][kBlockThreads];
   const std::int64_t plane = static_cast<std::int64_t>(p.height) * p.width;
   const std::int64_t tex_size = static_cast<std::int64_t>(p.tex_height) * p.tex_width * 3;
   const std::int64_t b = blockIdx.x;
@@ -39,21 +39,24 @@ __global__ void __launch_bounds__(kBlockThreads) compose_grad_kernel(ComposeGrad
   if (ti < 0 || ti >= p.tex_count) return;  // uniform over the block
   const float* tex = p.textures + ti * tex_size;
   const float* light = p.light + b * p.light_stride;
+  const ShadeModel model = compose_grad_model(p, b);  // uniform over the block
   float acc[kShadeMaxLightParams];
   for (int k = 0; k < kShadeMaxLightParams; ++k) acc[k] = 0.0f;
   const GradAccumT<float> gt = p.grad_tex;
   for (std::int64_t rem = threadIdx.x; rem < plane; rem += blockDim.x) {
     const std::int64_t pixel = b * plane + rem;
     if (static_cast<std::int32_t>(__float_as_uint(p.rast[4 * pixel + 3])) == -1) continue;
-    compose_pixel_grad(tex, p.tex_height, p.tex_width, p.uv + 2 * pixel, p.normal + 3 * pixel, light,
+    compose_pixel_grad(model, tex, p.tex_height, p.tex_width, p.uv + 2 * pixel, p.normal + 3 * pixel, light,
                        p.grad_out + 3 * pixel, p.grad_uv ? p.grad_uv + 2 * pixel : nullptr,
                        p.grad_normal ? p.grad_normal + 3 * pixel : nullptr, acc, [&](std::int64_t off, float v) {
                          if (gt.grad) grad_atomic_add(gt, b * tex_size + off, v);
                        });
   }
-  if (!p.grad_light) return;  // uniform over the block
-  block_tree_sum(partial, acc, kLightValues);
-  if (threadIdx.x == 0) shade_light_finish(ShadeModel::lambert, light, acc, p.grad_light + b * kLightValues);
+  float* grad = model == ShadeModel::lambert ? (p.grad_light ? p.grad_light + b * kLightValues : nullptr)
+                                              : (p.grad_sh ? p.grad_sh + b * kShLightValues : nullptr);
+  if (!grad) return;  // uniform over the block
+  block_tree_sum(partial, acc, shade_light_params(model));
+  if (threadIdx.x == 0) shade_light_finish(model, light, acc, grad);
 }
 
 __global__ void __launch_bounds__(kBlockThreads) pose_project_grad_kernel(PoseProjectGradParams p) {

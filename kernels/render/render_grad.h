@@ -8,14 +8,17 @@
 //
 // compose_grad        backward of compose_faces (texture mode: per-image textures or one shared):
 //                     out_c = clamp01(clamp01(a_c) s_c), a = bilinear(texture, uv) (clamp addressing),
-//                     s = Lambert + ambient of light (9 values per image) at n^ = normal / |normal|.
+//                     s = Lambert + ambient of light (9 values per image) at n^ = normal / |normal|, or
+//                     with per-image lighting given (RenderSetup::lighting in place), 9 x RGB spherical
+//                     harmonics (27 values) for the images whose lighting is 1 (sh9).
 //                     Per face pixel: g_v = g_c where 0 < out_c < 1 (else 0: clamped), g_a = g_v s_c
 //                     where 0 < a_c < 1; grad_tex[b] += bilinear weights x g_a (B x Ht x Wt x 3, one
 //                     texture gradient per image; atomics, fixed-point in deterministic mode); grad_uv
 //                     (B x H x W x 2) and grad_normal (B x H x W x 3) per pixel (no atomics); grad_light
-//                     (B x 9) per image through kernels/raster/shade.h's helpers. Kernel: one block of
-//                     128 threads per image, a fixed-order shared-memory tree for the light sums
-//                     (deterministic). Per face pixel ~150 FLOPs, 4 x 12 B of texels, 12 atomics.
+//                     (B x 9, Lambert images) or grad_sh (B x 27, SH images) per image through
+//                     kernels/raster/shade.h's helpers. Kernel: one block of 128 threads per image, a
+//                     fixed-order shared-memory tree for the light sums (9 or 27 values; deterministic).
+//                     Per face pixel ~150 FLOPs (~200 SH), 4 x 12 B of texels, 12 atomics.
 // pose_project_grad   backward of pose_project: c = scale R (x - pivot) - (0, 0, distance),
 //                     q = M (c, 1), clip = (q0 + 2 tx q3, q1 + 2 ty q3, q2, q3). From grad_clip (B x V x 4)
 //                     and optionally grad_camera (B x V x 3, e.g. from the normals): grad_positions
@@ -69,6 +72,13 @@ namespace deeper::kernels {
 
 inline constexpr int kPoseGradValues = 12;   // d R (9), d scale, d tx, d ty
 inline constexpr int kLightValues = 9;       // Lambert: direction, ambient rgb, diffuse rgb
+inline constexpr int kShLightValues = 27;    // sh9: 9 coefficients per colour channel
+
+// The shade model of image b of compose_grad (Lambert without per-image lighting).
+template <typename Params>
+DEEPER_HD_INLINE ShadeModel compose_grad_model(const Params& p, std::int64_t b) {
+  return p.lighting && p.lighting[b * p.lighting_stride] != 0 ? ShadeModel::sh9 : ShadeModel::lambert;
+}
 
 template <typename T>
 struct ComposeGradParamsT {
@@ -83,13 +93,16 @@ struct ComposeGradParamsT {
   bool shared_texture = false;                  // every image samples texture 0
   const std::int32_t* tex_index = nullptr;      // image b's texture: tex_index[b * tex_index_stride]
   std::int64_t tex_index_stride = 1;            // (ignored with shared_texture)
-  const T* light = nullptr;                     // image b: light[b * light_stride .. + 9]
-  std::int64_t light_stride = kLightValues;
+  const T* light = nullptr;                     // image b: light[b * light_stride .. + 9 or 27]
+  std::int64_t light_stride = kLightValues;     // >= 27 when lighting is given
+  const std::int32_t* lighting = nullptr;       // optional: image b's model lighting[b * lighting_stride]
+  std::int64_t lighting_stride = 1;             // (0 lambert, 1 sh9); null: every image Lambert
   const T* grad_out = nullptr;  // batch x height x width x 3 (d loss / d composed colour)
   T* grad_uv = nullptr;         // += batch x height x width x 2
   T* grad_normal = nullptr;     // += batch x height x width x 3
   GradAccumT<T> grad_tex;       // += batch x tex_height x tex_width x 3 (per image)
-  T* grad_light = nullptr;      // += batch x 9
+  T* grad_light = nullptr;      // += batch x 9 (Lambert images; SH images add nothing)
+  T* grad_sh = nullptr;         // += batch x 27 (SH images; Lambert images add nothing)
 };
 using ComposeGradParams = ComposeGradParamsT<float>;
 
@@ -266,16 +279,16 @@ DEEPER_HD_INLINE T rg_clamp01(T x) {
 }
 
 // The forward of compose_faces (texture mode) for one face pixel in T: out[0..2]; false for a bad
-// texture index or a non-finite uv.
+// texture index or a non-finite uv. light: 9 values (lambert) or 27 (sh9).
 template <typename T>
 DEEPER_HD_INLINE bool compose_pixel_ref(const T* tex, int th, int tw, const T* uv, const T* normal, const T* light,
-                                        T* out) {
+                                        T* out, ShadeModel model = ShadeModel::lambert) {
   TexelQuad<T> q{};
   if (!texel_quad(uv[0], uv[1], th, tw, TextureWrap::clamp, q)) return false;
   const T w[4] = {(T(1) - q.fx) * (T(1) - q.fy), q.fx * (T(1) - q.fy), (T(1) - q.fx) * q.fy, q.fx * q.fy};
   T n[3], s[3];
   shade_normalise(normal, n);
-  shade_factor(ShadeModel::lambert, light, n, s);
+  shade_factor(model, light, n, s);
   for (int c = 0; c < 3; ++c) {
     T a = T(0);
     for (int k = 0; k < 4; ++k) a += w[k] * tex[3 * q.offset[k] + c];
@@ -285,17 +298,17 @@ DEEPER_HD_INLINE bool compose_pixel_ref(const T* tex, int th, int tw, const T* u
 }
 
 // The backward of one face pixel of compose_faces. tex: the pixel's texture. Adds d loss / d uv and
-// d normal to g_uv / g_normal (when given) and the light's per-pixel terms to acc (9, as
+// d normal to g_uv / g_normal (when given) and the light's per-pixel terms to acc (9 or 27, as
 // shade_pixel_grad); calls tex_add(element offset within the texture, value) for the texture.
 template <typename T, typename TexAdd>
-DEEPER_HD_INLINE void compose_pixel_grad(const T* tex, int th, int tw, const T* uv, const T* normal, const T* light,
-                                         const T* g, T* g_uv, T* g_normal, T* acc, TexAdd&& tex_add) {
+DEEPER_HD_INLINE void compose_pixel_grad(ShadeModel model, const T* tex, int th, int tw, const T* uv, const T* normal,
+                                         const T* light, const T* g, T* g_uv, T* g_normal, T* acc, TexAdd&& tex_add) {
   TexelQuad<T> q{};
   if (!texel_quad(uv[0], uv[1], th, tw, TextureWrap::clamp, q)) return;
   const T w[4] = {(T(1) - q.fx) * (T(1) - q.fy), q.fx * (T(1) - q.fy), (T(1) - q.fx) * q.fy, q.fx * q.fy};
   T n[3], s[3];
   shade_normalise(normal, n);
-  shade_factor(ShadeModel::lambert, light, n, s);
+  shade_factor(model, light, n, s);
   T albedo[3], gv[3];
   T gx = T(0), gy = T(0);
   for (int c = 0; c < 3; ++c) {
@@ -316,7 +329,7 @@ DEEPER_HD_INLINE void compose_pixel_grad(const T* tex, int th, int tw, const T* 
     g_uv[0] += gx * static_cast<T>(tw);
     g_uv[1] += gy * static_cast<T>(th);
   }
-  shade_pixel_grad(ShadeModel::lambert, light, normal, albedo, gv, g_normal, static_cast<T*>(nullptr), acc);
+  shade_pixel_grad(model, light, normal, albedo, gv, g_normal, static_cast<T*>(nullptr), acc);
 }
 
 // pose_project_grad for one vertex: adds to g_x (3, model space, when given) and acc (12).

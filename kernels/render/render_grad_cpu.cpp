@@ -21,7 +21,10 @@ void check_compose(const ComposeGradParamsT<T>& p) {
                "compose_grad: texture size {} x {} is outside [1, {}] per side", p.tex_height, p.tex_width,
                kTextureMaxSize);
   DEEPER_CHECK(p.tex_count >= 1, "compose_grad: {} textures (need at least 1)", p.tex_count);
-  DEEPER_CHECK(p.light_stride >= kLightValues, "compose_grad: light stride {} is below 9", p.light_stride);
+  DEEPER_CHECK(p.light_stride >= (p.lighting ? kShLightValues : kLightValues),
+               "compose_grad: light stride {} is below {}", p.light_stride, p.lighting ? kShLightValues : kLightValues);
+  DEEPER_CHECK(!p.lighting || p.lighting_stride >= 1, "compose_grad: lighting stride {} is below 1",
+               p.lighting_stride);
   DEEPER_CHECK(p.shared_texture || p.tex_index_stride >= 1, "compose_grad: texture index stride {} is below 1",
                p.tex_index_stride);
   if (p.batch == 0) return;
@@ -107,16 +110,21 @@ void compose_grad(const ComposeGradParamsT<T>& p) {
     if (ti < 0 || ti >= p.tex_count) continue;
     const T* tex = p.textures + ti * tex_size;
     const T* light = p.light + b * p.light_stride;
+    const ShadeModel model = compose_grad_model(p, b);
     T acc[kShadeMaxLightParams] = {};
     for (std::int64_t pixel = b * plane; pixel < (b + 1) * plane; ++pixel) {
       if (raster_pixel_id(p.rast + 4 * pixel) == -1) continue;
-      compose_pixel_grad(tex, p.tex_height, p.tex_width, p.uv + 2 * pixel, p.normal + 3 * pixel, light,
+      compose_pixel_grad(model, tex, p.tex_height, p.tex_width, p.uv + 2 * pixel, p.normal + 3 * pixel, light,
                          p.grad_out + 3 * pixel, p.grad_uv ? p.grad_uv + 2 * pixel : nullptr,
                          p.grad_normal ? p.grad_normal + 3 * pixel : nullptr, acc, [&](std::int64_t off, T v) {
                            if (p.grad_tex.grad) grad_add_host(p.grad_tex, b * tex_size + off, v);
                          });
     }
-    if (p.grad_light) shade_light_finish(ShadeModel::lambert, light, acc, p.grad_light + b * kLightValues);
+    if (model == ShadeModel::lambert && p.grad_light) {
+      shade_light_finish(model, light, acc, p.grad_light + b * kLightValues);
+    } else if (model == ShadeModel::sh9 && p.grad_sh) {
+      shade_light_finish(model, light, acc, p.grad_sh + b * kShLightValues);
+    }
   }
   if constexpr (sizeof(T) == sizeof(float)) grad_accum_finish(p.grad_tex, p.batch * tex_size);
 }

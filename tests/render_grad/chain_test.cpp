@@ -3,6 +3,7 @@
 // normals, barycentrics, texture, shading and antialiasing in double; only the triangle ids come from
 // the float rasterizer), at a tiny size: the 17 x 17-grid model, 32 x 32 px, two images.
 // Also: the double forward reproduces the float pipeline's images; cpu vs emu backward.
+#include "core/error.h"
 #include "kernels/emu/emulator.h"
 #include "kernels/raster/antialias.h"
 #include "kernels/raster/rasterize.h"
@@ -40,6 +41,7 @@ struct Params {
   std::vector<double> s, t;  // shape, texture coefficients
   // intensity, yaw, pitch, roll, scale, tx, ty, azimuth, elevation, ambient, diffuse
   std::vector<double> f;
+  std::vector<double> sh;  // empty: Lambert; 27 values: spherical-harmonics lighting
   std::int32_t identity = 0, expression = 0;
 };
 
@@ -111,7 +113,9 @@ struct Reference {
     }
     double l[3], da[3], de[3];
     dk::light_direction_ref(p.f[7], p.f[8], l, da, de);
-    const double light[9] = {l[0], l[1], l[2], p.f[9], p.f[9], p.f[9], p.f[10], p.f[10], p.f[10]};
+    const double lambert[9] = {l[0], l[1], l[2], p.f[9], p.f[9], p.f[9], p.f[10], p.f[10], p.f[10]};
+    const dk::ShadeModel shading = p.sh.empty() ? dk::ShadeModel::lambert : dk::ShadeModel::sh9;
+    const double* light = p.sh.empty() ? lambert : p.sh.data();
     std::vector<double> color(static_cast<std::size_t>(3 * h * w));
     if (ids) ids->assign(static_cast<std::size_t>(h * w), 0);
     for (int j = 0; j < h; ++j) {
@@ -137,7 +141,8 @@ struct Reference {
           for (int e = 0; e < 2; ++e) uv[e] += wk[k] * model.mesh.uv[2 * static_cast<std::size_t>(tv[k]) + e];
           for (int e = 0; e < 3; ++e) n[e] += wk[k] * normal[3 * static_cast<std::size_t>(tv[k]) + e];
         }
-        EXPECT_TRUE(dk::compose_pixel_ref(tex.data(), model.texture_height, model.texture_width, uv, n, light, out));
+        EXPECT_TRUE(
+            dk::compose_pixel_ref(tex.data(), model.texture_height, model.texture_width, uv, n, light, out, shading));
       }
     }
     if (!options.antialias) return color;
@@ -160,6 +165,12 @@ struct Reference {
   }
 };
 
+double test_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = a.size() == b.size() ? 0.0 : INFINITY;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
 dk::ImageFactors factors_of(const Params& p) {
   dk::ImageFactors f;
   f.identity = p.identity;
@@ -175,6 +186,10 @@ dk::ImageFactors factors_of(const Params& p) {
   f.light_elevation = static_cast<float>(p.f[8]);
   f.ambient = static_cast<float>(p.f[9]);
   f.diffuse = static_cast<float>(p.f[10]);
+  if (!p.sh.empty()) {
+    f.lighting = dk::Lighting::sh9;
+    for (int k = 0; k < dk::kShCoefficients; ++k) f.sh[k] = static_cast<float>(p.sh[static_cast<std::size_t>(k)]);
+  }
   return f;
 }
 
@@ -182,6 +197,14 @@ struct Scene {
   dr::IdentitySet identities;
   std::vector<Params> params;
   dr::RenderOptions options;
+  // Image 0 lit by spherical harmonics (image 1 stays Lambert: a mixed batch).
+  void light_first_by_sh() {
+    const double sh[27] = {2.0, 0.3, 0.4, -0.35, 0.08, -0.06, 0.05, 0.07, -0.04,
+                           2.2, 0.25, 0.45, -0.3, 0.06, -0.08, 0.04, 0.09, -0.05,
+                           1.8, 0.35, 0.35, -0.4, 0.1, -0.05, 0.06, 0.05, -0.03};
+    params[0].sh.assign(sh, sh + 27);
+    for (double& x : params[0].sh) x = static_cast<float>(x);
+  }
   explicit Scene(bool antialias = true) {
     options.antialias = antialias;
     identities = dr::make_identities(small_model(), 7, 2);
@@ -383,6 +406,165 @@ TEST(RenderGradChain, DeterministicModeRepeatsBitForBit) {
   // And close to the float-atomics result on the CPU.
   const PipelineRun c = run_pipeline(Device::cpu(), scene, false);
   for (std::size_t i = 0; i < c.grads.shape.size(); ++i) EXPECT_NEAR(a.grads.shape[i], c.grads.shape[i], 1e-3 * std::fabs(c.grads.shape[i]) + 1e-4);
+}
+
+// Central differences of the double forward for `items` of image b (as the Lambert test above: the
+// step shrinks until no pixel changes its triangle; at a kink the analytic value must lie between the
+// one-sided slopes). Returns how many were checked.
+struct FdItem {
+  const char* name;
+  double* x;
+  double analytic;
+  double eps;
+};
+
+int check_central_differences(const Reference& ref, Params& p, const std::vector<float>& g, int b,
+                              const std::vector<FdItem>& items) {
+  const std::size_t plane = static_cast<std::size_t>(ref.options.height * ref.options.width * 3);
+  const auto loss = [&](std::vector<std::int32_t>* ids) {
+    const std::vector<double> img = ref.render(p, ids);
+    double s = 0;
+    for (std::size_t i = 0; i < plane; ++i) s += g[b * plane + i] * img[i];
+    return s;
+  };
+  std::vector<std::int32_t> base_ids;
+  loss(&base_ids);
+  int checked = 0;
+  for (const FdItem& it : items) {
+    double eps = it.eps, fd = 0, left = 0, right = 0;
+    bool stable = false;
+    for (int tries = 0; tries < 4 && !stable; ++tries, eps /= 8) {
+      const double keep = *it.x;
+      std::vector<std::int32_t> up_ids, down_ids;
+      *it.x = keep + eps;
+      const double up = loss(&up_ids);
+      *it.x = keep - eps;
+      const double down = loss(&down_ids);
+      *it.x = keep;
+      fd = (up - down) / (2 * eps);
+      const double mid = loss(nullptr);
+      right = (up - mid) / eps;
+      left = (mid - down) / eps;
+      stable = up_ids == base_ids && down_ids == base_ids;
+    }
+    if (!stable) {
+      ADD_FAILURE() << "image " << b << " " << it.name << ": every step changes a pixel's triangle";
+      continue;
+    }
+    ++checked;
+    const double lo = std::min(left, right), hi = std::max(left, right);
+    const double off = it.analytic < lo ? lo - it.analytic : (it.analytic > hi ? it.analytic - hi : 0.0);
+    EXPECT_LE(off, 5e-3 * std::fabs(fd) + 2e-3)
+        << "image " << b << " " << it.name << ": analytic " << it.analytic << ", one-sided slopes " << left << ", "
+        << right;
+  }
+  return checked;
+}
+
+// A mixed batch: image 0 lit by 9 x RGB spherical harmonics, image 1 by Lambert. The SH image's
+// gradients to its SH coefficients, pose (yaw, pitch), a shape and a texture coefficient, and the
+// Lambert image's light factors, against central differences of the double forward.
+TEST(RenderGradChainSh, MatchesCentralDifferences) {
+  Scene scene;
+  scene.light_first_by_sh();
+  const dr::RenderModel rm(Device::cpu(), small_model(), scene.identities);
+  dr::Renderer renderer(rm, scene.options);
+  Reference ref = make_reference(renderer, scene.options);
+  for (const auto& id : scene.identities.identities) ref.design.push_back(dr::design_vector(small_model(), id.factors));
+  const PipelineRun run = run_pipeline(Device::cpu(), scene, false);
+  ASSERT_EQ(run.grads.sh.size(), 2u * 27u);
+  ASSERT_EQ(run.grads.light.size(), 2u * 9u);
+  const int h = scene.options.height, w = scene.options.width;
+  const std::vector<float> g = image_weights(2, h, w);
+  const std::size_t plane = static_cast<std::size_t>(h * w * 3);
+
+  // The double forward reproduces the float pipeline's SH image.
+  const std::vector<double> img = ref.render(scene.params[0]);
+  double worst = 0;
+  for (std::size_t i = 0; i < plane; ++i) worst = std::max(worst, std::fabs(img[i] - run.images[i]));
+  EXPECT_LT(worst, 2e-3);
+
+  // Each image's gradient goes to its own lighting model only.
+  for (int k = 0; k < 9; ++k) EXPECT_EQ(run.grads.light[static_cast<std::size_t>(k)], 0.0f) << k;
+  for (int k = 0; k < 27; ++k) EXPECT_EQ(run.grads.sh[27 + static_cast<std::size_t>(k)], 0.0f) << k;
+  EXPECT_EQ(run.grads.factors[0].ambient, 0.0f);
+  EXPECT_EQ(run.grads.factors[0].light_azimuth, 0.0f);
+  EXPECT_GT(std::fabs(run.grads.factors[1].ambient), 1e-3);
+
+  Params p0 = scene.params[0];
+  const auto& sh = run.grads.sh;
+  const dk::FactorGrads& f0 = run.grads.factors[0];
+  const int checked0 = check_central_differences(ref, p0, g, 0,
+                                                 {{"sh_r0", &p0.sh[0], sh[0], 1e-3},
+                                                  {"sh_g1", &p0.sh[10], sh[10], 1e-3},
+                                                  {"sh_b2", &p0.sh[20], sh[20], 1e-3},
+                                                  {"sh_r3", &p0.sh[3], sh[3], 1e-3},
+                                                  {"sh_g4", &p0.sh[13], sh[13], 1e-3},
+                                                  {"sh_b6", &p0.sh[24], sh[24], 1e-3},
+                                                  {"sh_r8", &p0.sh[8], sh[8], 1e-3},
+                                                  {"yaw", &p0.f[1], f0.yaw, 1e-3},
+                                                  {"pitch", &p0.f[2], f0.pitch, 1e-3},
+                                                  {"scale", &p0.f[4], f0.scale, 1e-5},
+                                                  {"shape 1", &p0.s[1], run.grads.shape[1], 1e-3},
+                                                  {"texture 2", &p0.t[2], run.grads.texture[2], 1e-4}});
+  Params p1 = scene.params[1];
+  const dk::FactorGrads& f1 = run.grads.factors[1];
+  const int checked1 = check_central_differences(ref, p1, g, 1,
+                                                 {{"ambient", &p1.f[9], f1.ambient, 1e-4},
+                                                  {"diffuse", &p1.f[10], f1.diffuse, 1e-4},
+                                                  {"light azimuth", &p1.f[7], f1.light_azimuth, 1e-3},
+                                                  {"yaw", &p1.f[1], f1.yaw, 1e-3}});
+  EXPECT_EQ(checked0 + checked1, 16);
+  // The SH gradients are not all zero: every band carries gradient.
+  EXPECT_GT(std::fabs(sh[0]), 1e-2);
+  EXPECT_GT(std::fabs(sh[3]), 1e-3);
+  EXPECT_GT(std::fabs(sh[6]), 1e-4);
+}
+
+TEST(RenderGradChainSh, EmuMatchesCpuAndDeterministicModeRepeats) {
+  Scene scene;
+  scene.light_first_by_sh();
+  const PipelineRun cpu = run_pipeline(Device::cpu(), scene, false);
+  const PipelineRun emu = run_pipeline(Device::emu(), scene, false);
+  double scale = 0;
+  for (float x : cpu.grads.sh) scale = std::max(scale, static_cast<double>(std::fabs(x)));
+  ASSERT_GT(scale, 0.0);
+  ASSERT_EQ(cpu.grads.sh.size(), emu.grads.sh.size());
+  for (std::size_t i = 0; i < cpu.grads.sh.size(); ++i) EXPECT_NEAR(cpu.grads.sh[i], emu.grads.sh[i], 1e-4 * scale) << i;
+  for (std::size_t i = 0; i < cpu.grads.light.size(); ++i) {
+    EXPECT_NEAR(cpu.grads.light[i], emu.grads.light[i], 1e-4 * std::fabs(cpu.grads.light[i]) + 1e-5) << i;
+  }
+  EXPECT_NEAR(cpu.grads.factors[0].yaw, emu.grads.factors[0].yaw, 1e-4 * std::fabs(cpu.grads.factors[0].yaw) + 1e-4);
+  EXPECT_LT(test_max_diff(cpu.images, emu.images), 1e-6);
+  deeper::emu::set_seed(4);
+  const PipelineRun a = run_pipeline(Device::emu(), scene, true);
+  deeper::emu::set_seed(9);
+  const PipelineRun b = run_pipeline(Device::emu(), scene, true);
+  EXPECT_EQ(0, std::memcmp(a.grads.sh.data(), b.grads.sh.data(), a.grads.sh.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(a.grads.factors.data(), b.grads.factors.data(), a.grads.factors.size() * sizeof(dk::FactorGrads)));
+}
+
+// compose_grad with per-image lighting needs room for 27 light values per image.
+TEST(RenderGradChainSh, ComposeGradRefusesAShortLightStride) {
+  dk::ComposeGradParams p;
+  p.batch = 0;
+  p.height = p.width = 4;
+  p.tex_count = 1;
+  p.tex_height = p.tex_width = 2;
+  const std::int32_t lighting = 1;
+  p.lighting = &lighting;
+  p.light_stride = 9;
+  try {
+    dk::compose_grad(Device::cpu(), p);
+    ADD_FAILURE() << "no error";
+  } catch (const deeper::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("compose_grad: light stride 9 is below 27"), std::string::npos) << e.what();
+  }
+  p.light_stride = 27;
+  p.lighting_stride = 0;
+  EXPECT_THROW(dk::compose_grad(Device::cpu(), p), deeper::Error);
+  p.lighting_stride = 1;
+  EXPECT_NO_THROW(dk::compose_grad(Device::cpu(), p));
 }
 
 }  // namespace

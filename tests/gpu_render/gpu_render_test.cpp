@@ -3,7 +3,7 @@
 // cache, clip-space vertices and rasterize outputs are bit-identical (exact arithmetic); the images
 // agree to float rounding (texture, shading and antialias use plain fp32, which nvcc may contract
 // into fmas); bf16 output is the rounded f32 image; an image rendered alone equals its place in
-// the batch.
+// the batch; the same for spherical-harmonics lighting (B = 8).
 #include "kernels/raster/rasterize.h"
 #include "kernels/runtime/stream.h"
 #include "renderer/pipeline.h"
@@ -92,6 +92,50 @@ TEST(GpuRender, CudaMatchesCpu) {
   const auto single = tensor_to_host(one);
   const std::size_t plane = static_cast<std::size_t>(kSize) * kSize * 3;
   EXPECT_EQ(std::memcmp(single.data(), b.data() + 7 * plane, plane * sizeof(float)), 0);
+}
+
+// Spherical-harmonics lighting: the factors (with their 27 SH values) are bit-identical, the images
+// agree to float rounding, and an SH image differs from the Lambert image of the same factors.
+TEST(GpuRender, ShLightingCudaMatchesCpu) {
+  DEEPER_REQUIRE_CUDA();
+  if (!cuda_kernels_built()) GTEST_SKIP() << "deeper_kernels was built without nvcc";
+  const IdentitySet ids = make_identities(full_model(), 3, 8);
+  const RenderModel cpu_model(Device::cpu(), full_model(), ids);
+  const RenderModel gpu_model(Device::cuda(0), full_model(), ids);
+  RenderOptions o;
+  o.width = o.height = kSize;
+  FactorSampling s = default_sampling(6, 8);
+  s.lighting = Lighting::sh9;
+  constexpr std::int64_t kSh = 8;
+  Renderer cpu(cpu_model, o), gpu(gpu_model, o);
+  Tensor out_cpu = Tensor::empty({kSh, kSize, kSize, 3}, DType::f32, Device::cpu());
+  Tensor out_gpu = Tensor::empty({kSh, kSize, kSize, 3}, DType::f32, Device::cuda(0));
+  cpu.render(s, 40, out_cpu);
+  gpu.render(s, 40, out_gpu);
+  const auto fc = cpu.last_factors(), fg = gpu.last_factors();
+  ASSERT_EQ(fc.size(), fg.size());
+  EXPECT_EQ(std::memcmp(fc.data(), fg.data(), fc.size() * sizeof(ImageFactors)), 0);
+  EXPECT_EQ(fg[0].lighting, Lighting::sh9);
+  const auto a = tensor_to_host(out_cpu), b = tensor_to_host(out_gpu);
+  double max_diff = 0;
+  std::size_t over = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(b[i])) << i;
+    const double d = std::fabs(static_cast<double>(a[i]) - b[i]);
+    max_diff = std::max(max_diff, d);
+    over += d > 1e-5;
+  }
+  EXPECT_LT(max_diff, 1e-3);
+  EXPECT_LT(over, a.size() / 1000) << "values differing by more than 1e-5";
+  std::printf("sh9 cuda vs cpu, %lld x %d x %d: max |diff| %.3g, %zu of %zu values above 1e-5\n",
+              static_cast<long long>(kSh), kSize, kSize, max_diff, over, a.size());
+  s.lighting = Lighting::lambert;
+  Tensor lambert = Tensor::empty({kSh, kSize, kSize, 3}, DType::f32, Device::cuda(0));
+  gpu.render(s, 40, lambert);
+  const auto c = tensor_to_host(lambert);
+  double apart = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) apart = std::max(apart, std::fabs(static_cast<double>(c[i]) - b[i]));
+  EXPECT_GT(apart, 0.05);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // backward sums in other orders (float atomics, block trees) and nvcc contracts into fmas, so a pixel
 // next to a kink (texel centre, clamp, Lambert terminator) may take the other side: every gradient
 // group is compared against its own scale (max |value|), with a count of values beyond 1e-3 of it.
-// Deterministic mode gives the same bits on two GPU runs.
+// Deterministic mode gives the same bits on two GPU runs. The same under spherical-harmonics lighting.
 #include "kernels/runtime/stream.h"
 #include "renderer/pipeline.h"
 #include "renderer/pipeline_grad.h"
@@ -36,13 +36,16 @@ std::vector<float> image_gradient() {
   return g;
 }
 
-RenderGradients run(const Device& device, const IdentitySet& ids, bool deterministic) {
+RenderGradients run(const Device& device, const IdentitySet& ids, bool deterministic,
+                    Lighting lighting = Lighting::lambert) {
   const RenderModel model(device, full_model(), ids);
   RenderOptions o;
   o.width = o.height = kSize;
   Renderer renderer(model, o);
   Tensor images = Tensor::empty({kBatch, kSize, kSize, 3}, DType::f32, device);
-  renderer.render(default_sampling(5, static_cast<std::int32_t>(ids.identities.size())), 200, images);
+  FactorSampling sampling = default_sampling(5, static_cast<std::int32_t>(ids.identities.size()));
+  sampling.lighting = lighting;
+  renderer.render(sampling, 200, images);
   const std::vector<float> g = image_gradient();
   Tensor gt = Tensor::empty({kBatch, kSize, kSize, 3}, DType::f32, device);
   copy_bytes(gt.data_raw(), device, g.data(), Device::cpu(), g.size() * sizeof(float));
@@ -89,6 +92,22 @@ TEST(GpuRenderGrad, CudaMatchesCpu) {
   compare(cpu.expression, gpu.expression, "action-unit coefficients");
   compare(cpu.light, gpu.light, "light parameters");
   compare(factor_values(cpu), factor_values(gpu), "factors");
+}
+
+// Spherical-harmonics lighting: d loss / d the 27 SH coefficients per image (and the rest of the chain).
+TEST(GpuRenderGrad, ShLightingCudaMatchesCpu) {
+  DEEPER_REQUIRE_CUDA();
+  if (!cuda_kernels_built()) GTEST_SKIP() << "deeper_kernels was built without nvcc";
+  const IdentitySet ids = make_identities(full_model(), 3, 8);
+  const RenderGradients cpu = run(Device::cpu(), ids, false, Lighting::sh9);
+  const RenderGradients gpu = run(Device::cuda(0), ids, false, Lighting::sh9);
+  compare(cpu.sh, gpu.sh, "SH coefficients");
+  compare(cpu.shape, gpu.shape, "shape coefficients (sh9)");
+  compare(cpu.texture, gpu.texture, "texture coefficients (sh9)");
+  for (float x : gpu.light) EXPECT_EQ(x, 0.0f) << "no Lambert light gradient under sh9";
+  const RenderGradients a = run(Device::cuda(0), ids, true, Lighting::sh9);
+  const RenderGradients b = run(Device::cuda(0), ids, true, Lighting::sh9);
+  EXPECT_EQ(std::memcmp(a.sh.data(), b.sh.data(), a.sh.size() * sizeof(float)), 0);
 }
 
 TEST(GpuRenderGrad, DeterministicModeRepeats) {

@@ -1,6 +1,7 @@
 // deeper-render end to end: help, bad flags (exit 2), bad model and values files (exit 1) with one
 // "deeper-render: error:" line, a tiny batch (PNGs + factors.jsonl equal to the library's
-// sampling), sweeps and contact sheets of the right size, export/import round trip, colour maps.
+// sampling), sweeps and contact sheets of the right size, export/import round trip, colour maps,
+// spherical-harmonics lighting (--lighting sh9: SH coefficients in factors.jsonl, SH --set values).
 #include "core/npy.h"
 #include "core/png.h"
 #include "renderer/factors.h"
@@ -88,6 +89,45 @@ TEST_F(RenderApp, TinyBatch) {
     EXPECT_EQ(png.width, 32);
     EXPECT_EQ(png.height, 32);
   }
+}
+
+// --lighting sh9: factors.jsonl carries the 27 SH coefficients of the library's sampling; SH values
+// fixed with --set; bad models and values refused (exit 2, one line).
+TEST_F(RenderApp, ShLighting) {
+  EXPECT_NE(run("--help").out.find("--lighting"), std::string::npos);
+  expect_error(std::string(kQuick) + "--lighting phong batch -n 2 -o out", 2, "--lighting");
+  expect_error(std::string(kQuick) + "--lighting sh batch -n 2 -o out", 2, "--lighting");
+  expect_error(std::string(kQuick) + "--lighting sh9 batch -n 2 -o out --set sh0=9", 2,
+               "sh0 = 9 is outside its valid range [0, 6]");
+  expect_error(std::string(kQuick) + "batch -n 2 -o out --set sh_q1=0", 2, "unknown factor 'sh_q1'");
+  expect_error(std::string(kQuick) + "batch -n 2 -o out --set lighting=phong", 2, "unknown lighting model 'phong'");
+  expect_error(std::string(kQuick) + "sweep --factor sh3 -o s.png", 2, "--lighting sh9");
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "factors.jsonl"));
+
+  const Outcome o = run(std::string(kQuick) +
+                        "--seed 9 --identities 5 --lighting sh9 batch -n 3 -o out --set sh_g2=0.25 --set sh5=0");
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::vector<std::string> lines;
+  std::istringstream jsonl(slurp(dir_ / "out" / "factors.jsonl"));
+  for (std::string line; std::getline(jsonl, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  deeper::render::FactorSampling s = deeper::render::default_sampling(9, 5);
+  s.lighting = deeper::render::Lighting::sh9;
+  deeper::render::apply_factor_setting(s, "sh_g2=0.25");
+  deeper::render::apply_factor_setting(s, "sh5=0");
+  const auto want = deeper::render::sample_factors(s, 0, 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto j = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(j["lighting"], "sh9");
+    ASSERT_EQ(j["sh"].size(), 27u);
+    for (std::size_t k = 0; k < 27; ++k) EXPECT_EQ(j["sh"][k].get<float>(), want[i].sh[k]) << i << " " << k;
+    EXPECT_EQ(j["sh"][11].get<float>(), 0.25f);
+    EXPECT_EQ(j["sh"][5].get<float>(), 0.0f);
+    EXPECT_EQ(j["yaw"].get<float>(), want[i].yaw);
+  }
+  ASSERT_EQ(run(std::string(kQuick) + "--identities 2 --lighting sh9 sweep --factor sh3 --levels 2 -o shs.png").status,
+            0);
+  EXPECT_EQ(deeper::io::read_png(dir_ / "shs.png").height, 2 * 32 + 3 * 2);
 }
 
 TEST_F(RenderApp, SheetsSweepsModelsAndColourMaps) {

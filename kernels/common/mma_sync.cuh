@@ -36,8 +36,9 @@
 // cp_async_commit: cp.async.commit_group, closes the copies issued since the last commit into a group.
 // cp_async_wait<N>: cp.async.wait_group N, waits until at most N of this thread's most recent
 //   committed groups are pending. Uncommitted copies are not waited for.
-//   The emulator performs a group's copies only at that wait, so reading the destination earlier
-//   gives the old (poisoned) contents, and it reports a thread that exits with copies pending.
+//   The emulator poisons the destination (0xFF) at issue and performs a group's copies only at that
+//   wait, so reading the destination earlier gives garbage there too; it reports a thread that exits
+//   with copies pending.
 #pragma once
 
 #include <cstdint>

@@ -3,10 +3,11 @@
 // A copy does not happen when it is issued. cp_async_16 appends it to the thread's uncommitted
 // copies; cp_async_commit closes them into a group (an empty group is allowed, as in PTX);
 // cp_async_wait<N> performs the oldest committed groups, in issue order, until at most N groups are
-// pending. Copies issued but not committed are not waited for (cp.async.wait_group semantics), so
-// until the wait the destination keeps its old contents: the 0xFF poison of fresh shared memory, or
-// what the kernel wrote there. A kernel that reads shared memory before waiting therefore sees
-// stale data under the emulator, as it could on a GPU.
+// pending. Copies issued but not committed are not waited for (cp.async.wait_group semantics).
+// The destination is undefined from the issue to the wait, as on a GPU: cp_async_16 fills its 16
+// bytes with 0xFF (NaN, -1) at issue. A kernel that reads shared memory before waiting therefore sees
+// garbage under the emulator, whatever was there before (template kernels' __shared__ arrays are
+// not poisoned per block, but cp.async destinations are).
 //
 // A copy reads its source when it is performed, not at issue; a kernel that changes the source in
 // between races on a GPU too. A thread that exits with copies still pending (committed or not) is

@@ -175,6 +175,9 @@ void cp_async_16(void* smem_dst, const void* src, int src_bytes) {
   if (src != nullptr && classify_address(src) == AddressKind::shared) {
     lane_fail(fmt::format("cp_async_16: source {} is in shared memory; cp.async copies from global memory", src));
   }
+  // Until the copy completes the destination is undefined on a GPU: poison it now, so that a read
+  // before the wait sees garbage even where shared memory is not poisoned per block (template kernels).
+  std::memset(smem_dst, 0xFF, 16);
   detail::async_copy_queue().issue(detail::AsyncCopy{smem_dst, src, static_cast<unsigned>(src_bytes)});
 }
 

@@ -179,6 +179,21 @@ void cp_async_probe(const float* src, float* out, int mode, void* stream) {
   launch(cp_async_probe_kernel, dim3(1), dim3(1), 0, stream, "cp_async_probe", src, out, mode);
 }
 
+__global__ void cp_async_neighbour_kernel(const float* src, float* out, bool with_sync) {
+  __shared__ __align__(16) float buf[64 * 4];
+  const int t = threadIdx.x;
+  cp_async_16(&buf[4 * t], &src[4 * t], 16);
+  cp_async_commit();
+  cp_async_wait<0>();
+  if (with_sync) __syncthreads();
+  const int n = (t + 1) % 64;
+  for (int i = 0; i < 4; ++i) out[4 * t + i] = buf[4 * n + i];
+}
+
+void cp_async_neighbour(const float* src, float* out, bool with_sync, void* stream) {
+  launch(cp_async_neighbour_kernel, dim3(1), dim3(64), 0, stream, "cp_async_neighbour", src, out, with_sync);
+}
+
 __global__ void mma_misuse_kernel(int mode, std::uint32_t* out) {
   __shared__ __align__(16) std::uint16_t tile[32 * 8];
   const int lane = threadIdx.x % 32;

@@ -29,6 +29,9 @@ namespace deeper::testk {
   /* source; 3 exit with a committed group not waited for; 4 destination in global memory; 5 uncommitted  */    \
   /* copy at wait<0> (out[0..8)); 6 src_bytes 17; 7 source in shared memory.                              */   \
   void cp_async_probe(const float* src, float* out, int mode, void* stream);                                   \
+  /* 64 threads: thread t cp.asyncs src[4t..4t+4) into shared memory, waits, (with_sync) __syncthreads,  */   \
+  /* and copies its neighbour's chunk (t+1)%64 to out[4t..4t+4); without the barrier that is a race.      */  \
+  void cp_async_neighbour(const float* src, float* out, bool with_sync, void* stream);                         \
   /* Error cases of mma and ldmatrix (emulator only), blockDim threads, out[32 * 4]. mode: 0 lane 3 exits  */  \
   /* before mma; 1 lane 2's ldmatrix_x4 row misaligned; 2 ldmatrix_x2 from global memory; 3 ldmatrix_x1    */  \
   /* from a thread's local array; 4 lanes 0-15 call ldmatrix_x2, lanes 16-31 ldmatrix_x4; 5 ldmatrix_x1     */ \

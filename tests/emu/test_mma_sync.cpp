@@ -6,6 +6,7 @@
 #include "tests/emu/mma_test_kernels.h"
 
 #include "core/error.h"
+#include "kernels/emu/emulator.h"
 
 #include <gtest/gtest.h>
 
@@ -142,6 +143,27 @@ TEST(EmulatorCpAsync, UncommittedCopiesAreNotWaitedFor) {
   emu::cp_async_probe(src.data(), out.data(), 5, nullptr);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(bits_of(out[static_cast<std::size_t>(i)]), kPoisonBits) << i;
   for (int i = 0; i < 4; ++i) EXPECT_EQ(out[static_cast<std::size_t>(4 + i)], src[static_cast<std::size_t>(i)]) << i;
+}
+
+TEST(EmulatorCpAsync, ReadingAnotherThreadsCopyWithoutABarrierGivesStaleDataForSomeSeed) {
+  const auto src = random_floats(64 * 4, 44);
+  bool stale_seen = false;
+  const std::uint64_t saved_seed = deeper::emu::seed();
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    deeper::emu::set_seed(seed);
+    std::vector<float> with(64 * 4, -12345.0f), without(64 * 4, -12345.0f);
+    emu::cp_async_neighbour(src.data(), with.data(), true, nullptr);
+    emu::cp_async_neighbour(src.data(), without.data(), false, nullptr);
+    for (int t = 0; t < 64; ++t) {
+      for (int i = 0; i < 4; ++i) {
+        const auto at = static_cast<std::size_t>(4 * t + i);
+        ASSERT_EQ(with[at], src[static_cast<std::size_t>(4 * ((t + 1) % 64) + i)]) << "seed " << seed << " thread " << t;
+        if (bits_of(without[at]) == kPoisonBits) stale_seen = true;
+      }
+    }
+  }
+  deeper::emu::set_seed(saved_seed);
+  EXPECT_TRUE(stale_seen) << "the missing __syncthreads after cp_async_wait was never caught";
 }
 
 TEST(EmulatorCpAsync, BadAddressesSizesAndUnwaitedCopiesAreErrors) {

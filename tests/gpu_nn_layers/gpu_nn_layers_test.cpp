@@ -2,8 +2,8 @@
 // linear, cross-entropy, SGD, AdamW) with the cuda backend against the CPU reference on ResNet-10
 // shapes at batch 8, 112 px input: the stem's 8 x 56 x 56 x 64 map, the lab's 'valid' 3x3/2 pool
 // (56 -> 27) and torchvision's padded one (56 -> 28), the stage-5 block tail at 8 x 4 x 4 x 512, the
-// 512 -> 2000 classifier, and one optimizer step over 5,944,848 parameters. Every test skips
-// without a usable GPU.
+// 512 -> 2000 classifier, and one optimizer step over 5,944,848 parameters; max-pool's vector and
+// scalar kernels on small odd maps. Every test skips without a usable GPU.
 #include "core/error.h"
 #include "kernels/nn/activation.h"
 #include "kernels/nn/batchnorm.h"
@@ -220,7 +220,7 @@ TEST(GpuNnLayers, ReluAddAndPoolingMatchTheCpu) {
     dk::maxpool_backward(kGpu, {N, H, W, C, 3, 2, pad, gpu.put(dy), gam, gpdx});
     expect_close(get(gpy, out), py, 0, 0, "maxpool y");
     EXPECT_EQ(get(gam, out), am);
-    expect_close(get(gpdx, n), pdx, 1e-6, 1e-6, "maxpool dx");
+    expect_close(get(gpdx, n), pdx, 0, 0, "maxpool dx");  // the gather adds in the CPU's order
   }
   // global average pool of the stage-5 map
   const std::int64_t h5 = 4, c5 = 512, n5 = N * h5 * h5 * c5;
@@ -233,6 +233,53 @@ TEST(GpuNnLayers, ReluAddAndPoolingMatchTheCpu) {
   dk::global_avgpool_backward(kGpu, {N, h5, h5, c5, gpu.put(dy5), gdavg});
   expect_close(get(gavg, N * c5), avg, 1e-6, 1e-5, "avgpool y");
   expect_close(get(gdavg, n5), davg, 0, 1e-6, "avgpool dx");
+}
+
+// Max-pool's four kernels (float4 or scalar, k = 3 unrolled or general) on small maps with ties,
+// NaN and infinities: y, argmax and dx equal to the CPU's. `offset` shifts every pointer by 4 bytes
+// (scalar path on C % 4 == 0).
+TEST(GpuNnLayers, MaxPoolVectorAndScalarPathsMatchTheCpu) {
+  DEEPER_REQUIRE_CUDA();
+  struct Case {
+    std::int64_t n, h, w, c;
+    int k, s, p;
+    std::size_t offset;
+  };
+  const Case cases[] = {{4, 28, 28, 64, 3, 2, 1, 0}, {4, 28, 28, 64, 3, 2, 1, 1}, {4, 31, 29, 3, 3, 2, 1, 0},
+                        {2, 16, 16, 8, 2, 2, 0, 0},  {2, 13, 11, 5, 5, 1, 2, 0},  {2, 15, 17, 12, 2, 3, 1, 0}};
+  unsigned seed = 40;
+  for (const Case& cs : cases) {
+    SCOPED_TRACE(::testing::Message() << cs.n << "x" << cs.h << "x" << cs.w << "x" << cs.c << " k " << cs.k << " s "
+                                      << cs.s << " p " << cs.p << " offset " << cs.offset);
+    const std::int64_t Ho = dk::pool_output_size(cs.h, cs.k, cs.s, cs.p), Wo = dk::pool_output_size(cs.w, cs.k, cs.s, cs.p);
+    const auto in = static_cast<std::size_t>(cs.n * cs.h * cs.w * cs.c), out = static_cast<std::size_t>(cs.n * Ho * Wo * cs.c);
+    const std::size_t off = cs.offset;
+    auto x = random_vector(in + off, seed++);
+    for (std::size_t i = 0; i < x.size(); i += 3) x[i] = std::round(x[i] * 2.0f);  // ties
+    x[off + in / 2] = std::nanf("");
+    x[off + in / 3] = INFINITY;
+    x[off + in / 5] = -INFINITY;
+    const auto dy = random_vector(out + off, seed++);
+    std::vector<float> y(out + off), dx(in + off);
+    std::vector<std::int32_t> am(out + off);
+    dk::maxpool_forward(kCpu, {cs.n, cs.h, cs.w, cs.c, cs.k, cs.s, cs.p, x.data() + off, y.data() + off, am.data() + off});
+    dk::maxpool_backward(kCpu, {cs.n, cs.h, cs.w, cs.c, cs.k, cs.s, cs.p, dy.data() + off, am.data() + off, dx.data() + off});
+    Gpu gpu;
+    float *gy = gpu.make<float>(out + off), *gdx = gpu.make<float>(in + off);
+    auto* gam = gpu.make<std::int32_t>(out + off);
+    dk::maxpool_forward(kGpu, {cs.n, cs.h, cs.w, cs.c, cs.k, cs.s, cs.p, gpu.put(x) + off, gy + off, gam + off});
+    dk::maxpool_backward(kGpu, {cs.n, cs.h, cs.w, cs.c, cs.k, cs.s, cs.p, gpu.put(dy) + off, gam + off, gdx + off});
+    const auto got_y = get(gy + off, out), got_dx = get(gdx + off, in);
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < out; ++i) {
+      const float want = y[off + i];
+      const bool ok = std::isnan(want) ? std::isnan(got_y[i]) : got_y[i] == want;  // == also for infinities
+      if (!ok && ++bad <= 5) ADD_FAILURE() << "maxpool y[" << i << "]: got " << got_y[i] << ", want " << want;
+    }
+    EXPECT_EQ(bad, 0u) << "maxpool y differs";
+    EXPECT_EQ(get(gam + off, out), std::vector<std::int32_t>(am.begin() + static_cast<std::ptrdiff_t>(off), am.end()));
+    expect_close(got_dx, std::vector<float>(dx.begin() + static_cast<std::ptrdiff_t>(off), dx.end()), 0, 0, "maxpool dx");
+  }
 }
 
 TEST(GpuNnLayers, ClassifierAndLossMatchTheCpu) {

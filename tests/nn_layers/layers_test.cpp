@@ -111,6 +111,185 @@ TEST(MaxPoolForward, FollowsTheDefinitionWithPaddingTiesAndNaN) {
   }
 }
 
+TEST(PoolDivisor, MatchesIntegerDivision) {
+  std::vector<std::uint32_t> ns = {0, 1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 1000, 65535, 65536, 65537, 0x7ffffffeu, 0x7fffffffu};
+  std::mt19937 gen(21);
+  for (int i = 0; i < 2000; ++i) ns.push_back(static_cast<std::uint32_t>(gen() & 0x7fffffffu));
+  std::vector<std::int64_t> ds;
+  for (std::int64_t d = 1; d <= 300; ++d) ds.push_back(d);
+  for (int b = 9; b <= 30; ++b) {
+    for (const std::int64_t e : {-1, 0, 1}) ds.push_back((std::int64_t{1} << b) + e);
+  }
+  for (const std::int64_t d : {std::int64_t{3} << 20, std::int64_t{56} * 56, std::int64_t{27} * 27 * 16,
+                               (std::int64_t{1} << 31) - 1}) {
+    ds.push_back(d);
+  }
+  for (const std::int64_t d : ds) {
+    const auto div = dk::PoolDivisor::make(d);
+    std::size_t bad = 0;
+    for (const std::uint32_t n : ns) {
+      // also the dividends next to multiples of d, where a wrong multiplier shows first
+      const std::uint64_t m = (n / d) * d;
+      for (const std::uint64_t v : {std::uint64_t{n}, m, m == 0 ? 0 : m - 1, m + d - 1}) {
+        if (v >= (std::uint64_t{1} << 31)) continue;
+        const auto x = static_cast<std::uint32_t>(v);
+        if (div.div(x) != x / d && ++bad <= 3) ADD_FAILURE() << x << " / " << d << ": got " << div.div(x);
+      }
+    }
+    EXPECT_EQ(bad, 0u) << "d " << d;
+  }
+}
+
+bool nn_aligned16(const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; }
+
+// got[i] == want[i] for every i (infinities included), NaN exactly where want is NaN.
+void expect_same_values(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const bool ok = std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i];
+    if (!ok && ++bad <= 5) ADD_FAILURE() << what << "[" << i << "]: got " << got[i] << ", want " << want[i];
+  }
+  EXPECT_EQ(bad, 0u) << what << ": values differ";
+}
+
+// The max-pool kernels against the CPU: y and argmax equal, dx bit-identical (the gather adds in
+// the CPU's order). `offset` floats (and ints) shift x, y, argmax, dy, dx off 16-byte alignment,
+// which forces the scalar path; C % 4 == 0 with offset 0 takes the float4 path.
+void expect_maxpool_matches_cpu(const PoolShape& sh, std::size_t offset, unsigned seed) {
+  SCOPED_TRACE(::testing::Message() << sh.n << "x" << sh.h << "x" << sh.w << "x" << sh.c << " k " << sh.k << " s " << sh.s
+                                    << " p " << sh.p << " offset " << offset);
+  const std::int64_t Ho = dk::pool_output_size(sh.h, sh.k, sh.s, sh.p), Wo = dk::pool_output_size(sh.w, sh.k, sh.s, sh.p);
+  const std::size_t in = static_cast<std::size_t>(sh.n * sh.h * sh.w * sh.c), out = static_cast<std::size_t>(sh.n * Ho * Wo * sh.c);
+  auto x = random_vector(in + offset, seed);
+  for (std::size_t i = 0; i < in + offset; i += 3) x[i] = std::round(x[i] * 2.0f);  // many ties
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  x[offset + in / 2] = nan;
+  x[offset + in / 3 + 1] = nan;
+  x[offset + in / 5 + 2] = -inf;
+  x[offset + in - 1] = inf;
+  const auto dy = random_vector(out + offset, seed + 1);
+  std::vector<float> y[2], dx[2];
+  std::vector<std::int32_t> am[2];
+  for (int d = 0; d < 2; ++d) {
+    const Device& device = d == 0 ? kCpu : kEmu;
+    y[d] = poisoned(out + offset);
+    dx[d] = poisoned(in + offset);
+    am[d].assign(out + offset, -5);
+    const float* px = x.data() + offset;
+    if (offset == 0) {
+      ASSERT_TRUE(nn_aligned16(px) && nn_aligned16(y[d].data()) && nn_aligned16(am[d].data()) &&
+                  nn_aligned16(dy.data()) && nn_aligned16(dx[d].data()));
+    }
+    dk::maxpool_forward(device, {sh.n, sh.h, sh.w, sh.c, sh.k, sh.s, sh.p, px, y[d].data() + offset, am[d].data() + offset});
+    dk::maxpool_backward(device, {sh.n, sh.h, sh.w, sh.c, sh.k, sh.s, sh.p, dy.data() + offset, am[d].data() + offset,
+                                  dx[d].data() + offset});
+  }
+  expect_same_values(y[1], y[0], "maxpool y");
+  EXPECT_EQ(am[1], am[0]);
+  expect_same_values(dx[1], dx[0], "maxpool dx");
+}
+
+TEST(PoolParity, MaxPoolVectorAndScalarPathsMatchTheCpu) {
+  // k 3 takes the unrolled kernel, other k the general one; s 3 > k 2 leaves inputs in no window
+  const PoolShape shapes[] = {
+      {2, 9, 11, 64, 3, 2, 1}, {1, 12, 12, 4, 3, 2, 0}, {2, 8, 8, 8, 2, 2, 0}, {1, 6, 7, 4, 5, 1, 2},
+      {1, 7, 8, 12, 2, 3, 1},  {2, 9, 11, 5, 3, 2, 1},  {1, 12, 12, 3, 3, 2, 0}, {1, 6, 7, 3, 5, 1, 2},
+      {1, 7, 8, 5, 2, 3, 0},   {1, 5, 5, 1, 1, 1, 0},   {1, 4, 9, 6, 4, 2, 2},
+  };
+  unsigned seed = 30;
+  for (const PoolShape& sh : shapes) {
+    expect_maxpool_matches_cpu(sh, 0, seed);
+    if (sh.c % 4 == 0) expect_maxpool_matches_cpu(sh, 1, seed);  // the same shape on the scalar path
+    seed += 2;
+  }
+}
+
+TEST(MaxPoolForward, VectorLanesKeepTheirOwnNaNTiesAndInfinities) {
+  // 1 x 3 x 3 x 4, k 3, s 1, p 1 -> 3 x 3: each channel is a different pattern, so a lane that
+  // takes another lane's decision shows. Channel 0: ties (first wins); 1: NaN late in the window;
+  // 2: all -inf (first input of the window wins); 3: NaN first, a larger value after.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x(36);
+  for (int i = 0; i < 9; ++i) {
+    x[i * 4 + 0] = i % 2 == 0 ? 2.0f : 1.0f;
+    x[i * 4 + 1] = i == 8 ? nan : static_cast<float>(i);
+    x[i * 4 + 2] = -inf;
+    x[i * 4 + 3] = i == 0 ? nan : 100.0f;
+  }
+  for (const Device& device : {kCpu, kEmu}) {
+    std::vector<float> y = poisoned(36);
+    std::vector<std::int32_t> am(36, -5);
+    dk::maxpool_forward(device, {1, 3, 3, 4, 3, 1, 1, x.data(), y.data(), am.data()});
+    for (int oh = 0; oh < 3; ++oh) {
+      for (int ow = 0; ow < 3; ++ow) {
+        SCOPED_TRACE(::testing::Message() << "output " << oh << ", " << ow);
+        const int o = (oh * 3 + ow) * 4;
+        const int h0 = std::max(oh - 1, 0), w0 = std::max(ow - 1, 0), h1 = std::min(oh + 1, 2), w1 = std::min(ow + 1, 2);
+        // channel 0: 2 at even positions; the first even position in row-major window order
+        int first_even = -1;
+        for (int h = h0; h <= h1 && first_even < 0; ++h) {
+          for (int w = w0; w <= w1; ++w) {
+            if ((h * 3 + w) % 2 == 0) {
+              first_even = h * 3 + w;
+              break;
+            }
+          }
+        }
+        EXPECT_EQ(y[o], 2.0f);
+        EXPECT_EQ(am[o], first_even);
+        // channel 1: NaN at (2, 2) when in the window, else the largest index (the last position)
+        if (h1 == 2 && w1 == 2) {
+          EXPECT_TRUE(std::isnan(y[o + 1]));
+        } else {
+          EXPECT_EQ(y[o + 1], static_cast<float>(h1 * 3 + w1));
+        }
+        EXPECT_EQ(am[o + 1], h1 * 3 + w1);
+        EXPECT_EQ(y[o + 2], -inf);
+        EXPECT_EQ(am[o + 2], h0 * 3 + w0);
+        if (h0 == 0 && w0 == 0) {
+          EXPECT_TRUE(std::isnan(y[o + 3]));
+          EXPECT_EQ(am[o + 3], 0);
+        } else {
+          EXPECT_EQ(y[o + 3], 100.0f);
+          EXPECT_EQ(am[o + 3], h0 * 3 + w0);
+        }
+      }
+    }
+  }
+}
+
+TEST(MaxPoolBackward, SumsEveryWindowThatChoseAnInputPerLane) {
+  // 1 x 3 x 3 x 4, k 3, s 1, p 1. Channel c: 5 at input 2c, elsewhere -(i + 1) (so a window
+  // without the 5 chooses its first input). dx[i] = the sum of dy over the windows that chose i.
+  std::vector<float> x(36), dy(36);
+  for (int i = 0; i < 9; ++i) {
+    for (int c = 0; c < 4; ++c) x[i * 4 + c] = i == 2 * c ? 5.0f : -static_cast<float>(i + 1);
+  }
+  for (int o = 0; o < 9; ++o) {
+    for (int c = 0; c < 4; ++c) dy[o * 4 + c] = static_cast<float>(1 << o) * static_cast<float>(c + 1);  // exact sums
+  }
+  for (const Device& device : {kCpu, kEmu}) {
+    std::vector<float> y = poisoned(36), dx = poisoned(36);
+    std::vector<std::int32_t> am(36, -5);
+    dk::maxpool_forward(device, {1, 3, 3, 4, 3, 1, 1, x.data(), y.data(), am.data()});
+    dk::maxpool_backward(device, {1, 3, 3, 4, 3, 1, 1, dy.data(), am.data(), dx.data()});
+    for (int c = 0; c < 4; ++c) {
+      const int mh = (2 * c) / 3, mw = (2 * c) % 3;
+      std::vector<float> want(9, 0.0f);
+      for (int oh = 0; oh < 3; ++oh) {
+        for (int ow = 0; ow < 3; ++ow) {
+          const bool has_max = std::abs(oh - mh) <= 1 && std::abs(ow - mw) <= 1;
+          const int chosen = has_max ? 2 * c : std::max(oh - 1, 0) * 3 + std::max(ow - 1, 0);
+          EXPECT_EQ(am[(oh * 3 + ow) * 4 + c], chosen);
+          want[chosen] += dy[(oh * 3 + ow) * 4 + c];
+        }
+      }
+      for (int i = 0; i < 9; ++i) EXPECT_EQ(dx[i * 4 + c], want[i]) << "channel " << c << ", input " << i;
+    }
+  }
+}
+
 TEST(PoolParity, EmulatedKernelsMatchTheCpu) {
   for (const PoolShape sh : {PoolShape{2, 9, 11, 5, 3, 2, 1}, PoolShape{1, 12, 12, 33, 3, 2, 0}, PoolShape{2, 8, 8, 4, 2, 2, 0},
                              PoolShape{1, 6, 7, 3, 5, 1, 2}}) {

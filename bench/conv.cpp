@@ -6,7 +6,8 @@
 // conv/<op>/<math>/<layer>/B:../R:..   one call of the op; counters TFLOPs (2*N*P*Q*K*R*S*C per
 //                                      second, the useful FLOPs for every op), ms, and the layer's
 //                                      shape (N, H, C, K, R, stride).
-// Sizes: batch 256 at input resolution 112 and 224 px on a GPU (math simt_f32 and wmma_bf16),
+// Sizes: batch 256 at input resolution 112 and 224 px on a GPU (math simt_f32 and wmma_bf16, the
+// latter also as wmma_bf16_v1: kernel version 1 forced),
 // batch 2 at 112 px on the CPU (the fp32 reference; math is ignored there). wmma_bf16 writes fp32
 // outputs (forward and dgrad, like wgrad); automatic split-K. Operands hold small multiples of 1/8
 // (exact in bf16). GPU work is timed with CUDA events, CPU work with the host clock; one warm-up
@@ -83,12 +84,14 @@ Buffers& buffers_for(std::int64_t batch, int res) {
   return b;
 }
 
-void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, const dk::NamedConvShape& layer, int res) {
+void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, int bf16_kernel, const dk::NamedConvShape& layer,
+             int res) {
   const auto& s = layer.shape;
   Buffers& b = buffers_for(s.batch, res);
   dk::Conv2dParams p;
   p.shape = s;
   p.math = math;
+  p.bf16_kernel = bf16_kernel;
   p.x = static_cast<const float*>(b.x.data());
   p.w = static_cast<const float*>(b.w.data());
   p.dy = static_cast<const float*>(b.dy.data());
@@ -125,10 +128,19 @@ int main(int argc, char** argv) {
         const bool gpu = device.backend == deeper::Backend::cuda;
         const std::int64_t batch = gpu ? 256 : 2;
         const std::vector<int> resolutions = gpu ? std::vector<int>{112, 224} : std::vector<int>{112};
-        const std::vector<dk::ConvMath> maths =
-            gpu ? std::vector<dk::ConvMath>{dk::ConvMath::wmma_bf16, dk::ConvMath::simt_f32}
-                : std::vector<dk::ConvMath>{dk::ConvMath::simt_f32};
-        for (const auto math : maths) {
+        // (math, bf16 kernel version, name): wmma_bf16 is the automatic choice (version 2 where the
+        // operands allow), wmma_bf16_v1 forces version 1 for the side-by-side
+        struct Variant {
+          dk::ConvMath math;
+          int bf16_kernel;
+          const char* name;
+        };
+        const std::vector<Variant> variants =
+            gpu ? std::vector<Variant>{{dk::ConvMath::wmma_bf16, 0, "wmma_bf16"},
+                                       {dk::ConvMath::wmma_bf16, 1, "wmma_bf16_v1"},
+                                       {dk::ConvMath::simt_f32, 0, "simt_f32"}}
+                : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, "simt_f32"}};
+        for (const auto& v : variants) {
           for (const int res : resolutions) {
             for (const auto& layer : dk::resnet10_conv_shapes(batch, res)) {
               for (const auto op : {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad}) {
@@ -136,9 +148,12 @@ int main(int argc, char** argv) {
                                          (op == dk::ConvOp::forward ? "forward"
                                           : op == dk::ConvOp::dgrad ? "dgrad"
                                                                     : "wgrad") +
-                                         (math == dk::ConvMath::wmma_bf16 ? "/wmma_bf16/" : "/simt_f32/") +
-                                         layer.name + "/B:" + std::to_string(batch) + "/R:" + std::to_string(res);
-                benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { BM_conv(st, op, math, layer, res); })
+                                         "/" + v.name + "/" + layer.name + "/B:" + std::to_string(batch) +
+                                         "/R:" + std::to_string(res);
+                const dk::ConvMath math = v.math;
+                const int kernel = v.bf16_kernel;
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [=](benchmark::State& st) { BM_conv(st, op, math, kernel, layer, res); })
                     ->UseManualTime()
                     ->Unit(benchmark::kMillisecond);
               }

@@ -2,10 +2,10 @@
 // limits in kernels/nn/conv2d.h). Built by nvcc (cuda_impl) and for the emulator (emu_impl);
 // checked against the cpu reference (conv2d_cpu.cpp).
 //
-// One GEMM view for the three ops: out[m * N + n] = sum_kk A(m, kk) * B(kk, n), where a_offset /
-// b_offset map a GEMM coordinate to the offset of its tensor element, or -1 for a structural zero
-// (padding, a stride gap of dgrad, a partial tile). Every load goes through them, so partial tiles
-// and odd channel counts are zero-padded in the loader.
+// One GEMM view for the three ops (kernels/nn/conv2d_gemm.cuh): out[m * N + n] = sum_kk A(m, kk) *
+// B(kk, n), where a_offset / b_offset map a GEMM coordinate to the offset of its tensor element,
+// or -1 for a structural zero (padding, the border of a dgrad phase, a partial tile). Every load
+// goes through them, so partial tiles and odd channel counts are zero-padded in the loader.
 //
 //   conv_simt_kernel<Op>       64 x 64 tile, K steps of 16, A and B staged k-major in shared
 //                              memory, 4 x 4 fp32 accumulators per thread (256 threads).
@@ -33,114 +33,22 @@
 #include "kernels/common/vector16.cuh"
 #include "kernels/common/wmma.cuh"
 #include "kernels/nn/conv2d.h"
+#include "kernels/nn/conv2d_gemm.cuh"
+#include "kernels/nn/conv2d_mma.cuh"
+#include "kernels/runtime/cuda_check.h"
 
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
-// Full unrolling of the fragment and group loops under nvcc, so that fragment arrays stay in
-// registers (a dynamically indexed fragment array goes to local memory).
-#if defined(__CUDA_ARCH__)
-#define CONV_UNROLL _Pragma("unroll")
-#else
-#define CONV_UNROLL
-#endif
-
 namespace deeper::kernels::DEEPER_KERNEL_NS {
 
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kSimtTile = 64, kSimtK = 16;
-constexpr int kBK = 32, kPad = 8;  // K step of the wmma kernel; shared-memory row padding (bf16)
+constexpr int kPad = 8;       // shared-memory row padding of the wmma kernel (bf16)
 constexpr int kStageLd = 20;  // float row stride of a warp's epilogue tile
 constexpr int kMaxSplits = 256;
-
-struct Geom {
-  int H, W, C, K, R, S, P, Q, sh, sw, pt, pl;
-  int M, N, Kg;     // the GEMM
-  int k_per_split;  // K range of one grid.z slice (a multiple of kBK)
-  // dgrad runs once per stride phase (h0, w0) in [0, sh) x [0, sw): its GEMM rows are the input
-  // pixels (n, h0 + sh*i, w0 + sw*j), i < Hp, j < Wp, and its columns the taps that reach them,
-  // (r0 + sh*u, s0 + sw*v, k), u < Rp, v < Sp, with r0 = (h0 + pt) % sh; tap (u, v) of row (i, j)
-  // reads dy at (bp + i - u, bq + j - v), bp = (h0 + pt - r0) / sh. So no structural zero of the
-  // stride is multiplied. Stride 1 is the single phase (0, 0) with bp = pt, bq = pl.
-  int h0, w0, Hp, Wp, r0, s0, Rp, Sp, bp, bq;
-};
-
-struct Out {
-  float* f32;
-  __nv_bfloat16* bf16;
-  bool accumulate;
-  bool atomic;
-  bool phased;  // dgrad: rows are one stride phase's pixels (out_offset)
-};
-
-// Offset in x of forward row m = (n,p,q), column j = (r,s,c) (also wgrad's B), or -1 in the padding.
-__device__ __forceinline__ std::int64_t x_gather(const Geom& g, int m, int j) {
-  const int q = m % g.Q, t = m / g.Q, p = t % g.P, n = t / g.P;
-  const int c = j % g.C, rs = j / g.C, s = rs % g.S, r = rs / g.S;
-  const int h = p * g.sh - g.pt + r, w = q * g.sw - g.pl + s;
-  if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
-  return ((static_cast<std::int64_t>(n) * g.H + h) * g.W + w) * g.C + c;
-}
-
-// Offset in dy of dgrad row m = (n,i,j) of the phase, column kk = (u,v,k), or -1 where the tap
-// reads outside dy (the border).
-__device__ __forceinline__ std::int64_t dy_gather(const Geom& g, int m, int kk) {
-  const int j = m % g.Wp, t = m / g.Wp, i = t % g.Hp, n = t / g.Hp;
-  const int k = kk % g.K, uv = kk / g.K, v = uv % g.Sp, u = uv / g.Sp;
-  const int p = g.bp + i - u, q = g.bq + j - v;
-  if (p < 0 || q < 0 || p >= g.P || q >= g.Q) return -1;
-  return ((static_cast<std::int64_t>(n) * g.P + p) * g.Q + q) * g.K + k;
-}
-
-// Output offset of GEMM element (m, n): row-major M x N, except dgrad, whose row m = (n,i,j) of
-// the phase is input pixel (n, h0 + sh*i, w0 + sw*j).
-__device__ __forceinline__ std::int64_t out_offset(const Geom& g, bool phased, int m, int n) {
-  if (!phased) return static_cast<std::int64_t>(m) * g.N + n;
-  const int j = m % g.Wp, t = m / g.Wp, i = t % g.Hp, img = t / g.Hp;
-  const std::int64_t pixel =
-      (static_cast<std::int64_t>(img) * g.H + g.h0 + g.sh * i) * g.W + g.w0 + g.sw * j;
-  return pixel * g.N + n;
-}
-
-template <ConvOp Op>
-__device__ __forceinline__ std::int64_t a_offset(const Geom& g, int m, int kk) {
-  if (m >= g.M || kk >= g.Kg) return -1;
-  if constexpr (Op == ConvOp::forward) {
-    return x_gather(g, m, kk);
-  } else if constexpr (Op == ConvOp::dgrad) {
-    return dy_gather(g, m, kk);
-  } else {
-    return static_cast<std::int64_t>(kk) * g.K + m;  // dy[(n,p,q) = kk][k = m]
-  }
-}
-
-template <ConvOp Op>
-__device__ __forceinline__ std::int64_t b_offset(const Geom& g, int kk, int n) {
-  if (kk >= g.Kg || n >= g.N) return -1;
-  if constexpr (Op == ConvOp::forward) {
-    return static_cast<std::int64_t>(n) * g.Kg + kk;  // w[k = n][(r,s,c) = kk]
-  } else if constexpr (Op == ConvOp::dgrad) {
-    const int k = kk % g.K, uv = kk / g.K, v = uv % g.Sp, u = uv / g.Sp;  // w[k][r][s][c = n]
-    const int r = g.r0 + g.sh * u, s = g.s0 + g.sw * v;
-    return ((static_cast<std::int64_t>(k) * g.R + r) * g.S + s) * g.C + n;
-  } else {
-    return x_gather(g, kk, n);
-  }
-}
-
-__device__ __forceinline__ void store_out(const Out& o, const Geom& g, int m, int n, float v) {
-  if (m >= g.M || n >= g.N) return;
-  const std::int64_t i = out_offset(g, o.phased, m, n);
-  if (o.atomic) {
-    atomicAdd(o.f32 + i, v);
-    return;
-  }
-  if (o.f32) o.f32[i] = o.accumulate ? o.f32[i] + v : v;
-  if (o.bf16) o.bf16[i] = __float2bfloat16_rn(v);
-}
 
 template <ConvOp Op>
 __global__ void __launch_bounds__(kThreads) conv_simt_kernel(Geom g, const float* a, const float* b, Out o) {
@@ -216,75 +124,10 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
   const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
   const __nv_bfloat16 zero = __float2bfloat16_rn(0.0f);
 
-  // Decoding hoisted out of the K loop: forward and dgrad A rows (m fixed per thread: image base,
-  // and the input row / column of tap (0, 0)), wgrad B columns ((r,s,c) of the group's first
-  // column). With Vec a thread's A groups share their kk, so a step decodes kk once (tap_*).
-  int a_base[L::a_groups], a_h[L::a_groups], a_w[L::a_groups];
-  CONV_UNROLL
-  for (int i = 0; i < L::a_groups; ++i) a_base[i] = -1, a_h[i] = a_w[i] = 0;
-  int b_r = 0, b_s = 0, b_c = 0;
-  if constexpr (Op != ConvOp::wgrad) {
-    CONV_UNROLL
-    for (int i = 0; i < L::a_groups; ++i) {
-      const int m = m0 + (tid + kThreads * i) / (L::a_len / 8);
-      if (m >= g.M) continue;
-      if constexpr (Op == ConvOp::forward) {
-        const int q = m % g.Q, t = m / g.Q, p = t % g.P;
-        a_base[i] = t / g.P * g.H;
-        a_h[i] = p * g.sh - g.pt;
-        a_w[i] = q * g.sw - g.pl;
-      } else {
-        const int j = m % g.Wp, t = m / g.Wp, ii = t % g.Hp;
-        a_base[i] = t / g.Hp * g.P;
-        a_h[i] = g.bp + ii;
-        a_w[i] = g.bq + j;
-      }
-    }
-  }
-  if constexpr (Op == ConvOp::wgrad) {
-    const int n = n0 + (tid % (L::b_len / 8)) * 8;
-    b_c = n % g.C;
-    const int rs = n / g.C;
-    b_s = rs % g.S;
-    b_r = rs / g.S;
-  }
-  int tap_kk = -1, tap_r = 0, tap_s = 0, tap_c = 0;  // the last decoded A column
-  auto a_group_offset = [&](int i, int m, int kk) -> std::int64_t {
-    if constexpr (Op == ConvOp::wgrad) {
-      return a_offset<Op>(g, m, kk);
-    } else {
-      if (a_base[i] < 0 || kk >= g.Kg) return -1;
-      if (kk != tap_kk) {
-        const int ch = Op == ConvOp::forward ? g.C : g.K;
-        const int taps_w = Op == ConvOp::forward ? g.S : g.Sp;
-        tap_kk = kk;
-        tap_c = kk % ch;
-        const int rs = kk / ch;
-        tap_s = rs % taps_w;
-        tap_r = rs / taps_w;
-      }
-      if constexpr (Op == ConvOp::forward) {
-        const int h = a_h[i] + tap_r, w = a_w[i] + tap_s;
-        if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
-        return ((static_cast<std::int64_t>(a_base[i]) + h) * g.W + w) * g.C + tap_c;
-      } else {
-        const int p = a_h[i] - tap_r, q = a_w[i] - tap_s;  // tap (u, v) of the phase
-        if (p < 0 || q < 0 || p >= g.P || q >= g.Q) return -1;
-        return ((static_cast<std::int64_t>(a_base[i]) + p) * g.Q + q) * g.K + tap_c;
-      }
-    }
-  };
-  auto b_group_offset = [&](int kk, int n) -> std::int64_t {
-    if constexpr (Op == ConvOp::wgrad) {
-      if (kk >= g.Kg || n >= g.N) return -1;
-      const int q = kk % g.Q, t = kk / g.Q, p = t % g.P, img = t / g.P;
-      const int h = p * g.sh - g.pt + b_r, w = q * g.sw - g.pl + b_s;
-      if (h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
-      return ((static_cast<std::int64_t>(img) * g.H + h) * g.W + w) * g.C + b_c;
-    } else {
-      return b_offset<Op>(g, kk, n);
-    }
-  };
+  // Row / column decoding hoisted out of the K loop (conv2d_gemm.cuh); the element-wise loaders
+  // of C % 8 != 0 use its decoded rows (forward) and columns (wgrad) too.
+  VecGather<Op, L::a_groups, L::a_len, L::b_len> gather(g, m0, n0, tid);
+  const int b_r = gather.b_r, b_s = gather.b_s, b_c = gather.b_c;
 
   Bf16x8 ra[L::a_groups], rb[L::b_groups];
   // Global -> registers: the two A groups and two B groups of this thread for the step at k0.
@@ -295,7 +138,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
       const int m = m0 + (L::a_row ? row : col), kk = k0 + (L::a_row ? col : row);
       if constexpr (Vec) {
-        const std::int64_t off = kk < k_end ? a_group_offset(i, m, kk) : -1;
+        const std::int64_t off = kk < k_end ? gather.a(g, i, m, kk) : -1;
         if (off >= 0) {
           copy16(&ra[i], a + off);
         } else {
@@ -314,10 +157,10 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
         CONV_UNROLL
         for (int e = 0; e < 8; ++e) {
           __nv_bfloat16 v = zero;
-          if (kk + e < k_end && a_base[i] >= 0) {
-            const int h = a_h[i] + r, w = a_w[i] + s;
+          if (kk + e < k_end && gather.a_base[i] >= 0) {
+            const int h = gather.a_h[i] + r, w = gather.a_w[i] + s;
             if (h >= 0 && h < g.H && w >= 0 && w < g.W) {
-              v = a[((static_cast<std::int64_t>(a_base[i]) + h) * g.W + w) * g.C + c];
+              v = a[((static_cast<std::int64_t>(gather.a_base[i]) + h) * g.W + w) * g.C + c];
             }
           }
           ra[i].v[e] = v;
@@ -345,7 +188,7 @@ __global__ void __launch_bounds__(kThreads) conv_wmma_kernel(Geom g, const __nv_
       const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
       const int n = n0 + (L::b_col ? row : col), kk = k0 + (L::b_col ? col : row);
       if constexpr (Vec) {
-        const std::int64_t off = kk < k_end ? b_group_offset(kk, n) : -1;
+        const std::int64_t off = kk < k_end ? gather.b(g, kk, n) : -1;
         if (off >= 0) {
           copy16(&rb[i], b + off);
         } else {
@@ -518,8 +361,6 @@ Geom make_geom(const Conv2dShape& s, ConvOp op, int h0 = 0, int w0 = 0) {
   return g;
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
-
 // Output tile of a GEMM: 64 x 64 (simt); 128 x 128, or 128 x 64 / 64 x 128 for a narrow output
 // (64 channels) with wmma.
 struct TileShape {
@@ -589,10 +430,26 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
         return go(conv_simt_kernel<ConvOp::wgrad>, a32, b32);
     }
   }
-  const bool vec = g.C % 8 == 0 && g.K % 8 == 0 && aligned16(a16) && aligned16(b16);
+  const bool vec = conv2d_vector_operands(g.C, g.K, a16, b16);
+  // Version 2 (conv2d_mma.cuh) for the 16-byte case unless version 1 is asked for.
+  const bool v2 = vec && p.bf16_kernel != 1;
+  auto mma = [&](auto kernel, std::size_t shared) {
+#if !defined(DEEPER_EMU)
+    DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(shared)));
+#endif
+    launch(kernel, grid, block, shared, stream, name, g, a16, b16, o);
+  };
   auto tiles = [&](auto op_tag, auto vec_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;
     constexpr bool kVec = decltype(vec_tag)::value;
+    if constexpr (kVec) {
+      if (v2) {
+        if (t.bn == 64) return mma(conv_mma_kernel<kOp, 128, 64>, MmaLayout<kOp, 128, 64>::shared_bytes);
+        if (t.bm == 64) return mma(conv_mma_kernel<kOp, 64, 128>, MmaLayout<kOp, 64, 128>::shared_bytes);
+        return mma(conv_mma_kernel<kOp, 128, 128>, MmaLayout<kOp, 128, 128>::shared_bytes);
+      }
+    }
     if (t.bn == 64) return go(conv_wmma_kernel<kOp, kVec, 128, 64>, a16, b16);
     if (t.bm == 64) return go(conv_wmma_kernel<kOp, kVec, 64, 128>, a16, b16);
     go(conv_wmma_kernel<kOp, kVec, 128, 128>, a16, b16);

@@ -24,8 +24,11 @@
 // Versions (ConvMath):
 //   simt_f32   fp32 in, fp32 out: 64 x 64 output tiles, K_gemm steps of 16 staged in shared memory,
 //              4 x 4 register accumulators per thread (256 threads). The reference GPU kernel.
-//   wmma_bf16  bf16 in (x_bf16, w_bf16, dy_bf16), fp32 accumulation on tensor cores (nvcuda::wmma
-//              m16n16k16), fp32 out and/or bf16 out (forward, dgrad). 128 x 128 output tiles (128 x 64
+//   wmma_bf16  bf16 in (x_bf16, w_bf16, dy_bf16), fp32 accumulation on tensor cores, fp32 out
+//              and/or bf16 out (forward, dgrad). Two kernels (Conv2dParams::bf16_kernel):
+//              version 2 (the default for vector operands, kernels/nn/conv2d_mma.cuh): mma.sync
+//              m16n8k16 fed by ldmatrix from 4 cp.async shared-memory stages, same tiles as version 1;
+//              version 1 (nvcuda::wmma m16n16k16; every shape, the stem's C = 3 included): 128 x 128 output tiles (128 x 64
 //              or 64 x 128 when N_gemm or M is at most 64), K_gemm steps of 32, two shared-memory
 //              stages (the next step's global loads are held in registers while the current step
 //              multiplies), 8 warps (64 x 32 each, 4 x 2 fragments, on a 128 x 128 tile).
@@ -97,7 +100,18 @@ struct Conv2dParams {
   __nv_bfloat16* dx_bf16 = nullptr;
   bool accumulate = false;  // fp32 output += result
   int split_k = 0;          // 0: automatic; 1: none (deterministic); n: n slices of K_gemm
+  // wmma_bf16 kernel version on cuda and emu: 0 automatic (2 where conv2d_vector_operands holds,
+  // else 1), 1 (nvcuda::wmma, two register-staged stages), 2 (mma.sync + ldmatrix + 4-stage
+  // cp.async; an error where the operands are not vector operands). The cpu backend ignores it.
+  int bf16_kernel = 0;
 };
+
+// Whether the bf16 operands a, b of a conv with C input and K output channels can be moved 8 values
+// per 16-byte load: C and K multiples of 8 and both pointers 16-byte aligned.
+inline bool conv2d_vector_operands(int in_channels, int out_channels, const void* a, const void* b) {
+  const auto aligned = [](const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; };
+  return in_channels % 8 == 0 && out_channels % 8 == 0 && aligned(a) && aligned(b);
+}
 
 // Throws deeper::Error (naming `what`) when the shape is unusable.
 void check_conv2d_shape(const Conv2dShape& s, const char* what);

@@ -61,8 +61,14 @@ inline std::vector<Case> small_cases() {
       // height below the stride (a phase with no pixel)
       {"k2s3_phases_without_taps", make_shape(1, 8, 7, 8, 8, 2, 2, 3, 3, 1, 0, 0, 2)},
       {"h1_below_stride", make_shape(2, 1, 6, 8, 16, 1, 3, 2, 2, 0, 1, 0, 1)},
+      // more K steps than the 4 cp.async stages of kernel version 2 in all three ops (forward
+      // K_gemm 288, dgrad 216, wgrad 200), and a partial tile in M
+      {"deep_k", make_shape(2, 10, 10, 32, 24, 3, 3, 1, 1, 1, 1, 1, 1)},
   };
 }
+
+// Whether the bf16 operands of s can take kernel version 2 (C and K multiples of 8).
+inline bool vector_shape(const dk::Conv2dShape& s) { return s.in_channels % 8 == 0 && s.out_channels % 8 == 0; }
 
 inline std::vector<float> random_values(std::int64_t count, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -148,6 +154,7 @@ struct RunOptions {
   bool bf16_out = false;
   bool accumulate = false;
   int split_k = 0;
+  int bf16_kernel = 0;                          // Conv2dParams::bf16_kernel
   const std::vector<float>* initial = nullptr;  // the fp32 output before the call (default: NaN)
 };
 
@@ -188,6 +195,7 @@ inline RunResult run_op(const deeper::Device& device, dk::ConvOp op, dk::ConvMat
   p.math = math;
   p.accumulate = opt.accumulate;
   p.split_k = opt.split_k;
+  p.bf16_kernel = opt.bf16_kernel;
   const void* pa = a_buf.data();
   const void* pb = b_buf.data();
   float* o32 = opt.f32_out ? static_cast<float*>(out.data()) : nullptr;

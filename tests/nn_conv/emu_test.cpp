@@ -2,6 +2,7 @@
 // wmma_bf16 on the same operands rounded to bf16 (the kernels multiply exactly and accumulate in
 // fp32, so both are held to 1e-5 of the sum of |terms| of each output); bf16 outputs; accumulate;
 // split-K with atomics; the cpu backend's wmma_bf16 path. Every output starts as NaN.
+#include "core/error.h"
 #include "kernels/emu/emulator.h"
 #include "kernels/nn/conv2d.h"
 
@@ -43,18 +44,61 @@ TEST(ConvEmu, SimtF32MatchesTheReference) {
 }
 
 TEST(ConvEmu, WmmaBf16MatchesTheReferenceOnRoundedInputs) {
-  for (const auto& c : small_cases()) {
-    for (const auto op : kOps) {
-      const auto [a, b] = operands(op, c.shape, 31);
-      const auto got = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b);
-      const Expected want = expected(op, c.shape, widen(to_bf16(a)), widen(to_bf16(b)));
-      EXPECT_TRUE(close_to(got.f32, want, kRel)) << c.name << " " << op_name(op);
-      // and not merely close to the unrounded result: bf16 rounding is visible at this tolerance
-      if (c.name == "conv3x3s1") {
-        EXPECT_FALSE(close_to(got.f32, expected(op, c.shape, a, b), kRel));
+  // kernel version 1 (nvcuda::wmma) on every shape, version 2 (mma.sync, ldmatrix, cp.async) on
+  // those with vector operands
+  for (const int kernel : {1, 2}) {
+    for (const auto& c : small_cases()) {
+      if (kernel == 2 && !vector_shape(c.shape)) continue;
+      for (const auto op : kOps) {
+        const auto [a, b] = operands(op, c.shape, 31);
+        RunOptions opt;
+        opt.bf16_kernel = kernel;
+        const auto got = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+        const Expected want = expected(op, c.shape, widen(to_bf16(a)), widen(to_bf16(b)));
+        EXPECT_TRUE(close_to(got.f32, want, kRel)) << c.name << " " << op_name(op) << " kernel " << kernel;
+        // and not merely close to the unrounded result: bf16 rounding is visible at this tolerance
+        if (c.name == "conv3x3s1") {
+          EXPECT_FALSE(close_to(got.f32, expected(op, c.shape, a, b), kRel));
+        }
       }
     }
   }
+}
+
+TEST(ConvEmu, KernelVersionsGiveTheSameSumsUnderTheEmulator) {
+  // The emulator's wmma and mma.sync both add exact products to fp32 in k order, so without split-K
+  // versions 1 and 2 give bit-identical outputs (on a GPU they differ by fp32 rounding); the
+  // automatic choice is version 2 for vector operands. Every op, fp32 and bf16 outputs.
+  for (const auto& c : small_cases()) {
+    if (!vector_shape(c.shape)) continue;
+    for (const auto op : kOps) {
+      const auto [a, b] = operands(op, c.shape, 33);
+      RunOptions opt;
+      opt.split_k = 1;
+      opt.bf16_out = op != dk::ConvOp::wgrad;
+      opt.bf16_kernel = 1;
+      const auto v1 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+      opt.bf16_kernel = 2;
+      const auto v2 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+      EXPECT_EQ(v1.f32, v2.f32) << c.name << " " << op_name(op);
+      ASSERT_EQ(v1.bf16.size(), v2.bf16.size());
+      for (std::size_t i = 0; i < v1.bf16.size(); ++i) {
+        ASSERT_EQ(__bfloat162float(v1.bf16[i]), __bfloat162float(v2.bf16[i])) << c.name << " " << op_name(op);
+      }
+    }
+  }
+}
+
+TEST(ConvEmu, KernelVersion2NeedsVectorOperands) {
+  const auto s = small_cases()[0].shape;  // the stem: C = 3
+  const auto [a, b] = operands(dk::ConvOp::forward, s, 35);
+  RunOptions opt;
+  opt.bf16_kernel = 2;
+  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error);
+  opt.bf16_kernel = 3;
+  const auto v = small_cases()[1].shape;
+  const auto [va, vb] = operands(dk::ConvOp::forward, v, 35);
+  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);
 }
 
 TEST(ConvEmu, WmmaVectorAndScalarLoadersAgree) {

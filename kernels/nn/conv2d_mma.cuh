@@ -1,0 +1,191 @@
+// conv_mma_kernel: version 2 of the bf16 tensor-core conv (forward, dgrad, wgrad), for the 16-byte
+// case (C % 8 == 0, K % 8 == 0, 16-byte aligned operands: every ResNet-10 conv but the stem).
+// Included by conv2d.cu only; the GEMM view (Geom, offsets, VecGather) is conv2d_gemm.cuh's.
+//
+// Computes out = A * B (+ out with accumulate; atomicAdd per split-K slice), A and B bf16, fp32
+// accumulation, on a BM x BN output tile per block of 8 warps:
+//   - global -> shared with cp.async (16 bytes per thread per chunk, zero fill for structural
+//     zeros), kStages = 4 shared-memory stages in flight: the loads of step t + 3 overlap the MMAs
+//     of step t;
+//   - shared -> registers with ldmatrix (x4; .trans for the operands stored k-major: wgrad's A and
+//     the B of dgrad and wgrad), rows padded by 8 bf16 (16 bytes), so the 8 row addresses of each
+//     8 x 8 matrix fall in 8 distinct 4-bank groups (no bank conflicts);
+//   - mma.sync m16n8k16 (bf16 in, fp32 accumulate): each warp owns a 64 x 32 (on 128 x 128) or
+//     32 x 32 tile = 4 x 4 or 2 x 4 MMA tiles, 16 or 8 MMAs per 6 or 4 ldmatrix.x4 per 16-deep step;
+//   - the epilogue writes each thread's accumulator pairs (two adjacent columns) straight from
+//     registers, as float2 / bf16x2 when both columns are in range and N is even.
+// Shared memory per stage: A (BM x 32, or 32 x BM for wgrad) + B (BN x 32, or 32 x BN), 8 bf16 of
+// padding per row: 20 KiB on 128 x 128 forward/dgrad, 17 KiB for wgrad; 4 stages: 68-80 KiB of
+// dynamic shared memory (the launcher raises the 48 KiB default).
+// Cost per 128 x 128 x 32 step: 2 * 128 * 128 * 32 = 1.05 MFLOP for 16 KiB of shared-memory
+// traffic in and 2 x 16 KiB out (ldmatrix, as every warp reads its A rows and B columns: A 4 KiB
+// per warp row, ...), i.e. ~21 FLOP per shared byte; an H100 SM moves ~128 B/clk of shared memory
+// and does 1024 dense bf16 FLOP/clk with mma.sync, so the tile is tensor-bound, not shared-bound.
+#pragma once
+
+#include "kernels/common/kernel_prelude.cuh"
+#include "kernels/common/mma_sync.cuh"
+#include "kernels/nn/conv2d_gemm.cuh"
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+namespace deeper::kernels::DEEPER_KERNEL_NS {
+namespace {
+
+template <ConvOp Op, int BM, int BN>
+struct MmaLayout {
+  static constexpr int kStages = 4;
+  static constexpr bool a_m_rows = Op != ConvOp::wgrad;   // A stored [m][kk] (else [kk][m])
+  static constexpr bool b_n_rows = Op == ConvOp::forward;  // B stored [n][kk] (else [kk][n])
+  static constexpr int a_len = a_m_rows ? kBK : BM, a_rows = a_m_rows ? BM : kBK;  // row length, rows
+  static constexpr int b_len = b_n_rows ? kBK : BN, b_rows = b_n_rows ? BN : kBK;
+  static constexpr int a_ld = a_len + 8, b_ld = b_len + 8;  // padded row strides (bf16)
+  static constexpr int a_stage = a_rows * a_ld, b_stage = b_rows * b_ld;
+  static constexpr int a_chunks = BM * kBK / 8 / kThreads, b_chunks = BN * kBK / 8 / kThreads;  // per thread
+  static constexpr int warps_m = BM == 128 && BN == 64 ? 4 : 2, warps_n = kThreads / 32 / warps_m;
+  static constexpr int wm = BM / warps_m, wn = BN / warps_n;  // warp tile
+  static constexpr int fm = wm / 16, fn = wn / 8;             // m16 x n8 MMA tiles per warp
+  static constexpr std::size_t shared_bytes = std::size_t{kStages} * (a_stage + b_stage) * sizeof(__nv_bfloat16);
+  static_assert(a_chunks >= 1 && b_chunks >= 1 && fn % 2 == 0 && fm >= 1);
+  static_assert(kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
+};
+
+// Stores the accumulator pair (m, n), (m, n + 1) of a thread.
+__device__ __forceinline__ void store_pair(const Out& o, const Geom& g, int m, int n, float v0, float v1) {
+  if (m >= g.M) return;
+  if (o.atomic || n + 1 >= g.N || (g.N & 1) != 0) {
+    store_out(o, g, m, n, v0);
+    store_out(o, g, m, n + 1, v1);
+    return;
+  }
+  const std::int64_t i = out_offset(g, o.phased, m, n);  // even: n and N are
+  if (o.f32) {
+    float2 v{v0, v1};
+    if (o.accumulate) {
+      const float2 old = *reinterpret_cast<const float2*>(o.f32 + i);
+      v.x += old.x;
+      v.y += old.y;
+    }
+    *reinterpret_cast<float2*>(o.f32 + i) = v;
+  }
+  if (o.bf16) *reinterpret_cast<__nv_bfloat162*>(o.bf16 + i) = __floats2bfloat162_rn(v0, v1);
+}
+
+template <ConvOp Op, int BM, int BN>
+__global__ void __launch_bounds__(kThreads) conv_mma_kernel(Geom g, const __nv_bfloat16* a, const __nv_bfloat16* b,
+                                                            Out o) {
+  using L = MmaLayout<Op, BM, BN>;
+  DEEPER_DYNAMIC_SHARED(__nv_bfloat16, smem);
+  __nv_bfloat16* a_tiles = smem;                            // [stage][a_stage]
+  __nv_bfloat16* b_tiles = smem + L::kStages * L::a_stage;  // [stage][b_stage]
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / 32, lane = tid % 32;
+  const int wm0 = (warp / L::warps_n) * L::wm, wn0 = (warp % L::warps_n) * L::wn;
+  const int m0 = static_cast<int>(blockIdx.x) * BM, n0 = static_cast<int>(blockIdx.y) * BN;
+  const int k_begin = static_cast<int>(blockIdx.z) * g.k_per_split;
+  const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
+  const int steps = k_end > k_begin ? (k_end - k_begin + kBK - 1) / kBK : 0;
+
+  VecGather<Op, L::a_chunks, L::a_len, L::b_len> gather(g, m0, n0, tid);
+  // Issue the cp.async copies of the step at k0 into stage `slot`.
+  auto load_stage = [&](int slot, int k0) {
+    __nv_bfloat16* as = a_tiles + slot * L::a_stage;
+    __nv_bfloat16* bs = b_tiles + slot * L::b_stage;
+    CONV_UNROLL
+    for (int i = 0; i < L::a_chunks; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
+      const int m = m0 + (L::a_m_rows ? row : col), kk = k0 + (L::a_m_rows ? col : row);
+      const std::int64_t off = kk < k_end ? gather.a(g, i, m, kk) : -1;
+      cp_async_16(as + row * L::a_ld + col, off >= 0 ? a + off : a, off >= 0 ? 16 : 0);
+    }
+    CONV_UNROLL
+    for (int i = 0; i < L::b_chunks; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
+      const int n = n0 + (L::b_n_rows ? row : col), kk = k0 + (L::b_n_rows ? col : row);
+      const std::int64_t off = kk < k_end ? gather.b(g, kk, n) : -1;
+      cp_async_16(bs + row * L::b_ld + col, off >= 0 ? b + off : b, off >= 0 ? 16 : 0);
+    }
+  };
+
+  float acc[L::fm][L::fn][4];
+  CONV_UNROLL
+  for (int i = 0; i < L::fm; ++i) {
+    CONV_UNROLL
+    for (int j = 0; j < L::fn; ++j) {
+      CONV_UNROLL
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+    }
+  }
+
+  // Prologue: stages 0 .. kStages - 2 in flight (a group per stage, empty past the end, so that
+  // "at most kStages - 2 groups pending" always means "the oldest stage has landed").
+  CONV_UNROLL
+  for (int st = 0; st < L::kStages - 1; ++st) {
+    if (st < steps) load_stage(st, k_begin + st * kBK);
+    cp_async_commit();
+  }
+  // ldmatrix lane roles: lanes 8j..8j+7 address the rows of 8 x 8 matrix j.
+  const int lrow = lane % 8, lmat = lane / 8;
+  for (int t = 0; t < steps; ++t) {
+    cp_async_wait<L::kStages - 2>();
+    __syncthreads();  // step t's stage is visible to all, and stage t - 1's slot is free
+    const int next = t + L::kStages - 1;
+    if (next < steps) load_stage(next % L::kStages, k_begin + next * kBK);
+    cp_async_commit();
+    const __nv_bfloat16* as = a_tiles + (t % L::kStages) * L::a_stage;
+    const __nv_bfloat16* bs = b_tiles + (t % L::kStages) * L::b_stage;
+    CONV_UNROLL
+    for (int kk = 0; kk < kBK; kk += 16) {
+      std::uint32_t af[L::fm][4], bf[L::fn][2];
+      CONV_UNROLL
+      for (int i = 0; i < L::fm; ++i) {
+        // matrices: (m 0-7, k 0-7), (m 8-15, k 0-7), (m 0-7, k 8-15), (m 8-15, k 8-15)
+        const int mr = wm0 + 16 * i + lrow + (lmat % 2) * 8, kc = kk + (lmat / 2) * 8;
+        if constexpr (L::a_m_rows) {
+          ldmatrix_x4(af[i], as + mr * L::a_ld + kc);
+        } else {  // stored [k][m]: row k, 8 consecutive m, transposed into the fragment
+          const int kr = kk + lrow + (lmat / 2) * 8, mc = wm0 + 16 * i + (lmat % 2) * 8;
+          ldmatrix_x4_trans(af[i], as + kr * L::a_ld + mc);
+        }
+      }
+      CONV_UNROLL
+      for (int j = 0; j < L::fn; j += 2) {
+        std::uint32_t r[4];
+        if constexpr (L::b_n_rows) {
+          // matrices: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
+          const int nr = wn0 + 8 * j + lrow + (lmat / 2) * 8, kc = kk + (lmat % 2) * 8;
+          ldmatrix_x4(r, bs + nr * L::b_ld + kc);
+        } else {
+          // stored [k][n]; matrices: (k 0-7, n 0-7), (k 8-15, n 0-7), (k 0-7, n 8-15), (k 8-15, n 8-15)
+          const int kr = kk + lrow + (lmat % 2) * 8, nc = wn0 + 8 * j + (lmat / 2) * 8;
+          ldmatrix_x4_trans(r, bs + kr * L::b_ld + nc);
+        }
+        bf[j][0] = r[0], bf[j][1] = r[1], bf[j + 1][0] = r[2], bf[j + 1][1] = r[3];
+      }
+      CONV_UNROLL
+      for (int i = 0; i < L::fm; ++i) {
+        CONV_UNROLL
+        for (int j = 0; j < L::fn; ++j) mma_m16n8k16_bf16(acc[i][j], af[i], bf[j], acc[i][j]);
+      }
+    }
+  }
+  cp_async_wait<0>();  // only empty groups can be pending here; leave none behind
+
+  // Epilogue: c0, c1 at (row lane/4, columns 2*(lane%4) + {0, 1}), c2, c3 eight rows below.
+  const int er = lane / 4, ec = 2 * (lane % 4);
+  CONV_UNROLL
+  for (int i = 0; i < L::fm; ++i) {
+    CONV_UNROLL
+    for (int j = 0; j < L::fn; ++j) {
+      const int m = m0 + wm0 + 16 * i + er, n = n0 + wn0 + 8 * j + ec;
+      store_pair(o, g, m, n, acc[i][j][0], acc[i][j][1]);
+      store_pair(o, g, m + 8, n, acc[i][j][2], acc[i][j][3]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace deeper::kernels::DEEPER_KERNEL_NS

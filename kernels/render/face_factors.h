@@ -10,9 +10,10 @@
 //   words 2-12           intensity, yaw, pitch, roll, scale, tx, ty, light azimuth, light
 //                        elevation, ambient, diffuse: lo + u (hi - lo) with u = rng::uniform_float
 //                        (24 bits, [0, 1)), so lo == hi fixes the factor to lo exactly.
-//   words 13-21          only with lighting == sh9 (read after the 13 above, so switching the
+//   word  13             reserved: nn/data.cpp draws a training expression subset from it
+//   words 14-22          only with lighting == sh9 (read after the words above, so switching the
 //                        lighting model never changes another factor's draw; Lambert reads no more):
-//                        word 13 + k is shared by the three colour channels of SH basis function
+//                        word 14 + k is shared by the three colour channels of SH basis function
 //                        k: sh[9 c + k] = lo + u (hi - lo) with the range sampling.sh[9 c + k]
 //                        (so equal per-channel ranges give white light, and fixing one coefficient
 //                        leaves the others' draws alone).
@@ -51,7 +52,7 @@ inline constexpr int kFaceExpressions = 7;  // renderer/face_model.h: neutral ..
 inline constexpr int kFactorWords = 13;     // words read per image (Lambert)
 inline constexpr int kShBasis = 9;          // second-order SH basis functions
 inline constexpr int kShCoefficients = 27;  // 9 per colour channel
-inline constexpr int kShFactorWords = 9;    // extra words read per image under sh9
+inline constexpr int kShFirstWord = 14;     // the SH draws: words 14 .. 22 (word 13 is reserved)
 
 // The lighting model of an image (values match ShadeModel of kernels/raster/shade.h).
 enum class Lighting : std::int32_t { lambert = 0, sh9 = 1 };
@@ -141,8 +142,9 @@ DEEPER_HD_INLINE ImageFactors sample_image_factors(const FactorSampling& s, std:
   f.diffuse = factor_value(s.diffuse, w[12]);
   f.lighting = s.lighting;
   if (s.lighting == Lighting::sh9) {
-    std::uint32_t u[kShFactorWords];
-    for (int k = 0; k < kShFactorWords; ++k) u[k] = seq.next_u32();
+    for (int k = kFactorWords; k < kShFirstWord; ++k) seq.next_u32();  // the reserved word
+    std::uint32_t u[kShBasis];
+    for (int k = 0; k < kShBasis; ++k) u[k] = seq.next_u32();
     for (int c = 0; c < 3; ++c) {
       for (int k = 0; k < kShBasis; ++k) f.sh[kShBasis * c + k] = factor_value(s.sh[kShBasis * c + k], u[k]);
     }

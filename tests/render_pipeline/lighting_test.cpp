@@ -91,6 +91,15 @@ TEST(RenderLighting, ShDrawsLeaveEveryOtherFactorUnchanged) {
       EXPECT_EQ(b[i].sh[k], b[i].sh[18 + k]);
     }
   }
+  // The SH values are words 14 .. 22 of the image's RFAC sequence (word 13 is reserved).
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    rng::RandomSequence seq(31, rng::streams::render_factors, 500 + i);
+    std::uint32_t w[23];
+    for (auto& x : w) x = seq.next_u32();
+    for (int c = 0; c < 3; ++c) {
+      for (int k = 0; k < 9; ++k) EXPECT_EQ(b[i].sh[9 * c + k], dk::factor_value(sh.sh[9 * c + k], w[14 + k])) << k;
+    }
+  }
   // The draws vary over images, and a band-1 z term is frontal by default.
   EXPECT_NE(b[0].sh[0], b[1].sh[0]);
   EXPECT_NE(b[0].sh[3], b[1].sh[3]);

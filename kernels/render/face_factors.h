@@ -204,7 +204,7 @@ DEEPER_HD_INLINE RenderSetup make_render_setup(const ImageFactors& f) {
   }
   s.identity = f.identity;
   s.expression = f.expression;
-  s.lighting = static_cast<std::int32_t>(f.lighting);
+  s.lighting = f.lighting == Lighting::sh9 ? 1 : 0;  // anything else shades as Lambert (the host refuses it)
   return s;
 }
 

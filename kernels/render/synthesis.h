@@ -35,7 +35,8 @@
 //
 // Errors (deeper::Error, before anything runs): null pointers, negative or oversized counts, bad
 // strides, a non-finite camera matrix; render_setup also validates the sampling ranges' basic form
-// (identity_count >= 1, fixed indices in range) — the full range checks are renderer/factors.h's.
+// (identity_count >= 1, fixed indices in range, a known lighting model) — the full range checks are
+// renderer/factors.h's.
 #pragma once
 
 #include "kernels/render/face_factors.h"

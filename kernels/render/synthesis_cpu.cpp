@@ -27,6 +27,8 @@ void check_render_setup_params(const RenderSetupParams& p) {
                  s.fixed_identity, s.identity_count);
     DEEPER_CHECK(s.fixed_expression < kFaceExpressions, "render_setup: fixed expression {} is outside [0, {})",
                  s.fixed_expression, kFaceExpressions);
+    DEEPER_CHECK(s.lighting == Lighting::lambert || s.lighting == Lighting::sh9,
+                 "render_setup: lighting model {} is not lambert (0) or sh9 (1)", static_cast<int>(s.lighting));
   }
   if (p.batch == 0) return;
   DEEPER_CHECK(p.setup != nullptr, "render_setup: null setup output");

@@ -195,6 +195,10 @@ TEST(RenderFactors, SetupKernelCpuEmuBitIdentical) {
   p.sampling = s;
   p.setup = setup[0].data();
   EXPECT_THROW(dk::render_setup(Device::cpu(), p), Error);
+  p.sampling = default_sampling(99, 12);
+  p.sampling.lighting = static_cast<dk::Lighting>(3);
+  EXPECT_NE(error_of([&] { dk::render_setup(Device::emu(), p); }).find("render_setup: lighting model 3"),
+            std::string::npos);
 }
 
 TEST(RenderFactors, RotationAndLight) {

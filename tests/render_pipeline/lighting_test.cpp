@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "kernels/raster/rasterize.h"
+#include "kernels/render/synthesis.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -107,6 +108,40 @@ TEST(RenderLighting, ShDrawsLeaveEveryOtherFactorUnchanged) {
   for (const auto& f : b) mean_z += f.sh[2] / 64.0;
   EXPECT_GT(mean_z, 0.2);
   EXPECT_LT(mean_z, 0.4);
+}
+
+// The setup kernel under sh9: factors equal the host sampling and setups equal on cpu and emu, bit
+// for bit; the setup's light holds the 27 coefficients and its lighting is 1.
+TEST(RenderLighting, SetupKernelShCpuEmuBitIdentical) {
+  FactorSampling s = default_sampling(77, 6);
+  s.lighting = Lighting::sh9;
+  apply_factor_setting(s, "sh_b1=-0.3:0.1");
+  const std::int64_t b = 9;
+  std::vector<ImageFactors> f[2];
+  std::vector<dk::RenderSetup> setup[2];
+  for (int d = 0; d < 2; ++d) {
+    f[d].resize(b);
+    setup[d].resize(b);
+    dk::RenderSetupParams p;
+    p.batch = b;
+    p.first_index = 300;
+    p.sampling = s;
+    p.factors_out = f[d].data();
+    p.setup = setup[d].data();
+    dk::render_setup(d == 0 ? Device::cpu() : Device::emu(), p);
+  }
+  const auto host = sample_factors(s, 300, b);
+  for (std::int64_t i = 0; i < b; ++i) {
+    EXPECT_EQ(std::memcmp(&f[0][i], &host[i], sizeof(ImageFactors)), 0) << i;
+    EXPECT_EQ(std::memcmp(&f[1][i], &host[i], sizeof(ImageFactors)), 0) << i;
+    EXPECT_EQ(std::memcmp(&setup[0][i], &setup[1][i], sizeof(dk::RenderSetup)), 0) << i;
+    EXPECT_EQ(setup[0][i].lighting, 1);
+    EXPECT_EQ(std::memcmp(setup[0][i].light, host[i].sh, sizeof host[i].sh), 0) << i;
+  }
+  // Lambert setups: the 9 Lambert values, then zeros.
+  const dk::RenderSetup l = dk::make_render_setup(sample_factors(default_sampling(77, 6), 300, 1)[0]);
+  EXPECT_EQ(l.lighting, 0);
+  for (int k = 9; k < 27; ++k) EXPECT_EQ(l.light[k], 0.0f) << k;
 }
 
 TEST(RenderLighting, PerChannelRangesShareTheDraw) {

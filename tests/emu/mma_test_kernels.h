@@ -27,7 +27,7 @@ namespace deeper::testk {
   /* One thread; cp.async into a 16-float __shared__ buffer from src[0..16). mode (see the .cu):           */  \
   /* 0 two groups + wait<1> + wait<0> + zero fill (out[0..28)); 1 misaligned destination; 2 misaligned    */    \
   /* source; 3 exit with a committed group not waited for; 4 destination in global memory; 5 uncommitted  */    \
-  /* copy at wait<0> (out[0..8)); 6 src_bytes 17; 7 source in shared memory.                              */   \
+  /* copy at wait<0> (out[0..8)); 6 src_bytes 17; 7 source in shared memory; 8 exit with empty groups.   */   \
   void cp_async_probe(const float* src, float* out, int mode, void* stream);                                   \
   /* 64 threads: thread t cp.asyncs src[4t..4t+4) into shared memory, waits, (with_sync) __syncthreads,  */   \
   /* and copies its neighbour's chunk (t+1)%64 to out[4t..4t+4); without the barrier that is a race.      */  \

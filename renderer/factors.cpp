@@ -9,10 +9,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
-#include <utility>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace deeper::render {
 
@@ -70,7 +70,9 @@ std::string sh_coefficient_name(int index) {
 }
 
 // The channels an SH name covers.
-std::pair<int, int> sh_channels(const ShName& n) { return n.channel < 0 ? std::pair{0, 3} : std::pair{n.channel, n.channel + 1}; }
+std::pair<int, int> sh_channels(const ShName& n) {
+  return n.channel < 0 ? std::pair{0, 3} : std::pair{n.channel, n.channel + 1};
+}
 
 const FactorInfo* find(std::string_view name) {
   for (const auto& i : kInfo) {

@@ -167,7 +167,9 @@ struct Reference {
 
 double test_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   double m = a.size() == b.size() ? 0.0 : INFINITY;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  }
   return m;
 }
 
@@ -530,7 +532,9 @@ TEST(RenderGradChainSh, EmuMatchesCpuAndDeterministicModeRepeats) {
   for (float x : cpu.grads.sh) scale = std::max(scale, static_cast<double>(std::fabs(x)));
   ASSERT_GT(scale, 0.0);
   ASSERT_EQ(cpu.grads.sh.size(), emu.grads.sh.size());
-  for (std::size_t i = 0; i < cpu.grads.sh.size(); ++i) EXPECT_NEAR(cpu.grads.sh[i], emu.grads.sh[i], 1e-4 * scale) << i;
+  for (std::size_t i = 0; i < cpu.grads.sh.size(); ++i) {
+    EXPECT_NEAR(cpu.grads.sh[i], emu.grads.sh[i], 1e-4 * scale) << i;
+  }
   for (std::size_t i = 0; i < cpu.grads.light.size(); ++i) {
     EXPECT_NEAR(cpu.grads.light[i], emu.grads.light[i], 1e-4 * std::fabs(cpu.grads.light[i]) + 1e-5) << i;
   }
@@ -541,7 +545,8 @@ TEST(RenderGradChainSh, EmuMatchesCpuAndDeterministicModeRepeats) {
   deeper::emu::set_seed(9);
   const PipelineRun b = run_pipeline(Device::emu(), scene, true);
   EXPECT_EQ(0, std::memcmp(a.grads.sh.data(), b.grads.sh.data(), a.grads.sh.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(a.grads.factors.data(), b.grads.factors.data(), a.grads.factors.size() * sizeof(dk::FactorGrads)));
+  EXPECT_EQ(0, std::memcmp(a.grads.factors.data(), b.grads.factors.data(),
+                           a.grads.factors.size() * sizeof(dk::FactorGrads)));
 }
 
 // compose_grad with per-image lighting needs room for 27 light values per image.

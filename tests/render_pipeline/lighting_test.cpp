@@ -211,7 +211,8 @@ TEST(RenderLighting, LightingModelSetting) {
   EXPECT_EQ(s.lighting, Lighting::lambert);
   EXPECT_EQ(parse_lighting("sh9"), Lighting::sh9);
   EXPECT_EQ(lighting_name(Lighting::sh9), "sh9");
-  EXPECT_NE(error_of([&] { apply_factor_setting(s, "lighting=phong"); }).find("unknown lighting model 'phong' (models: lambert, sh9)"),
+  EXPECT_NE(error_of([&] { apply_factor_setting(s, "lighting=phong"); })
+                .find("unknown lighting model 'phong' (models: lambert, sh9)"),
             std::string::npos);
   EXPECT_NE(error_of([&] { parse_lighting("SH9"); }).find("unknown lighting model"), std::string::npos);
 }
@@ -245,7 +246,8 @@ TEST(RenderLighting, BadShValuesAreRefused) {
   f.sh[0] = 2.0f;
   EXPECT_NO_THROW(validate_factors(f, 2, "image 0"));
   f.sh[21] = INFINITY;
-  EXPECT_NE(error_of([&] { validate_factors(f, 2, "image 4"); }).find("image 4: sh_b3 = inf is outside its valid range"),
+  EXPECT_NE(error_of([&] { validate_factors(f, 2, "image 4"); })
+                .find("image 4: sh_b3 = inf is outside its valid range"),
             std::string::npos);
   f.sh[21] = 0.0f;
   f.sh[9] = -0.5f;

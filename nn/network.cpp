@@ -5,6 +5,7 @@
 #include "kernels/nn/activation.h"
 #include "kernels/nn/batchnorm.h"
 #include "kernels/nn/batchnorm_inference.h"
+#include "kernels/nn/channel_pad.h"
 #include "kernels/nn/cross_entropy.h"
 #include "kernels/nn/linear.h"
 #include "kernels/nn/pooling.h"
@@ -108,8 +109,17 @@ struct NetworkT<T>::Conv {
   T* out = nullptr;                 // conv output (BN input), max_batch x P x Q x K
   T* save_mean = nullptr;
   T* save_invstd = nullptr;
+  // Input channels padded with zeros to pad_channels (the stem under wmma_bf16, C % 8 != 0; 0: not
+  // padded): the forward and wgrad then run as a pad_channels-channel conv on the padded input,
+  // the padded weights w_pad (K x R x S x pad_channels bf16, written by each forward from the bf16
+  // weight copy) and the padded fp32 weight-gradient scratch dw_pad (narrowed into the gradient).
+  int pad_channels = 0;
+  std::uint16_t* w_pad = nullptr;
+  T* dw_pad = nullptr;
   std::int64_t per_image() const { return static_cast<std::int64_t>(shape.out_height()) * shape.out_width() * shape.out_channels; }
   std::int64_t in_per_image() const { return static_cast<std::int64_t>(shape.height) * shape.width * shape.in_channels; }
+  std::int64_t pixels_per_image() const { return static_cast<std::int64_t>(shape.height) * shape.width; }
+  std::int64_t weight_rows() const { return static_cast<std::int64_t>(shape.out_channels) * shape.kernel_h * shape.kernel_w; }
 };
 
 template <typename T>
@@ -196,6 +206,8 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
   auto plan = std::make_unique<Plan>();
   Plan& P = *plan;
   P.stem = conv_of("stem.conv");
+  // The bf16 stem runs padded to a multiple of 8 input channels (16-byte vector operands).
+  if (bf16 && P.stem.shape.in_channels % 8 != 0) P.stem.pad_channels = dk::padded_channel_count(P.stem.shape.in_channels);
   for (int k = 0; k < 4; ++k) {
     const std::string s = "stage" + std::to_string(k + 2);
     P.stage[k].conv1 = conv_of(s + ".conv1");
@@ -235,7 +247,13 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
     P.p = cv.template take<T>(N * P.pool_h * P.pool_w * P.stem.shape.out_channels, "stem.pool");
     P.argmax = cv.template take<std::int32_t>(N * P.pool_h * P.pool_w * P.stem.shape.out_channels, "stem.pool.argmax");
     if (bf16) {
-      P.x_bf16 = cv.template take<std::uint16_t>(N * P.stem.in_per_image(), "input.bf16");
+      // The stem's bf16 input: N x H x W x C, or N x H x W x pad_channels when padded (room for both).
+      const std::int64_t in_channels = std::max<std::int64_t>(P.stem.shape.in_channels, P.stem.pad_channels);
+      P.x_bf16 = cv.template take<std::uint16_t>(N * P.stem.pixels_per_image() * in_channels, "input.bf16");
+      if (P.stem.pad_channels > 0) {
+        P.stem.w_pad = cv.template take<std::uint16_t>(P.stem.weight_rows() * P.stem.pad_channels, "stem.weight.pad.bf16");
+        P.stem.dw_pad = cv.template take<T>(P.stem.weight_rows() * P.stem.pad_channels, "stem.weight.pad.grad");
+      }
       P.p_bf16 = cv.template take<std::uint16_t>(N * P.pool_h * P.pool_w * P.stem.shape.out_channels, "stem.pool.bf16");
     }
     for (int k = 0; k < 4; ++k) {
@@ -307,6 +325,35 @@ void NetworkT<T>::to_bf16(const T* in, std::uint16_t* out, std::int64_t count, v
 }
 
 template <typename T>
+bool NetworkT<T>::padded(const Conv& c) const {
+  return c.pad_channels > 0 && pad_active_;
+}
+
+template <typename T>
+bool NetworkT<T>::stem_channels_padded() const {
+  return plan_->stem.pad_channels > 0 && pad_stem_;
+}
+
+template <typename T>
+void NetworkT<T>::stem_input_to_bf16(const T* images, void* s) {
+  const Conv& stem = plan_->stem;
+  if (!padded(stem)) return to_bf16(images, plan_->x_bf16, batch_ * stem.in_per_image(), s);
+  if constexpr (std::is_same_v<T, float>) {
+    // One pass either way: fp32 N x H x W x C -> bf16 N x H x W x pad_channels.
+    dk::PadChannelsToBf16Params p;
+    p.in = images;
+    p.out = plan_->x_bf16;
+    p.rows = batch_ * stem.pixels_per_image();
+    p.channels = stem.shape.in_channels;
+    p.padded_channels = stem.pad_channels;
+    dk::pad_channels_to_bf16(device_, p, s);
+  } else {
+    (void)s;
+    fail("Network<double>: no bf16 path");
+  }
+}
+
+template <typename T>
 void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16,
                                T* y, void* s) {
   dk::Conv2dShape shape = c.shape;
@@ -320,6 +367,17 @@ void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const
     if (math_ == dk::ConvMath::wmma_bf16) {
       p.x_bf16 = reinterpret_cast<const __nv_bfloat16*>(x_bf16);
       p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(b.params_bf16 + c.weight);
+      if (padded(c)) {  // x_bf16 is padded (stem_input_to_bf16); pad the weights to match
+        dk::PadChannelsBf16Params w;
+        w.in = b.params_bf16 + c.weight;
+        w.out = c.w_pad;
+        w.rows = c.weight_rows();
+        w.channels = c.shape.in_channels;
+        w.padded_channels = c.pad_channels;
+        dk::pad_channels_bf16(device_, w, s);
+        p.shape.in_channels = c.pad_channels;
+        p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(c.w_pad);
+      }
     } else {
       p.x = x;
       p.w = b.params + c.weight;
@@ -368,10 +426,11 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
     p.shape = shape;
     p.math = math_;
     p.split_k = 0;
+    const bool pad = padded(c);
     if (math_ == dk::ConvMath::wmma_bf16) {
       to_bf16(dy, dy_bf16, rows * shape.out_channels, s);
       p.x_bf16 = reinterpret_cast<const __nv_bfloat16*>(x_bf16);
-      p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(b.params_bf16 + c.weight);
+      p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(pad ? c.w_pad : b.params_bf16 + c.weight);
       p.dy_bf16 = reinterpret_cast<const __nv_bfloat16*>(dy_bf16);
     } else {
       p.x = x;
@@ -379,7 +438,21 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
       p.dy = dy;
     }
     p.dw = b.grads + c.weight;
+    if (pad) {  // wgrad of the padded conv into the scratch, then its first C channels into the gradient
+      DEEPER_CHECK(dx == nullptr, "Network: {} runs channel-padded and has no input gradient in backward", c.name);
+      p.shape.in_channels = c.pad_channels;
+      p.dw = c.dw_pad;
+    }
     conv_wgrad(device_, p, s);
+    if (pad) {
+      dk::UnpadChannelsParams u;
+      u.in = c.dw_pad;
+      u.out = b.grads + c.weight;
+      u.rows = c.weight_rows();
+      u.channels = c.shape.in_channels;
+      u.padded_channels = c.pad_channels;
+      dk::unpad_channels(device_, u, s);  // set, as every gradient of the buffer
+    }
     if (dx != nullptr) {
       p.dw = nullptr;
       p.dx = dx;
@@ -416,6 +489,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   }
   batch_ = batch;
   images_ = images;
+  pad_active_ = pad_stem_;
   trained_forward_ = false;
   inference_forward_ = false;
   have_loss_ = false;
@@ -474,7 +548,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   };
 
   // Stem.
-  if (bf16) to_bf16(images, P.x_bf16, batch * P.stem.in_per_image(), s);
+  if (bf16) stem_input_to_bf16(images, s);
   conv_forward(P.stem, b, images, P.x_bf16, P.stem.out, s);
   stats(P.stem);
   apply(P.stem, P.s1, nullptr);

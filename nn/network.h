@@ -35,7 +35,8 @@
 // avg-pool backward, per stage (last first) relu mask + inference BN of the tail for both branches
 // (kernels/nn/batchnorm_inference.h, one fused pass), conv2 dgrad, relu mask + bn1, conv1 dgrad and
 // proj dgrad accumulated into the stage input's gradient; max-pool backward through the kept
-// argmax; stem relu mask + BN; stem dgrad (7x7/2, 3 channels) into the caller's d_images. No
+// argmax; stem relu mask + BN; stem dgrad (7x7/2, 3 channels, not channel-padded) into the
+// caller's d_images. No
 // parameter gradient is computed (buffers.grads is not read or written), so it costs about one
 // forward's FLOPs (the dgrads; the stem dgrad issues 4x its useful FLOPs, kernels/nn/conv2d.h).
 // Workspace: the backward pass's scratch already carved in the arena at construction (the
@@ -47,6 +48,20 @@
 // gradients are converted to bf16 (kernels/render to_bf16) and the weights are read from a bf16
 // copy of the parameter buffer (the one the optimizer writes, NetworkBuffersT::params_bf16), fp32
 // accumulation and fp32 outputs; BN, pooling, the head and the loss stay fp32.
+//
+// Stem channel padding (wmma_bf16, stem input channels C not a multiple of 8: RGB's 3): the stem's
+// forward and wgrad run as a conv of C_pad = 8 input channels whose channels C..7 are zero, so the
+// bf16 conv kernels get 16-byte vector operands (version 2, kernels/nn/conv2d.h) instead of version
+// 1's element-wise loader. kernels/nn/channel_pad.h does the three conversions: the images go
+// fp32 N x H x W x C -> bf16 N x H x W x 8 in one pass (instead of to_bf16); each forward pads the
+// stem's weights from the bf16 copy, K x R x S x C -> K x R x S x 8 (the copy changes only at an
+// optimizer step, and the pad is 25k values at the lab's shape, so redoing it per forward is cheaper
+// than tracking when it changes; wgrad needs no weights); wgrad writes the padded fp32 scratch
+// K x R x S x 8, whose first C channels are then copied into the gradient (set). The padded
+// channels contribute exact zeros, so the outputs equal the C-channel conv's up to the order of the
+// fp32 additions (on the emulator the forward is bit-identical). The arena holds the padded input
+// (N x H x W x 8 bf16), the padded weights and the scratch. The stem dgrad (input_gradient only)
+// keeps the C-channel conv on the unpadded weight copy. set_stem_channel_padding(false) turns it off.
 //
 // Cost per image: layout.forward_flops() forward, ~3x that per training step (nn/resnet10.h).
 #pragma once
@@ -108,6 +123,13 @@ class NetworkT {
   kernels::ConvMath math() const { return math_; }
   std::size_t arena_bytes() const;  // the reservation (activations, saved statistics, workspaces)
 
+  // Stem channel padding (wmma_bf16 with a stem whose input channels C are not a multiple of 8,
+  // i.e. RGB's 3): see "Stem channel padding" above. On by default; set_stem_channel_padding(false)
+  // runs the plain C-channel stem (version 1's element-wise loader), for tests and comparisons. A
+  // change takes effect at the next forward (a backward follows its forward's choice).
+  void set_stem_channel_padding(bool on) { pad_stem_ = on; }
+  bool stem_channels_padded() const;  // whether the next forward's stem runs padded
+
   // images: batch x S x S x 3 (device memory, S = model.input_size). Returns the logits (batch x
   // classes, in the arena, valid until the next forward). The input must stay unchanged until
   // backward has run. Training mode needs batch >= 2 (BN statistics).
@@ -153,6 +175,9 @@ class NetworkT {
   void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
   void conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate, void* s);
   void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);
+  // The stem's bf16 input (padded to the stem's pad_channels when padded) from the fp32 images.
+  void stem_input_to_bf16(const T* images, void* s);
+  bool padded(const Conv& c) const;  // c runs channel-padded in the current forward/backward
   // The global-average-pool backward of the head (d embedding -> d last stage output) and the stem's
   // max-pool backward (the kept argmax), shared by backward() and input_gradient().
   void pool_backward_head(const T* de, T* dx, void* s);
@@ -167,6 +192,8 @@ class NetworkT {
   std::int64_t batch_ = 0;
   bool trained_forward_ = false, have_loss_ = false;
   bool inference_forward_ = false;  // the last forward ran in BnMode::inference (input_gradient)
+  bool pad_stem_ = true;            // set_stem_channel_padding
+  bool pad_active_ = false;         // pad_stem_ as of the last forward
   const T* images_ = nullptr;
   T* sample_loss_ = nullptr;
   std::int32_t* predicted_ = nullptr;

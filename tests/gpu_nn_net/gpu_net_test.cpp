@@ -1,5 +1,6 @@
 // The ResNet-10 (nn/network.h, nn/inference.h, nn/trainer.h) on CUDA against the CPU reference.
 #include "core/error.h"
+#include "kernels/nn/channel_pad.h"
 #include "kernels/runtime/device.h"
 #include "kernels/runtime/memory.h"
 #include "nn/config.h"
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -32,7 +34,8 @@ struct NetRun {
   double loss = 0;
 };
 
-NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch) {
+NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch,
+           bool pad_stem = true) {
   const auto layout = deeper::nn::resnet10_layout(m);
   const auto p = net_test::random_params(layout, 5);
   DeviceBuffer params = net_test::upload(device, p);
@@ -45,6 +48,7 @@ NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfi
   DeviceBuffer images = net_test::upload(device, net_test::random_images(batch, m.input_size, 11));
   DeviceBuffer labels = net_test::upload(device, net_test::random_labels(batch, m.classes, 13));
   deeper::nn::Network net(device, layout, batch, math);
+  net.set_stem_channel_padding(pad_stem);
   NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
                            static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
   const float* logits = net.forward(b, static_cast<float*>(images.data()), batch, BnMode::train);
@@ -98,6 +102,81 @@ TEST(GpuNetwork, WmmaBf16MatchesTheCpuBf16Path) {
   net_test::expect_close(gpu.logits, cpu.logits, 1e-2, 1e-2, "wmma logits");
   EXPECT_NEAR(gpu.loss, cpu.loss, 1e-2 * (1 + cpu.loss));
   expect_grads_close(layout, gpu, cpu, 5e-2, "wmma");
+}
+
+// The wmma_bf16 stem padded to 8 input channels (version 2 on vector operands) against the plain
+// C = 3 stem (version 1's element-wise loader) on the GPU, and against the cpu's padded run.
+TEST(GpuNetwork, PaddedBf16StemMatchesThePlainStemAndTheCpu) {
+  DEEPER_REQUIRE_CUDA();
+  const auto layout = deeper::nn::resnet10_layout(kModel);
+  const NetRun plain = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8, false);
+  const NetRun padded = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8, true);
+  const NetRun cpu = run(Device::cpu(), dk::ConvMath::wmma_bf16, kModel, 8, true);
+  net_test::expect_close(padded.logits, plain.logits, 1e-3, 1e-3, "padded vs plain logits");
+  EXPECT_NEAR(padded.loss, plain.loss, 1e-4 * (1 + plain.loss));
+  expect_grads_close(layout, padded, plain, 1e-2, "padded vs plain");
+  net_test::expect_close(padded.logits, cpu.logits, 1e-2, 1e-2, "padded gpu vs cpu logits");
+  expect_grads_close(layout, padded, cpu, 5e-2, "padded gpu vs cpu");
+}
+
+// The three channel-pad kernels at the lab's stem shapes (batch 8 at 112 px: 8 x 112 x 112 x 3
+// images, 64 x 7 x 7 x 3 weights), bit for bit against the cpu, both store paths.
+TEST(GpuChannelPad, StemShapesMatchTheCpuBitForBit) {
+  DEEPER_REQUIRE_CUDA();
+  using deeper::test::to_gpu;
+  using deeper::test::to_host;
+  const Device gpu = Device::cuda(0);
+  const std::int64_t pixels = 8 * 112 * 112, wrows = 64 * 49;
+  const auto images = net_test::random_images(8, 112, 21);
+  for (int offset : {0, 1}) {  // 16-byte aligned output (vector stores), one element off (per value)
+    std::vector<std::uint16_t> want(static_cast<std::size_t>(pixels * 8 + 1), 0xFFFF);
+    dk::PadChannelsToBf16Params p;
+    p.in = images.data();
+    p.out = want.data() + offset;
+    p.rows = pixels;
+    p.channels = 3;
+    p.padded_channels = 8;
+    dk::pad_channels_to_bf16(Device::cpu(), p);
+    DeviceBuffer in = to_gpu(images);
+    DeviceBuffer out = to_gpu(std::vector<std::uint16_t>(want.size(), 0xFFFF));
+    p.in = static_cast<const float*>(in.data());
+    p.out = static_cast<std::uint16_t*>(out.data()) + offset;
+    dk::pad_channels_to_bf16(gpu, p);
+    EXPECT_EQ(to_host<std::uint16_t>(out, want.size()), want) << "images, offset " << offset;
+  }
+  std::vector<std::uint16_t> w16(static_cast<std::size_t>(wrows * 3));
+  for (std::size_t i = 0; i < w16.size(); ++i) w16[i] = static_cast<std::uint16_t>((i * 2654435761u) >> 16);
+  std::vector<std::uint16_t> wpad(static_cast<std::size_t>(wrows * 8), 0xFFFF);
+  dk::PadChannelsBf16Params wp;
+  wp.in = w16.data();
+  wp.out = wpad.data();
+  wp.rows = wrows;
+  wp.channels = 3;
+  wp.padded_channels = 8;
+  dk::pad_channels_bf16(Device::cpu(), wp);
+  DeviceBuffer gw = to_gpu(w16), gwpad = to_gpu(std::vector<std::uint16_t>(wpad.size(), 0xFFFF));
+  wp.in = static_cast<const std::uint16_t*>(gw.data());
+  wp.out = static_cast<std::uint16_t*>(gwpad.data());
+  dk::pad_channels_bf16(gpu, wp);
+  EXPECT_EQ(to_host<std::uint16_t>(gwpad, wpad.size()), wpad) << "weights";
+  const auto dw = net_test::random_images(1, 112, 5);  // 37,632 >= 64 x 49 x 8 values
+  for (bool accumulate : {false, true}) {
+    std::vector<float> want(static_cast<std::size_t>(wrows * 3), 0.25f);
+    dk::UnpadChannelsParams u;
+    u.in = dw.data();
+    u.out = want.data();
+    u.rows = wrows;
+    u.channels = 3;
+    u.padded_channels = 8;
+    u.accumulate = accumulate;
+    dk::unpad_channels(Device::cpu(), u);
+    DeviceBuffer gin = to_gpu(dw), gout = to_gpu(std::vector<float>(want.size(), 0.25f));
+    u.in = static_cast<const float*>(gin.data());
+    u.out = static_cast<float*>(gout.data());
+    dk::unpad_channels(gpu, u);
+    const auto got = to_host<float>(gout, want.size());
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << "accumulate " << accumulate;
+  }
 }
 
 TEST(GpuNetwork, InferenceMatchesTheCpu) {

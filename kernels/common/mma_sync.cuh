@@ -29,8 +29,8 @@
 //
 // cp_async_16: cp.async.cg.shared.global with zero fill: copies src_bytes (0..16; normally 0 or 16)
 //   bytes from global `src` into shared `smem_dst` and fills the rest of the 16 bytes with zeros
-//   (src_bytes = 0: src is not read and may be any pointer, null included). Both addresses 16-byte
-//   aligned. Bypasses L1 (cached in L2 only). The copy is asynchronous: it is complete only after
+//   (src_bytes = 0: src is not read and may be any 16-byte aligned pointer, null included). Both
+//   addresses 16-byte aligned. Bypasses L1 (cached in L2 only). The copy is asynchronous: it is complete only after
 //   cp_async_commit() has closed it into a group and cp_async_wait<N>() has waited for that group,
 //   and visible to other threads only after a __syncthreads() that follows the wait.
 // cp_async_commit: cp.async.commit_group, closes the copies issued since the last commit into a group.

@@ -271,6 +271,10 @@ std::string field_problem(const TrainConfig& c, std::string_view key) {
     return range_problem(key == "render.ambient" ? r.ambient : r.diffuse, 0.0, 10.0);
   } else if (key == "render.expression_intensity") {
     return range_problem(r.expression_intensity, 0.0, 1.0);
+  } else if (key == "render.lighting") {
+    if (r.lighting != "lambert" && r.lighting != "sh9") {
+      return fmt::format("'{}' is not a lighting model (lambert, sh9)", r.lighting);
+    }
   } else if (key == "render.expressions") {
     if (r.expressions.empty()) return "must name at least one expression";
     const auto& names = render::expression_names();

@@ -98,6 +98,10 @@ struct RenderConfig {
   Range diffuse{0.6, 0.8};
   std::vector<std::string> expressions = {"neutral", "happy", "surprise", "fear", "disgust", "anger", "sad"};
   Range expression_intensity{0.5, 1.0};
+  // The lighting model of every training and held-out render: "lambert" (the light_* / ambient /
+  // diffuse ranges above) or "sh9" (27 spherical-harmonics coefficients per image from the
+  // renderer's default ranges, renderer/factors.h; the light_* ranges are then unused).
+  std::string lighting = "lambert";
 };
 
 struct TrainConfig {
@@ -199,6 +203,7 @@ void visit_fields(Config& c, F&& f) {
   f("render.diffuse", c.render.diffuse, "Lambertian light level");
   f("render.expressions", c.render.expressions, "expressions drawn from (renderer names)");
   f("render.expression_intensity", c.render.expression_intensity, "expression intensity range, [0, 1]");
+  f("render.lighting", c.render.lighting, "lighting model: lambert or sh9 (spherical harmonics)");
 }
 
 }  // namespace deeper::nn

@@ -54,6 +54,7 @@ render::FactorSampling render_sampling(const TrainConfig& c, std::uint64_t seed)
   s.light_elevation = range(r.light_pitch_deg);
   s.ambient = range(r.ambient);
   s.diffuse = range(r.diffuse);
+  s.lighting = render::parse_lighting(r.lighting);
   const auto e = expression_indices(c);
   if (e.size() == 1) s.fixed_expression = e[0];
   render::validate_sampling(s);

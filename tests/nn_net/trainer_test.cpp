@@ -287,4 +287,23 @@ TEST(TrainData, DrawsAreAFunctionOfSeedAndIndexAndHonourTheExpressionSubset) {
   EXPECT_THROW(deeper::nn::render_sampling(c, 7), deeper::Error);
 }
 
+TEST(TrainData, Sh9LightingDrawsShCoefficientsAndKeepsTheOtherFactors) {
+  TrainConfig c = overfit_config(fresh_dir("unused"));
+  c.render.expressions = {"happy", "sad", "fear"};  // the trainer's own expression-subset draw too
+  const auto lambert = deeper::nn::draw_factors(c, deeper::nn::render_sampling(c, 7), 0, 20);
+  c.render.lighting = "sh9";
+  const auto sh = deeper::nn::draw_factors(c, deeper::nn::render_sampling(c, 7), 0, 20);
+  ASSERT_EQ(sh.size(), lambert.size());
+  for (std::size_t i = 0; i < sh.size(); ++i) {
+    EXPECT_EQ(lambert[i].lighting, deeper::kernels::Lighting::lambert);
+    EXPECT_EQ(sh[i].lighting, deeper::kernels::Lighting::sh9);
+    EXPECT_EQ(sh[i].identity, lambert[i].identity);
+    EXPECT_EQ(sh[i].expression, lambert[i].expression);
+    EXPECT_EQ(sh[i].yaw, lambert[i].yaw);
+    EXPECT_GT(sh[i].sh[0], 0.0f);  // DC, default range [1.6, 2.6]
+    EXPECT_EQ(sh[i].sh[0], sh[i].sh[9]);  // one draw per basis function, shared by r, g, b
+  }
+  EXPECT_NE(sh[0].sh[3], sh[1].sh[3]);
+}
+
 }  // namespace

@@ -153,6 +153,8 @@ TEST(Config, ErrorsNameFileLineAndKey) {
   EXPECT_ERROR_HAS(parse_config("[render]\nexpressions = [\"smile\"]\n", "k.toml"), "'smile' is not an expression");
   EXPECT_ERROR_HAS(parse_config("[render]\nexpressions = [\"sad\", \"sad\"]\n", "k.toml"), "'sad' is listed twice");
   EXPECT_ERROR_HAS(parse_config("[render]\nexpressions = []\n", "k.toml"), "at least one expression");
+  EXPECT_ERROR_HAS(parse_config("[render]\nlighting = \"sh\"\n", "k.toml"), "'sh' is not a lighting model (lambert, sh9)");
+  EXPECT_EQ(parse_config("[render]\nlighting = \"sh9\"\n", "k.toml").render.lighting, "sh9");
   EXPECT_ERROR_HAS(parse_config("[model]\nclasses = = 3\n", "syntax.toml"), "syntax.toml:2: TOML syntax error");
   EXPECT_ERROR_HAS(parse_config("[schedule]\nkind = \"cosine\"\nwarmup_steps = 5000\n[train]\nsteps = 100\n", "w.toml"),
                    "warm-up steps leave nothing");

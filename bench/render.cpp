@@ -9,12 +9,13 @@
 //                         antialias (-> bf16) for B images of R x R from the sampling's default
 //                         ranges; counters: images_per_s, ms_per_batch, and ms_<stage> (the mean
 //                         time of each stage in the batch, from events recorded between stages).
+// forward_sh9/B:../R:..  the forward with spherical-harmonics lighting (27 coefficients per image).
 // forward_backward/B:../R:..  the forward above plus renderer/pipeline_grad's backward (d images ->
 //                         shape, texture, expression coefficients, pose and light per image, the
 //                         gradients copied to the host): images_per_s, ms_per_batch.
 // identity_cache/I:..     building the per-identity shapes and textures of I identities (one
 //                         blend_rows each over the stacked GLM + basis): identities_per_s.
-// Sizes: B = 16, R = 64, 112, 224 on the CPU; B = 256, 1024 on a GPU. Identity set: 64 identities
+// Sizes: B = 16, R = 64, 112, 224 on the CPU (forward_backward 64, 112); B = 256, 1024 on a GPU. Identity set: 64 identities
 // on the CPU, 512 on a GPU. GPU work is timed with CUDA events, CPU work with the host clock.
 #include "bench/harness.h"
 #include "kernels/runtime/device.h"
@@ -45,12 +46,13 @@ struct Globals {
 };
 Globals g;
 
-void bm_forward(benchmark::State& state, std::int64_t batch, int res, bool bf16) {
+void bm_forward(benchmark::State& state, std::int64_t batch, int res, bool bf16, dr::Lighting lighting) {
   deeper::Stream stream(g.device);
   dr::RenderOptions o;
   o.width = o.height = res;
   dr::Renderer renderer(*g.render_model, o);
-  const dr::FactorSampling sampling = dr::default_sampling(1, static_cast<std::int32_t>(g.ids.identities.size()));
+  dr::FactorSampling sampling = dr::default_sampling(1, static_cast<std::int32_t>(g.ids.identities.size()));
+  sampling.lighting = lighting;
   deeper::Tensor out = deeper::Tensor::empty({batch, res, res, 3}, bf16 ? deeper::DType::bf16 : deeper::DType::f32,
                                              g.device, deeper::Layout::nhwc);
   std::vector<deeper::Event> events;
@@ -141,15 +143,22 @@ int main(int argc, char** argv) {
               if (bf16 && !gpu) continue;
               benchmark::RegisterBenchmark(
                   ("forward/B:" + std::to_string(b) + "/R:" + std::to_string(r) + "/bf16:" + std::to_string(bf16)).c_str(),
-                  [b, r, bf16](benchmark::State& st) { bm_forward(st, b, r, bf16); })
+                  [b, r, bf16](benchmark::State& st) { bm_forward(st, b, r, bf16, dr::Lighting::lambert); })
                   ->UseManualTime()
                   ->Unit(benchmark::kMillisecond)
                   ->Iterations(gpu ? 20 : 3);
             }
           }
+          // spherical-harmonics lighting at the training size (the shade stage's cost of SH vs Lambert)
+          const int r = gpu ? 112 : 64;
+          benchmark::RegisterBenchmark(("forward_sh9/B:" + std::to_string(b) + "/R:" + std::to_string(r)).c_str(),
+                                       [b, r](benchmark::State& st) { bm_forward(st, b, r, false, dr::Lighting::sh9); })
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond)
+              ->Iterations(gpu ? 20 : 3);
         }
         for (const std::int64_t b : batches) {
-          for (const int r : gpu ? std::vector<int>{112} : std::vector<int>{64, 112}) {
+          for (const int r : gpu ? std::vector<int>{64, 112, 224} : std::vector<int>{64, 112}) {
             benchmark::RegisterBenchmark(("forward_backward/B:" + std::to_string(b) + "/R:" + std::to_string(r)).c_str(),
                                          [b, r](benchmark::State& st) { bm_forward_backward(st, b, r); })
                 ->UseManualTime()

@@ -122,6 +122,7 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads) bn_apply_kernel(Batch
       for (int j = 0; j < V; ++j) z.v[j] = nn::relu(z.v[j]);
     }
     nn::store<V>(p.y + i, z);
+    if (p.y_bf16 != nullptr) nn::store_bf16<V>(p.y_bf16 + i, z);
     cu += cu_step;
     if (cu >= channel_units) cu -= channel_units;
   }
@@ -211,14 +212,17 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads) bn_backward_apply_ker
     Pack<V> dx;
     for (int j = 0; j < V; ++j) dx.v[j] = a.v[j] * (g.v[j] - mg.v[j] - (x.v[j] - mean.v[j]) * kx.v[j]);
     nn::store<V>(p.dx + i, dx);
+    if (p.dx_bf16 != nullptr) nn::store_bf16<V>(p.dx_bf16 + i, dx);
     if (p.residual == BnResidual::identity) {
       nn::store<V>(p.dr + i, g);
+      if (p.dr_bf16 != nullptr) nn::store_bf16<V>(p.dr_bf16 + i, g);
     } else if (p.residual == BnResidual::batchnorm) {
       const Pack<V> ar = nn::load<V>(coef + 2 * C + c0), kr = nn::load<V>(coef + 3 * C + c0);
       const Pack<V> r = nn::load<V>(p.r + i), r_mean = nn::load<V>(p.r_bn.mean + c0);
       Pack<V> dr;
       for (int j = 0; j < V; ++j) dr.v[j] = ar.v[j] * (g.v[j] - mg.v[j] - (r.v[j] - r_mean.v[j]) * kr.v[j]);
       nn::store<V>(p.dr + i, dr);
+      if (p.dr_bf16 != nullptr) nn::store_bf16<V>(p.dr_bf16 + i, dr);
     }
     cu += cu_step;
     if (cu >= channel_units) cu -= channel_units;
@@ -245,7 +249,7 @@ void batchnorm_stats(const BatchNormStatsParams& p, void* stream) {
 void batchnorm_apply(const BatchNormApplyParams& p, void* stream) {
   const bool res_bn = p.residual == BnResidual::batchnorm;
   const bool vec = p.channels % 4 == 0 && nn::aligned16(p.x) && nn::aligned16(p.y) && nn::aligned16(p.r) &&
-                   channels_aligned(p.bn) && (!res_bn || channels_aligned(p.r_bn));
+                   nn::aligned8(p.y_bf16) && channels_aligned(p.bn) && (!res_bn || channels_aligned(p.r_bn));
   const std::int64_t total = p.rows * p.channels;
   if (vec) {
     launch(bn_apply_kernel<4>, dim3(grid_blocks(total / 4, nn::kElementwiseThreads)), dim3(nn::kElementwiseThreads),
@@ -267,7 +271,7 @@ void batchnorm_backward(const BatchNormBackwardParams& p, void* stream) {
          "batchnorm_backward_final", p, static_cast<const double*>(partials), splits, coef);
   const bool vec = p.channels % 4 == 0 && nn::aligned16(p.dy) && nn::aligned16(p.y) && nn::aligned16(p.x) &&
                    nn::aligned16(p.dx) && nn::aligned16(p.r) && nn::aligned16(p.dr) && nn::aligned16(p.bn.mean) &&
-                   nn::aligned16(p.r_bn.mean);
+                   nn::aligned16(p.r_bn.mean) && nn::aligned8(p.dx_bf16) && nn::aligned8(p.dr_bf16);
   const std::int64_t total = p.rows * p.channels;
   if (vec) {
     launch(bn_backward_apply_kernel<4>, dim3(grid_blocks(total / 4, nn::kElementwiseThreads)),

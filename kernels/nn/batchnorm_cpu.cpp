@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/common/dispatch.h"
+#include "kernels/nn/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -187,6 +188,7 @@ void batchnorm_apply(const BatchNormApplyParamsT<T>& p) {
         z += p.r_bn.gamma[c] * ((p.r[i] - p.r_bn.mean[c]) * r_invstd[c]) + p.r_bn.beta[c];
       }
       p.y[i] = p.relu ? relu_value(z) : z;
+      if (p.y_bf16 != nullptr) p.y_bf16[i] = float_to_bf16_bits(static_cast<float>(p.y[i]));
     }
   }
 }
@@ -227,10 +229,14 @@ void batchnorm_backward(const BatchNormBackwardParamsT<T>& p) {
       const double g = static_cast<double>(dz(i)), mean_g = k[4 * C + c];
       const double xc = static_cast<double>(p.x[i]) - static_cast<double>(p.bn.mean[c]);
       p.dx[i] = static_cast<T>(k[c] * (g - mean_g - xc * k[C + c]));
+      if (p.dx_bf16 != nullptr) p.dx_bf16[i] = float_to_bf16_bits(static_cast<float>(p.dx[i]));
       if (p.residual == BnResidual::identity) p.dr[i] = static_cast<T>(g);
       if (two) {
         const double rc = static_cast<double>(p.r[i]) - static_cast<double>(p.r_bn.mean[c]);
         p.dr[i] = static_cast<T>(k[2 * C + c] * (g - mean_g - rc * k[3 * C + c]));
+      }
+      if (p.dr_bf16 != nullptr && p.residual != BnResidual::none) {
+        p.dr_bf16[i] = float_to_bf16_bits(static_cast<float>(p.dr[i]));
       }
     }
   }

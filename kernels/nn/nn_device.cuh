@@ -4,6 +4,8 @@
 // DEEPER_KERNEL_NS namespace.
 #pragma once
 
+#include "kernels/nn/optimizer.h"  // float_to_bf16_bits: the same bits on every backend
+
 #include <cstdint>
 
 namespace deeper::kernels::DEEPER_KERNEL_NS::nn {
@@ -41,6 +43,20 @@ __device__ __forceinline__ void store(float* ptr, const Pack<V>& in) {
   }
 }
 
+// The bf16 bits of V floats (float_to_bf16_bits: round to nearest even, NaN kept), stored with one 8-byte store when
+// V == 4 (ptr 8-byte aligned).
+template <int V>
+__device__ __forceinline__ void store_bf16(std::uint16_t* ptr, const Pack<V>& in) {
+  std::uint16_t b[V];
+  for (int j = 0; j < V; ++j) b[j] = float_to_bf16_bits(in.v[j]);
+  if constexpr (V == 4) {
+    *reinterpret_cast<uint2*>(ptr) = make_uint2(b[0] | (static_cast<unsigned>(b[1]) << 16),
+                                                b[2] | (static_cast<unsigned>(b[3]) << 16));
+  } else {
+    *ptr = b[0];
+  }
+}
+
 // max(z, 0), keeping NaN (as PyTorch's relu).
 __device__ __forceinline__ float relu(float z) { return z > 0.0f || z != z ? z : 0.0f; }
 
@@ -61,5 +77,6 @@ __device__ void column_sum(double (&acc)[NQ]) {
 }
 
 inline bool aligned16(const void* ptr) { return (reinterpret_cast<std::uintptr_t>(ptr) & 15u) == 0; }
+inline bool aligned8(const void* ptr) { return (reinterpret_cast<std::uintptr_t>(ptr) & 7u) == 0; }
 
 }  // namespace deeper::kernels::DEEPER_KERNEL_NS::nn

@@ -6,6 +6,7 @@
 
 #include "kernels/emu/emulator.h"
 #include "kernels/nn/batchnorm.h"
+#include "kernels/nn/optimizer.h"
 
 #include <cstring>
 
@@ -126,19 +127,21 @@ TEST(BatchNormGrad, EveryVariantMatchesCentralDifferences) {
 struct BnRun {
   std::vector<float> y, mean, invstd, r_mean, r_invstd, run_mean, run_var;
   std::vector<float> dx, dgamma, dbeta, dr, dr_gamma, dr_beta;
+  std::vector<std::uint16_t> y16, dx16, dr16;  // the bf16 copies (when asked for)
 };
 
 // Training forward and backward on `device`. `offset` shifts every activation pointer by that many
 // floats (offset 1 forces the scalar path).
 BnRun run_bn(const Device& device, std::int64_t rows, std::int64_t C, BnResidual residual, bool relu,
-             std::size_t offset) {
+             std::size_t offset, bool bf16_copies = false) {
   const auto n = static_cast<std::size_t>(rows * C), c = static_cast<std::size_t>(C);
   auto x = random_vector(n + offset, 11, -2.0, 4.0), r = random_vector(n + offset, 12), dy = random_vector(n + offset, 13);
   const auto gamma = random_vector(c, 14, 0.5, 1.5), beta = random_vector(c, 15), r_gamma = random_vector(c, 16, 0.5, 1.5),
              r_beta = random_vector(c, 17);
   BnRun out{poisoned(n + offset), poisoned(c), poisoned(c), poisoned(c), poisoned(c),
             std::vector<float>(c, 0.5f), std::vector<float>(c, 2.0f), poisoned(n + offset), poisoned(c), poisoned(c),
-            poisoned(n + offset), poisoned(c), poisoned(c)};
+            poisoned(n + offset), poisoned(c), poisoned(c), {}, {}, {}};
+  if (bf16_copies) out.y16 = out.dx16 = out.dr16 = std::vector<std::uint16_t>(n + offset, 0xFFFFu);
   std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
   dk::BatchNormStatsParams s;
   s.x = x.data() + offset;
@@ -169,6 +172,7 @@ BnRun run_bn(const Device& device, std::int64_t rows, std::int64_t C, BnResidual
   }
   a.relu = relu;
   a.y = out.y.data() + offset;
+  if (bf16_copies) a.y_bf16 = out.y16.data() + offset;
   dk::batchnorm_forward_train(device, s, a);
   dk::BatchNormBackwardParams b;
   b.rows = rows;
@@ -188,6 +192,10 @@ BnRun run_bn(const Device& device, std::int64_t rows, std::int64_t C, BnResidual
   b.dr_gamma = out.dr_gamma.data();
   b.dr_beta = out.dr_beta.data();
   b.workspace = ws.data();
+  if (bf16_copies) {
+    b.dx_bf16 = out.dx16.data() + offset;
+    b.dr_bf16 = residual == BnResidual::none ? nullptr : out.dr16.data() + offset;
+  }
   dk::batchnorm_backward(device, b);
   return out;
 }
@@ -227,6 +235,38 @@ TEST(BatchNormParity, EmulatedKernelsMatchTheCpuForEveryVariant) {
     }
   }
   EXPECT_GT(dk::batchnorm_splits(700, 36), 1);
+}
+
+TEST(BatchNormParity, Bf16CopiesAreTheRoundedOutputsOnEveryPath) {
+  // y_bf16, dx_bf16 and dr_bf16 hold float_to_bf16_bits of the fp32 outputs of the same call, on the
+  // cpu and on both pack widths of the kernels (offset 1: scalar path); the fp32 outputs are those of
+  // a call without copies.
+  const struct {
+    std::int64_t rows, channels;
+    std::size_t offset;
+  } shapes[] = {{70, 8, 0}, {30, 12, 1}, {45, 5, 0}};
+  for (const auto& shape : shapes) {
+    for (const BnResidual residual : {BnResidual::none, BnResidual::identity, BnResidual::batchnorm}) {
+      for (const Device& device : {kCpu, kEmu}) {
+        SCOPED_TRACE(::testing::Message() << shape.rows << " x " << shape.channels << " offset " << shape.offset
+                                          << ", residual " << name(residual) << " on " << device.name());
+        const BnRun with = run_bn(device, shape.rows, shape.channels, residual, true, shape.offset, true);
+        const BnRun without = run_bn(device, shape.rows, shape.channels, residual, true, shape.offset, false);
+        EXPECT_EQ(with.y, without.y);
+        EXPECT_EQ(with.dx, without.dx);
+        for (std::size_t i = shape.offset; i < with.y.size(); ++i) {
+          ASSERT_EQ(with.y16[i], dk::float_to_bf16_bits(with.y[i])) << "y " << i;
+          ASSERT_EQ(with.dx16[i], dk::float_to_bf16_bits(with.dx[i])) << "dx " << i;
+          if (residual != BnResidual::none) {
+            ASSERT_EQ(with.dr16[i], dk::float_to_bf16_bits(with.dr[i])) << "dr " << i;
+          }
+        }
+        if (residual == BnResidual::none) {
+          EXPECT_EQ(with.dr16[shape.offset], 0xFFFFu);  // not written
+        }
+      }
+    }
+  }
 }
 
 TEST(BatchNormParity, ReductionsAreBitReproducibleAcrossThreadInterleavings) {

@@ -148,13 +148,16 @@ struct NetworkT<T>::Plan {
   T* loss = nullptr;
   const std::int32_t* labels = nullptr;
   // Backward scratch (sized for the largest map): ping-pong gradients of stage outputs, conv
-  // output gradients, the bf16 copy of the current conv's output gradient.
+  // output gradients, and the bf16 copies of the conv output gradients the batch-norm backward
+  // writes with them: dy_bf16 holds dc2's, then dc1's (and the input gradient's conversions),
+  // dr_bf16 the projection's dcp (alive together with dc2's and dc1's).
   T* g[2] = {nullptr, nullptr};
   T* dc1 = nullptr;
   T* dc2 = nullptr;
   T* dcp = nullptr;
   T* dh = nullptr;
   std::uint16_t* dy_bf16 = nullptr;
+  std::uint16_t* dr_bf16 = nullptr;
   T* dlogits = nullptr;
   T* de = nullptr;
   T* ones = nullptr;
@@ -283,7 +286,10 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
     P.dc2 = cv.template take<T>(N * max_map, "grad.conv2");
     P.dcp = cv.template take<T>(N * max_map, "grad.proj");
     P.dh = cv.template take<T>(N * max_map, "grad.relu1");
-    if (bf16) P.dy_bf16 = cv.template take<std::uint16_t>(N * max_map, "grad.bf16");
+    if (bf16) {
+      P.dy_bf16 = cv.template take<std::uint16_t>(N * max_map, "grad.bf16");
+      P.dr_bf16 = cv.template take<std::uint16_t>(N * max_map, "grad.proj.bf16");
+    }
     P.dlogits = cv.template take<T>(N * classes, "grad.logits");
     P.de = cv.template take<T>(N * w3, "grad.embedding");
     P.ones = cv.template take<T>(max_channels, "ones");
@@ -408,7 +414,7 @@ void NetworkT<T>::bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, voi
 
 template <typename T>
 void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16,
-                                T* dy, std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s) {
+                                T* dy, const std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s) {
   dk::Conv2dShape shape = c.shape;
   shape.batch = batch_;
   const std::int64_t rows = batch_ * shape.out_height() * shape.out_width();
@@ -428,7 +434,7 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
     p.split_k = 0;
     const bool pad = padded(c);
     if (math_ == dk::ConvMath::wmma_bf16) {
-      to_bf16(dy, dy_bf16, rows * shape.out_channels, s);
+      DEEPER_CHECK(dy_bf16 != nullptr, "Network: {} backward without the bf16 copy of its output gradient", c.name);
       p.x_bf16 = reinterpret_cast<const __nv_bfloat16*>(x_bf16);
       p.w_bf16 = reinterpret_cast<const __nv_bfloat16*>(pad ? c.w_pad : b.params_bf16 + c.weight);
       p.dy_bf16 = reinterpret_cast<const __nv_bfloat16*>(dy_bf16);
@@ -531,7 +537,9 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     }
     bn_stats(device_, st, s);
   };
-  auto apply = [&](const Conv& c, T* y, const Conv* residual) {
+  // y = relu(bn(c.out) [+ bn(residual.out)]), and its bf16 copy y_bf16 (the next conv's operand) when
+  // not null, in one pass.
+  auto apply = [&](const Conv& c, T* y, const Conv* residual, std::uint16_t* y_bf16) {
     dk::BatchNormApplyParamsT<T> a;
     a.rows = batch_ * c.shape.out_height() * c.shape.out_width();
     a.channels = c.shape.out_channels;
@@ -544,6 +552,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
       a.r_bn = bn_chan(*residual);
     }
     a.y = y;
+    a.y_bf16 = y_bf16;
     bn_apply(device_, a, s);
   };
 
@@ -551,7 +560,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   if (bf16) stem_input_to_bf16(images, s);
   conv_forward(P.stem, b, images, P.x_bf16, P.stem.out, s);
   stats(P.stem);
-  apply(P.stem, P.s1, nullptr);
+  apply(P.stem, P.s1, nullptr, nullptr);
   dk::MaxPoolParamsT<T> mp;
   mp.batch = batch;
   mp.height = P.stem.shape.out_height();
@@ -574,14 +583,12 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     Stage& st = P.stage[k];
     conv_forward(st.conv1, b, in, in_bf16, st.conv1.out, s);
     stats(st.conv1);
-    apply(st.conv1, st.h, nullptr);
-    if (bf16) to_bf16(st.h, st.h_bf16, batch * st.conv1.per_image(), s);
+    apply(st.conv1, st.h, nullptr, bf16 ? st.h_bf16 : nullptr);
     conv_forward(st.conv2, b, st.h, st.h_bf16, st.conv2.out, s);
     conv_forward(st.proj, b, in, in_bf16, st.proj.out, s);
     stats(st.conv2);
     stats(st.proj);
-    apply(st.conv2, st.o, &st.proj);
-    if (bf16 && k < 3) to_bf16(st.o, st.o_bf16, batch * st.conv2.per_image(), s);
+    apply(st.conv2, st.o, &st.proj, bf16 && k < 3 ? st.o_bf16 : nullptr);
     in = st.o;
     in_bf16 = st.o_bf16;
   }
@@ -701,6 +708,8 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   };
   // The backward of relu(bn(c.out) [+ residual]) = y: dy -> dx, and c's dgamma, dbeta; the caller
   // adds the residual's fields.
+  // With wmma_bf16 the bf16 copy of dx (the conv's output gradient) is written in the same pass, into
+  // P.dy_bf16 (the tail's dr copy into P.dr_bf16).
   auto bn_relu_backward = [&](const Conv& c, const T* dy, const T* y, T* dx) {
     dk::BatchNormBackwardParamsT<T> bp;
     bp.rows = N * c.shape.out_height() * c.shape.out_width();
@@ -713,6 +722,7 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
     bp.dx = dx;
     bp.dgamma = b.grads + c.gamma;
     bp.dbeta = b.grads + c.beta;
+    if (bf16) bp.dx_bf16 = P.dy_bf16;
     if (P.workspace != nullptr) {
       DEEPER_CHECK(dk::batchnorm_workspace_bytes(bp.rows, bp.channels) <= P.workspace_bytes,
                    "Network: BN workspace too small for {} rows", bp.rows);
@@ -735,12 +745,13 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
     tb.dr = P.dcp;
     tb.dr_gamma = b.grads + st.proj.gamma;
     tb.dr_beta = b.grads + st.proj.beta;
+    if (bf16) tb.dr_bf16 = P.dr_bf16;
     bn_backward(device_, tb, s);
     conv_backward(st.conv2, b, st.h, st.h_bf16, P.dc2, P.dy_bf16, P.dh, false, s);
-    // bn1 + relu.
+    // bn1 + relu (its bf16 copy of dc1 replaces dc2's, consumed above).
     bn_backward(device_, bn_relu_backward(st.conv1, P.dh, st.h, P.dc1), s);
     conv_backward(st.conv1, b, in, in_bf16, P.dc1, P.dy_bf16, din, false, s);
-    conv_backward(st.proj, b, in, in_bf16, P.dcp, P.dy_bf16, din, true, s);
+    conv_backward(st.proj, b, in, in_bf16, P.dcp, P.dr_bf16, din, true, s);
     cur = 1 - cur;
   }
 
@@ -845,6 +856,8 @@ void NetworkT<T>::input_gradient(const NetworkBuffersT<T>& b, const T* d_logits,
     return ch;
   };
   // The input gradient of relu(bn(c.out) [+ residual]) = y: dy -> dx.
+  // With wmma_bf16 the bf16 copy of dx (the conv's output gradient) is written in the same pass, into
+  // P.dy_bf16 (the tail's dr copy into P.dr_bf16).
   auto bn_relu_backward = [&](const Conv& c, const T* dy, const T* y, T* dx) {
     dk::BatchNormInferenceBackwardParamsT<T> bp;
     bp.rows = N * c.shape.out_height() * c.shape.out_width();

@@ -170,8 +170,9 @@ class NetworkT {
   struct Plan;
   void conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* y,
                     void* s);
+  // dy_bf16: the bf16 copy of dy (wmma_bf16), written by the batch-norm backward that produced dy.
   void conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* dy,
-                     std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
+                     const std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
   void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
   void conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate, void* s);
   void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);

@@ -298,8 +298,8 @@ def torch_timings(torch, shapes, layers, variants, device, warmup, repeats):
                 p = uniform(count).requires_grad_(True)
                 p.grad = uniform(count, -1e-3, 1e-3)
                 params.append(p)
-            groups = [{"params": [params[0], params[2]], "weight_decay": decay},
-                      {"params": [params[1]], "weight_decay": 0.0}]
+            groups = [{"params": [t for t, seg in zip(params, SEGMENTS) if seg[2]], "weight_decay": decay},
+                      {"params": [t for t, seg in zip(params, SEGMENTS) if not seg[2]], "weight_decay": 0.0}]
             try:
                 opt = make(groups, {variant: True})
             except (RuntimeError, TypeError, ValueError) as e:

@@ -7,7 +7,7 @@ times the same convolution with PyTorch on the same GPU:
   dgrad    torch.ops.aten.convolution_backward(..., output_mask=[True, False, False])
   wgrad    torch.ops.aten.convolution_backward(..., output_mask=[False, True, False])
 with x and dy in channels_last (NHWC, as deeper), w as K x C x R x S in channels_last (KRSC in
-memory), no bias. deeper's math wmma_bf16 is compared with torch bf16 (cuDNN writes bf16 outputs,
+memory), no bias. deeper's math wmma_bf16 (and wmma_bf16_v1, its kernel version 1) is compared with torch bf16 (cuDNN writes bf16 outputs,
 deeper fp32) and simt_f32 with torch fp32 (TF32 off unless --allow-tf32). Keras 'same' padding
 with (0 before, 1 after) is expressed by padding the input beforehand (outside the timing) and
 convolving with padding 0. Timing: CUDA events around each call after --warmup calls, the median of
@@ -27,11 +27,13 @@ without --dry-run, when CUDA is unusable.
 import argparse
 import json
 import math
+import os
 import re
-import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import median_ms  # noqa: E402
 
 
 def keras_same(size, kernel, stride):
@@ -63,7 +65,7 @@ def flops(s):
     return 2.0 * s["N"] * p * p * s["K"] * s["R"] * s["R"] * s["C"]
 
 
-NAME = re.compile(r"^conv/(forward|dgrad|wgrad)/(wmma_bf16|simt_f32)/([^/]+)/B:(\d+)/R:(\d+)")
+NAME = re.compile(r"^conv/(forward|dgrad|wgrad)/(wmma_bf16|wmma_bf16_v1|simt_f32)/([^/]+)/B:(\d+)/R:(\d+)")
 
 
 def run_bench(path, device, bench_filter, min_time):
@@ -105,24 +107,8 @@ def torch_time_ms(torch, row, shape, dtype, device, warmup, repeats):
         mask = [True, False, False] if row["op"] == "dgrad" else [False, True, False]
         return torch.ops.aten.convolution_backward(dy, x, w, None, [st, st], [pad, pad], [1, 1], False, [0, 0], 1, mask)
 
-    cuda = device != "cpu"
     with torch.no_grad():
-        for _ in range(warmup):
-            call()
-        times = []
-        for _ in range(repeats):
-            if cuda:
-                start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                start.record()
-                call()
-                stop.record()
-                stop.synchronize()
-                times.append(start.elapsed_time(stop))
-            else:
-                t0 = time.perf_counter()
-                call()
-                times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        return median_ms(torch, call, device != "cpu", warmup, repeats)
 
 
 def main():
@@ -156,12 +142,16 @@ def main():
         print("conv_vs_torch.py: error: bench_conv reported no conv benchmarks (check --filter)", file=sys.stderr)
         return 1
     device = "cuda" if cuda else "cpu"
+    torch_ms = {}  # one torch timing per (op, dtype, layer, batch, res): wmma_bf16 and _v1 share it
     for row in rows:
         shape = resnet10_conv_shapes(row["batch"], row["res"])[row["layer"]]
-        dtype = torch.bfloat16 if (row["math"] == "wmma_bf16" and cuda) else torch.float32
+        dtype = torch.bfloat16 if (row["math"].startswith("wmma_bf16") and cuda) else torch.float32
         reps = 3 if a.dry_run else a.repeats
         row["torch_dtype"] = str(dtype).replace("torch.", "")
-        row["torch_ms"] = torch_time_ms(torch, row, shape, dtype, device, 1 if a.dry_run else a.warmup, reps)
+        key = (row["op"], row["torch_dtype"], row["layer"], row["batch"], row["res"])
+        if key not in torch_ms:
+            torch_ms[key] = torch_time_ms(torch, row, shape, dtype, device, 1 if a.dry_run else a.warmup, reps)
+        row["torch_ms"] = torch_ms[key]
         row["gflop"] = flops(shape) * 1e-9
         row["deeper_tflops"] = flops(shape) / (row["deeper_ms"] * 1e-3) * 1e-12
         row["torch_tflops"] = flops(shape) / (row["torch_ms"] * 1e-3) * 1e-12
@@ -169,10 +159,10 @@ def main():
     name = torch.cuda.get_device_name() if cuda else "cpu"
     print(f"device: {name}; torch {torch.__version__}; cudnn {torch.backends.cudnn.version()}; "
           f"ratio = cuDNN time / deeper time (> 1: deeper faster)")
-    print(f"{'op':7} {'math':9} {'R':>3} {'B':>4} {'layer':26} {'GFLOP':>7} {'deeper ms':>10} {'TF/s':>7} "
+    print(f"{'op':7} {'math':12} {'R':>3} {'B':>4} {'layer':26} {'GFLOP':>7} {'deeper ms':>10} {'TF/s':>7} "
           f"{'torch ms':>10} {'TF/s':>7} {'ratio':>6}")
     for r in rows:
-        print(f"{r['op']:7} {r['math']:9} {r['res']:>3} {r['batch']:>4} {r['layer']:26} {r['gflop']:7.2f} "
+        print(f"{r['op']:7} {r['math']:12} {r['res']:>3} {r['batch']:>4} {r['layer']:26} {r['gflop']:7.2f} "
               f"{r['deeper_ms']:10.3f} {r['deeper_tflops']:7.1f} {r['torch_ms']:10.3f} {r['torch_tflops']:7.1f} "
               f"{r['ratio']:6.2f}")
     groups = {}
@@ -181,7 +171,7 @@ def main():
     print("geometric mean of the ratios:")
     for (op, mth, res), ratios in sorted(groups.items()):
         gm = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
-        print(f"  {op:7} {mth:9} R {res:>3}: {gm:5.2f} over {len(ratios)} layers")
+        print(f"  {op:7} {mth:12} R {res:>3}: {gm:5.2f} over {len(ratios)} layers")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"device": name, "torch": torch.__version__, "rows": rows}, f, indent=1)

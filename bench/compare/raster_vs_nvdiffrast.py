@@ -50,6 +50,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import call_times_ms  # noqa: E402
+
 OPS = ("rasterize", "interpolate", "interpolate_fwd_bwd", "antialias", "antialias_fwd_bwd")
 
 
@@ -218,18 +221,7 @@ def time_nvdiffrast(torch, dr, ctx, pos_np, tri_np, res, repeats, warmup):
                antialias=antialias, antialias_fwd_bwd=antialias_fwd_bwd)
     results = {}
     for name, fn in fns.items():
-        for _ in range(warmup):
-            fn()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(repeats):
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            times.append(start.elapsed_time(stop))
-        results[name] = summarize(times)
+        results[name] = summarize(call_times_ms(torch, fn, True, warmup, repeats))
     coverage = float((rast[..., 3] > 0).float().mean().item())
     return results, coverage
 

@@ -65,12 +65,11 @@ def run_gbench(cmd):
         raise RuntimeError(f"{cmd[0]} printed no JSON on stdout ({e})") from e
 
 
-def median_ms(torch, fn, cuda, warmup, repeats):
-    """Median milliseconds of fn() over `repeats` calls after `warmup` calls.
+def call_times_ms(torch, fn, cuda, warmup, repeats):
+    """Milliseconds of each of `repeats` calls of fn() after `warmup` calls.
 
     On CUDA each call is bracketed by CUDA events on the current stream (so host-side gaps between
     its kernels count, as they do in a training step); on the CPU by time.perf_counter."""
-    import statistics
     import time
     for _ in range(warmup):
         fn()
@@ -89,4 +88,10 @@ def median_ms(torch, fn, cuda, warmup, repeats):
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return times
+
+
+def median_ms(torch, fn, cuda, warmup, repeats):
+    """Median milliseconds of fn() over `repeats` calls after `warmup` calls (call_times_ms)."""
+    import statistics
+    return statistics.median(call_times_ms(torch, fn, cuda, warmup, repeats))

@@ -24,9 +24,12 @@ Exits 2 with a message when torch is missing or, without --dry-run, when CUDA is
 """
 import argparse
 import json
-import statistics
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import median_ms  # noqa: E402
 
 
 def keras_same(size, kernel, stride):
@@ -107,25 +110,7 @@ def torch_images_per_s(torch, size, batch, mode, device, warmup, repeats):
         loss.backward()
         opt.step()
 
-    for _ in range(warmup):
-        step()
-    times = []
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        for _ in range(repeats):
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            step()
-            stop.record()
-            stop.synchronize()
-            times.append(start.elapsed_time(stop) / 1e3)
-    else:
-        import time
-        for _ in range(repeats):
-            t = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - t)
-    return batch / statistics.median(times)
+    return batch / (median_ms(torch, step, device.type == "cuda", warmup, repeats) * 1e-3)
 
 
 def deeper_rows(bench, device, sizes):

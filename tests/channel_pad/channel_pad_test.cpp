@@ -210,7 +210,7 @@ TEST(UnpadChannels, EmuMatchesCpuAndTheDefinitionWithSetAndAccumulate) {
           const auto got = out.values();
           ASSERT_EQ(got.size(), want.size());
           // Bitwise (NaN payloads included): a copy or one fp32 addition on every backend.
-          EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+          EXPECT_TRUE(got.empty() || std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0)
               << "rows " << s.rows << " C " << s.channels << " <- " << s.padded << " accumulate " << accumulate
               << " on " << d.name();
           EXPECT_EQ(out.data[want.size()], kPoison32);

@@ -79,7 +79,7 @@ StemRun run_step(const Device& device, bool pad, bool switch_after_forward = fal
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // Every gradient outside [first, first + count) bit-identical; inside within fp32 rounding.

@@ -16,6 +16,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 namespace {
 
 using deeper::Device;
@@ -35,8 +37,9 @@ const deeper::render::FaceModel& face_model() {
   return model;
 }
 
+// A new, empty folder per test process (the pid keeps concurrent runs of the suite apart).
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("deeper_nn_net_" + name);
+  const fs::path d = fs::temp_directory_path() / ("deeper_nn_net_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   return d;
 }

@@ -5,6 +5,8 @@
 
 #include "core/error.h"
 
+#include "tests/support/error_of.h"
+
 #include <cuda_fp16.h>
 #include <gtest/gtest.h>
 
@@ -31,14 +33,7 @@ std::vector<float> random_floats(int n, unsigned seed, float lo = -1.0f, float h
 
 constexpr float kPoison = -12345.0f;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const deeper::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using deeper::test_util::error_of;
 
 }  // namespace
 

@@ -5,7 +5,7 @@
 #include "kernels/runtime/cuda_check.h"
 #include "kernels/runtime/device.h"
 #include "tests/support/gpu_test_util.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <cuda_runtime_api.h>
 

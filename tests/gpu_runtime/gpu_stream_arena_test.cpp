@@ -6,7 +6,7 @@
 #include "kernels/runtime/stream.h"
 #include "kernels/runtime/tensor.h"
 #include "tests/support/gpu_test_util.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <cstdint>
 #include <cstdio>

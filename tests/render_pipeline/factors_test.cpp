@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 
+#include "tests/support/error_of.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,14 +23,7 @@ namespace dk = deeper::kernels;
 
 bool same(const ImageFactors& a, const ImageFactors& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using deeper::test_util::error_of;
 
 TEST(RenderFactors, DeterministicAndIndexAddressed) {
   const FactorSampling s = default_sampling(7, 50);

@@ -10,6 +10,8 @@
 #include "kernels/raster/rasterize.h"
 #include "kernels/render/synthesis.h"
 
+#include "tests/support/error_of.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -27,14 +29,7 @@ using test::small_model;
 
 constexpr int kSize = 40;
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using deeper::test_util::error_of;
 
 // Everything of ImageFactors before the lighting model (the Lambert-era factors).
 bool same_lambert_part(const ImageFactors& a, const ImageFactors& b) {

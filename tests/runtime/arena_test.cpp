@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "kernels/runtime/arena.h"
 #include "kernels/runtime/tensor.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <cstdint>
 #include <limits>

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/runtime/cuda_check.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <cuda_runtime_api.h>
 

@@ -5,7 +5,7 @@
 #include "kernels/runtime/device.h"
 #include "kernels/runtime/memory.h"
 #include "kernels/runtime/stream.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <cstdint>
 #include <cstring>

@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "kernels/runtime/stream.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <chrono>
 #include <thread>

@@ -5,7 +5,7 @@
 #include "kernels/runtime/arena.h"
 #include "kernels/runtime/stream.h"
 #include "kernels/runtime/tensor.h"
-#include "tests/runtime/error_of.h"
+#include "tests/support/error_of.h"
 
 #include <array>
 #include <cstdint>

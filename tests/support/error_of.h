@@ -1,5 +1,5 @@
 // error_of(fn): the message of the deeper::Error that fn throws; a test failure when it throws
-// nothing. Shared by the runtime and gpu_runtime suites.
+// nothing. Shared by the test suites.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -267,150 +267,7 @@ PipelineRun run_pipeline(const Device& device, const Scene& scene, bool determin
 
 class RenderGradChainFd : public ::testing::TestWithParam<bool> {};
 
-TEST_P(RenderGradChainFd, WholeChainMatchesCentralDifferences) {
-  const Scene scene(GetParam());
-  const dr::RenderModel rm(Device::cpu(), small_model(), scene.identities);
-  dr::Renderer renderer(rm, scene.options);
-  Reference ref = make_reference(renderer, scene.options);
-  for (const auto& id : scene.identities.identities) ref.design.push_back(dr::design_vector(small_model(), id.factors));
-  const PipelineRun run = run_pipeline(Device::cpu(), scene, false);
-  ASSERT_EQ(run.grads.shape.size(), 2 * static_cast<std::size_t>(small_model().shape_components()));
-  const int h = scene.options.height, w = scene.options.width;
-  const std::vector<float> g = image_weights(2, h, w);
-  const std::size_t plane = static_cast<std::size_t>(h * w * 3);
-
-  // The double forward reproduces the float pipeline's images (ids from the same rasterizer).
-  for (int b = 0; b < 2; ++b) {
-    const std::vector<double> img = ref.render(scene.params[static_cast<std::size_t>(b)]);
-    double worst = 0;
-    int face = 0;
-    for (std::size_t i = 0; i < plane; ++i) {
-      worst = std::max(worst, std::fabs(img[i] - run.images[b * plane + i]));
-      face += std::fabs(img[i] - scene.options.background[i % 3]) > 1e-3;
-    }
-    EXPECT_LT(worst, 2e-3) << "image " << b;
-    EXPECT_GT(face, static_cast<int>(plane / 4)) << "image " << b << ": the face covers too little";
-  }
-
-  const std::size_t ks = static_cast<std::size_t>(small_model().shape_components());
-  const std::size_t kt = static_cast<std::size_t>(small_model().texture_components());
-  int checked = 0;
-  for (int b = 0; b < 2; ++b) {
-    Params p = scene.params[static_cast<std::size_t>(b)];
-    const auto loss = [&](std::vector<std::int32_t>* ids) {
-      const std::vector<double> img = ref.render(p, ids);
-      double s = 0;
-      for (std::size_t i = 0; i < plane; ++i) s += g[b * plane + i] * img[i];
-      return s;
-    };
-    std::vector<std::int32_t> base_ids;
-    loss(&base_ids);
-    const dk::FactorGrads& fg = run.grads.factors[static_cast<std::size_t>(b)];
-    struct Item {
-      const char* name;
-      double* x;
-      double analytic;
-      double eps;
-    };
-    std::vector<Item> items = {
-        {"shape 0", &p.s[0], run.grads.shape[b * ks + 0], 1e-3},
-        {"shape 2", &p.s[2], run.grads.shape[b * ks + 2], 1e-3},
-        {"texture 0", &p.t[0], run.grads.texture[b * kt + 0], 1e-4},
-        {"texture 3", &p.t[3], run.grads.texture[b * kt + 3], 1e-4},
-        {"intensity", &p.f[0], fg.intensity, 1e-4},
-        {"yaw", &p.f[1], fg.yaw, 1e-3},
-        {"pitch", &p.f[2], fg.pitch, 1e-3},
-        {"roll", &p.f[3], fg.roll, 1e-3},
-        {"scale", &p.f[4], fg.scale, 1e-4},
-        {"tx", &p.f[5], fg.tx, 1e-5},
-        {"ty", &p.f[6], fg.ty, 1e-5},
-        {"light azimuth", &p.f[7], fg.light_azimuth, 1e-3},
-        {"light elevation", &p.f[8], fg.light_elevation, 1e-3},
-        {"ambient", &p.f[9], fg.ambient, 1e-4},
-        {"diffuse", &p.f[10], fg.diffuse, 1e-4},
-    };
-    for (const Item& it : items) {
-      // Shrink the step until the perturbation leaves every pixel's triangle id unchanged.
-      // At a kink (a texel centre, a clamp, the Lambert terminator) the one-sided slopes differ and the
-      // analytic gradient is one of them: it must lie in [min, max] of the two, up to the tolerance.
-      double eps = it.eps, fd = 0, left = 0, right = 0;
-      bool stable = false;
-      for (int tries = 0; tries < 4 && !stable; ++tries, eps /= 8) {
-        const double keep = *it.x;
-        std::vector<std::int32_t> up_ids, down_ids;
-        *it.x = keep + eps;
-        const double up = loss(&up_ids);
-        *it.x = keep - eps;
-        const double down = loss(&down_ids);
-        *it.x = keep;
-        fd = (up - down) / (2 * eps);
-        const double mid = loss(nullptr);
-        right = (up - mid) / eps;
-        left = (mid - down) / eps;
-        stable = up_ids == base_ids && down_ids == base_ids;
-      }
-      if (!stable) {
-        ADD_FAILURE() << "image " << b << " " << it.name << ": every step changes a pixel's triangle";
-        continue;
-      }
-      ++checked;
-      const double lo = std::min(left, right), hi = std::max(left, right);
-      const double off = it.analytic < lo ? lo - it.analytic : (it.analytic > hi ? it.analytic - hi : 0.0);
-      EXPECT_LE(off, 5e-3 * std::fabs(fd) + 2e-3)
-          << "image " << b << " " << it.name << ": analytic " << it.analytic << ", one-sided slopes " << left << ", "
-          << right << " (antialias " << scene.options.antialias << ")";
-    }
-  }
-  EXPECT_EQ(checked, 30);
-  // Not all zero: the chain really carries gradient to every group.
-  EXPECT_GT(std::fabs(run.grads.factors[0].yaw), 1e-3);
-  EXPECT_GT(std::fabs(run.grads.texture[0]), 1e-3);
-  EXPECT_GT(std::fabs(run.grads.shape[0]), 1e-4);
-}
-
-INSTANTIATE_TEST_SUITE_P(Antialias, RenderGradChainFd, ::testing::Bool());
-
-TEST(RenderGradChain, EmuMatchesCpu) {
-  const Scene scene;
-  const PipelineRun cpu = run_pipeline(Device::cpu(), scene, false);
-  const PipelineRun emu = run_pipeline(Device::emu(), scene, false);
-  const auto close = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
-    ASSERT_EQ(a.size(), b.size()) << what;
-    double scale = 0;
-    for (float x : a) scale = std::max(scale, static_cast<double>(std::fabs(x)));
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      EXPECT_NEAR(a[i], b[i], 1e-4 * scale + 1e-6) << what << "[" << i << "]";
-    }
-  };
-  close(cpu.grads.shape, emu.grads.shape, "shape");
-  close(cpu.grads.texture, emu.grads.texture, "texture");
-  close(cpu.grads.expression, emu.grads.expression, "expression");
-  close(cpu.grads.light, emu.grads.light, "light");
-  ASSERT_EQ(cpu.grads.factors.size(), emu.grads.factors.size());
-  for (std::size_t b = 0; b < cpu.grads.factors.size(); ++b) {
-    const auto& x = cpu.grads.factors[b];
-    const auto& y = emu.grads.factors[b];
-    const float a[] = {x.intensity, x.yaw, x.pitch, x.roll, x.scale, x.tx, x.ty, x.light_azimuth, x.light_elevation, x.ambient, x.diffuse};
-    const float e[] = {y.intensity, y.yaw, y.pitch, y.roll, y.scale, y.tx, y.ty, y.light_azimuth, y.light_elevation, y.ambient, y.diffuse};
-    for (int i = 0; i < 11; ++i) EXPECT_NEAR(a[i], e[i], 1e-4 * std::fabs(a[i]) + 1e-4) << "image " << b << " factor " << i;
-  }
-}
-
-TEST(RenderGradChain, DeterministicModeRepeatsBitForBit) {
-  const Scene scene;
-  deeper::emu::set_seed(3);
-  const PipelineRun a = run_pipeline(Device::emu(), scene, true);
-  deeper::emu::set_seed(8);
-  const PipelineRun b = run_pipeline(Device::emu(), scene, true);
-  EXPECT_EQ(0, std::memcmp(a.grads.shape.data(), b.grads.shape.data(), a.grads.shape.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(a.grads.texture.data(), b.grads.texture.data(), a.grads.texture.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(a.grads.factors.data(), b.grads.factors.data(), a.grads.factors.size() * sizeof(dk::FactorGrads)));
-  // And close to the float-atomics result on the CPU.
-  const PipelineRun c = run_pipeline(Device::cpu(), scene, false);
-  for (std::size_t i = 0; i < c.grads.shape.size(); ++i) EXPECT_NEAR(a.grads.shape[i], c.grads.shape[i], 1e-3 * std::fabs(c.grads.shape[i]) + 1e-4);
-}
-
-// Central differences of the double forward for `items` of image b (as the Lambert test above: the
+// Central differences of the double forward for `items` of image b (the
 // step shrinks until no pixel changes its triangle; at a kink the analytic value must lie between the
 // one-sided slopes). Returns how many were checked.
 struct FdItem {
@@ -462,6 +319,107 @@ int check_central_differences(const Reference& ref, Params& p, const std::vector
   }
   return checked;
 }
+
+TEST_P(RenderGradChainFd, WholeChainMatchesCentralDifferences) {
+  const Scene scene(GetParam());
+  const dr::RenderModel rm(Device::cpu(), small_model(), scene.identities);
+  dr::Renderer renderer(rm, scene.options);
+  Reference ref = make_reference(renderer, scene.options);
+  for (const auto& id : scene.identities.identities) ref.design.push_back(dr::design_vector(small_model(), id.factors));
+  const PipelineRun run = run_pipeline(Device::cpu(), scene, false);
+  ASSERT_EQ(run.grads.shape.size(), 2 * static_cast<std::size_t>(small_model().shape_components()));
+  const int h = scene.options.height, w = scene.options.width;
+  const std::vector<float> g = image_weights(2, h, w);
+  const std::size_t plane = static_cast<std::size_t>(h * w * 3);
+
+  // The double forward reproduces the float pipeline's images (ids from the same rasterizer).
+  for (int b = 0; b < 2; ++b) {
+    const std::vector<double> img = ref.render(scene.params[static_cast<std::size_t>(b)]);
+    double worst = 0;
+    int face = 0;
+    for (std::size_t i = 0; i < plane; ++i) {
+      worst = std::max(worst, std::fabs(img[i] - run.images[b * plane + i]));
+      face += std::fabs(img[i] - scene.options.background[i % 3]) > 1e-3;
+    }
+    EXPECT_LT(worst, 2e-3) << "image " << b;
+    EXPECT_GT(face, static_cast<int>(plane / 4)) << "image " << b << ": the face covers too little";
+  }
+
+  const std::size_t ks = static_cast<std::size_t>(small_model().shape_components());
+  const std::size_t kt = static_cast<std::size_t>(small_model().texture_components());
+  int checked = 0;
+  for (int b = 0; b < 2; ++b) {
+    Params p = scene.params[static_cast<std::size_t>(b)];
+    const dk::FactorGrads& fg = run.grads.factors[static_cast<std::size_t>(b)];
+    const std::vector<FdItem> items = {
+        {"shape 0", &p.s[0], run.grads.shape[b * ks + 0], 1e-3},
+        {"shape 2", &p.s[2], run.grads.shape[b * ks + 2], 1e-3},
+        {"texture 0", &p.t[0], run.grads.texture[b * kt + 0], 1e-4},
+        {"texture 3", &p.t[3], run.grads.texture[b * kt + 3], 1e-4},
+        {"intensity", &p.f[0], fg.intensity, 1e-4},
+        {"yaw", &p.f[1], fg.yaw, 1e-3},
+        {"pitch", &p.f[2], fg.pitch, 1e-3},
+        {"roll", &p.f[3], fg.roll, 1e-3},
+        {"scale", &p.f[4], fg.scale, 1e-4},
+        {"tx", &p.f[5], fg.tx, 1e-5},
+        {"ty", &p.f[6], fg.ty, 1e-5},
+        {"light azimuth", &p.f[7], fg.light_azimuth, 1e-3},
+        {"light elevation", &p.f[8], fg.light_elevation, 1e-3},
+        {"ambient", &p.f[9], fg.ambient, 1e-4},
+        {"diffuse", &p.f[10], fg.diffuse, 1e-4},
+    };
+    SCOPED_TRACE(::testing::Message() << "antialias " << scene.options.antialias);
+    checked += check_central_differences(ref, p, g, b, items);
+  }
+  EXPECT_EQ(checked, 30);
+  // Not all zero: the chain really carries gradient to every group.
+  EXPECT_GT(std::fabs(run.grads.factors[0].yaw), 1e-3);
+  EXPECT_GT(std::fabs(run.grads.texture[0]), 1e-3);
+  EXPECT_GT(std::fabs(run.grads.shape[0]), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Antialias, RenderGradChainFd, ::testing::Bool());
+
+TEST(RenderGradChain, EmuMatchesCpu) {
+  const Scene scene;
+  const PipelineRun cpu = run_pipeline(Device::cpu(), scene, false);
+  const PipelineRun emu = run_pipeline(Device::emu(), scene, false);
+  const auto close = [](const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    double scale = 0;
+    for (float x : a) scale = std::max(scale, static_cast<double>(std::fabs(x)));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_NEAR(a[i], b[i], 1e-4 * scale + 1e-6) << what << "[" << i << "]";
+    }
+  };
+  close(cpu.grads.shape, emu.grads.shape, "shape");
+  close(cpu.grads.texture, emu.grads.texture, "texture");
+  close(cpu.grads.expression, emu.grads.expression, "expression");
+  close(cpu.grads.light, emu.grads.light, "light");
+  ASSERT_EQ(cpu.grads.factors.size(), emu.grads.factors.size());
+  for (std::size_t b = 0; b < cpu.grads.factors.size(); ++b) {
+    const auto& x = cpu.grads.factors[b];
+    const auto& y = emu.grads.factors[b];
+    const float a[] = {x.intensity, x.yaw, x.pitch, x.roll, x.scale, x.tx, x.ty, x.light_azimuth, x.light_elevation, x.ambient, x.diffuse};
+    const float e[] = {y.intensity, y.yaw, y.pitch, y.roll, y.scale, y.tx, y.ty, y.light_azimuth, y.light_elevation, y.ambient, y.diffuse};
+    for (int i = 0; i < 11; ++i) EXPECT_NEAR(a[i], e[i], 1e-4 * std::fabs(a[i]) + 1e-4) << "image " << b << " factor " << i;
+  }
+}
+
+TEST(RenderGradChain, DeterministicModeRepeatsBitForBit) {
+  const Scene scene;
+  deeper::emu::set_seed(3);
+  const PipelineRun a = run_pipeline(Device::emu(), scene, true);
+  deeper::emu::set_seed(8);
+  const PipelineRun b = run_pipeline(Device::emu(), scene, true);
+  EXPECT_EQ(0, std::memcmp(a.grads.shape.data(), b.grads.shape.data(), a.grads.shape.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(a.grads.texture.data(), b.grads.texture.data(), a.grads.texture.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(a.grads.factors.data(), b.grads.factors.data(), a.grads.factors.size() * sizeof(dk::FactorGrads)));
+  // And close to the float-atomics result on the CPU.
+  const PipelineRun c = run_pipeline(Device::cpu(), scene, false);
+  for (std::size_t i = 0; i < c.grads.shape.size(); ++i) EXPECT_NEAR(a.grads.shape[i], c.grads.shape[i], 1e-3 * std::fabs(c.grads.shape[i]) + 1e-4);
+}
+
 
 // A mixed batch: image 0 lit by 9 x RGB spherical harmonics, image 1 by Lambert. The SH image's
 // gradients to its SH coefficients, pose (yaw, pitch), a shape and a texture coefficient, and the

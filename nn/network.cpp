@@ -572,9 +572,8 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   mp.x = P.s1;
   mp.y = P.p;
   mp.argmax = P.argmax;
+  mp.y_bf16 = bf16 ? P.p_bf16 : nullptr;  // stage 2's bf16 input, in the same pass
   maxpool_fwd(device_, mp, s);
-  const std::int64_t p_count = batch * P.pool_h * P.pool_w * P.stem.shape.out_channels;
-  if (bf16) to_bf16(P.p, P.p_bf16, p_count, s);
 
   // Stages.
   const T* in = P.p;

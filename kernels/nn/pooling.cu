@@ -128,6 +128,7 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads)
     nn::Pack<V> out;
     for (int j = 0; j < V; ++j) out.v[j] = best[j];
     nn::store<V>(p.y + static_cast<std::int64_t>(idx) * V, out);
+    if (p.y_bf16 != nullptr) nn::store_bf16<V>(p.y_bf16 + static_cast<std::int64_t>(idx) * V, out);
     store_index<V>(p.argmax + static_cast<std::int64_t>(idx) * V, at);
   }
 }
@@ -260,7 +261,8 @@ void launch_maxpool_backward(const MaxPoolBackwardParams& p, void* stream) {
 void maxpool_forward(const MaxPoolParams& p, void* stream) {
   const std::int64_t Ho = pool_output_size(p.height, p.kernel, p.stride, p.pad);
   const std::int64_t Wo = pool_output_size(p.width, p.kernel, p.stride, p.pad);
-  const bool vec = p.channels % 4 == 0 && nn::aligned16(p.x) && nn::aligned16(p.y) && nn::aligned16(p.argmax);
+  const bool vec = p.channels % 4 == 0 && nn::aligned16(p.x) && nn::aligned16(p.y) && nn::aligned16(p.argmax) &&
+                   nn::aligned8(p.y_bf16);
   const bool narrow = narrow_indices(p.batch * Ho * Wo * p.channels / (vec ? 4 : 1), p.height, p.width, p.pad);
   if (vec) {
     return narrow ? launch_maxpool_forward<4, NarrowIndex>(p, Ho, Wo, stream)

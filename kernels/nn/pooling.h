@@ -67,6 +67,7 @@ struct MaxPoolParamsT {
   const T* x = nullptr;             // batch x height x width x channels
   T* y = nullptr;                   // batch x out_height x out_width x channels
   std::int32_t* argmax = nullptr;   // as y: h·width + w of the chosen input
+  std::uint16_t* y_bf16 = nullptr;  // optional: a bf16 copy of y (float_to_bf16_bits), same pass
 };
 
 template <typename T>

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/common/dispatch.h"
+#include "kernels/nn/optimizer.h"
 
 namespace deeper::kernels {
 
@@ -86,6 +87,10 @@ void maxpool_forward(const MaxPoolParamsT<T>& p) {
               }
             }
           }
+        }
+        if (p.y_bf16 != nullptr) {
+          std::uint16_t* yb = p.y_bf16 + ((n * Ho + oh) * Wo + ow) * C;
+          for (std::int64_t c = 0; c < C; ++c) yb[c] = float_to_bf16_bits(static_cast<float>(y[c]));
         }
       }
     }

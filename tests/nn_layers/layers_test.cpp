@@ -6,6 +6,7 @@
 #include "kernels/nn/activation.h"
 #include "kernels/nn/cross_entropy.h"
 #include "kernels/nn/linear.h"
+#include "kernels/nn/optimizer.h"
 #include "kernels/nn/pooling.h"
 
 namespace {
@@ -171,9 +172,11 @@ void expect_maxpool_matches_cpu(const PoolShape& sh, std::size_t offset, unsigne
   const auto dy = random_vector(out + offset, seed + 1);
   std::vector<float> y[2], dx[2];
   std::vector<std::int32_t> am[2];
+  std::vector<std::uint16_t> yb[2];  // the bf16 copy of y, written with it
   for (int d = 0; d < 2; ++d) {
     const Device& device = d == 0 ? kCpu : kEmu;
     y[d] = poisoned(out + offset);
+    yb[d].assign(out + offset, 0xFFFFu);
     dx[d] = poisoned(in + offset);
     am[d].assign(out + offset, -5);
     const float* px = x.data() + offset;
@@ -181,7 +184,11 @@ void expect_maxpool_matches_cpu(const PoolShape& sh, std::size_t offset, unsigne
       ASSERT_TRUE(nn_aligned16(px) && nn_aligned16(y[d].data()) && nn_aligned16(am[d].data()) &&
                   nn_aligned16(dy.data()) && nn_aligned16(dx[d].data()));
     }
-    dk::maxpool_forward(device, {sh.n, sh.h, sh.w, sh.c, sh.k, sh.s, sh.p, px, y[d].data() + offset, am[d].data() + offset});
+    dk::maxpool_forward(device, {sh.n, sh.h, sh.w, sh.c, sh.k, sh.s, sh.p, px, y[d].data() + offset, am[d].data() + offset,
+                                 yb[d].data() + offset});
+    for (std::size_t i = offset; i < out + offset; ++i) {
+      ASSERT_EQ(yb[d][i], dk::float_to_bf16_bits(y[d][i])) << "bf16 copy of y at " << i << (d ? " (emu)" : " (cpu)");
+    }
     dk::maxpool_backward(device, {sh.n, sh.h, sh.w, sh.c, sh.k, sh.s, sh.p, dy.data() + offset, am[d].data() + offset,
                                   dx[d].data() + offset});
   }

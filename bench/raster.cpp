@@ -17,7 +17,8 @@
 //                           backward to texture (atomics) and UVs;
 //   shade, shade_fwd_bwd    Lambert + ambient, per-image light; backward to normals, albedo, light;
 //   antialias, antialias_fwd_bwd   silhouette antialiasing of a 3-channel image; backward to
-//                           colours and clip positions (edge topology built once per mesh).
+//                           colours and clip positions (edge topology built once per mesh);
+//   antialias_masked        antialias_edge_mask (B x T silhouette-edge masks) + antialias using them.
 // Sizes: B = 16 on the CPU, 256 and 1024 on a GPU; R = 64, 112, 224. Indices are checked once
 // before timing (check_indices off in the loop). GPU work is timed with CUDA events, CPU work with
 // the host clock (manual time); one warm-up run first.
@@ -57,12 +58,13 @@ struct Case {
   // The differentiable ops, made on first use (grad: ~5 GB at B = 1024, R = 224).
   bool grad_ready = false;
   deeper::DeviceBuffer grad_out, grad_attr, grad_rast, grad_pos, uv_attr, uv, grad_uv, tex, grad_tex, out2, grad_a,
-      grad_b, light, grad_light, topology;
+      grad_b, light, grad_light, topology, edge_mask;
   dk::InterpolateGradParams interp_grad;
   dk::RasterizeGradParams raster_grad;
   dk::TextureParams texture;
   dk::ShadeParams shade;
   dk::AntialiasParams antialias;
+  dk::AntialiasEdgeMaskParams edge_mask_params;
 };
 
 struct Globals {
@@ -236,6 +238,17 @@ Case& get_grad_case(std::int64_t batch, int res) {
   ap.grad_out = grad_out;
   ap.grad_color = static_cast<float*>(c.grad_a.data());
   ap.grad_pos.grad = static_cast<float*>(c.grad_pos.data());
+  c.edge_mask = deeper::DeviceBuffer(g.device, std::max<std::size_t>(static_cast<std::size_t>(batch * ap.triangles), 16));
+  auto& mp = c.edge_mask_params;
+  mp.pos = ap.pos;
+  mp.tri = ap.tri;
+  mp.topology = ap.topology;
+  mp.batch = batch;
+  mp.vertices = V;
+  mp.triangles = ap.triangles;
+  mp.height = mp.width = res;
+  mp.check_indices = false;
+  mp.mask = static_cast<std::uint8_t*>(c.edge_mask.data());
   c.grad_ready = true;
   return c;
 }
@@ -324,6 +337,16 @@ void BM_antialias_fwd_bwd(benchmark::State& state) {
   });
 }
 
+// The mask pass and antialias using it (the render pipeline's order; compare with antialias).
+void BM_antialias_masked(benchmark::State& state) {
+  run_grad_op(state, [](Case& c, void* s) {
+    dk::antialias_edge_mask(g.device, c.edge_mask_params, s);
+    dk::AntialiasParams p = c.antialias;
+    p.edge_mask = c.edge_mask_params.mask;
+    dk::antialias(g.device, p, s);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -345,6 +368,7 @@ int main(int argc, char** argv) {
                   std::pair{"interpolate_fwd_bwd", &BM_interpolate_fwd_bwd}, std::pair{"texture", &BM_texture},
                   std::pair{"texture_fwd_bwd", &BM_texture_fwd_bwd}, std::pair{"shade", &BM_shade},
                   std::pair{"shade_fwd_bwd", &BM_shade_fwd_bwd}, std::pair{"antialias", &BM_antialias},
+                  std::pair{"antialias_masked", &BM_antialias_masked},
                   std::pair{"antialias_fwd_bwd", &BM_antialias_fwd_bwd}}) {
               benchmark::RegisterBenchmark(name, fn)
                   ->ArgNames({"B", "R"})

@@ -187,6 +187,7 @@ void Renderer::ensure(std::int64_t batch) {
   uv_ = DeviceBuffer(dev, px * 2 * f);
   pnormal_ = DeviceBuffer(dev, px * 3 * f);
   color_ = DeviceBuffer(dev, px * 3 * f);
+  edge_mask_ = DeviceBuffer(dev, std::max<std::size_t>(b * static_cast<std::size_t>(model_.triangles()), 16));
   image_ = DeviceBuffer();
   albedo_ = DeviceBuffer();
   capacity_ = batch;
@@ -405,7 +406,22 @@ void Renderer::run(Tensor& out, Stream* stream) {
   stage(RenderStage::shade);
 
   if (options_.antialias) {
+    // Which edges of each triangle are silhouettes in each image: one pass over B x T triangles,
+    // after which antialias skips the pairs whose occluder has none (most) after reading 1 byte.
+    dk::AntialiasEdgeMaskParams mp;
+    mp.pos = static_cast<const float*>(clip_.data());
+    mp.tri = model_.tri();
+    mp.topology = model_.edge_topology();
+    mp.batch = batch;
+    mp.vertices = v;
+    mp.triangles = t;
+    mp.height = h;
+    mp.width = w;
+    mp.check_indices = false;
+    mp.mask = static_cast<std::uint8_t*>(edge_mask_.data());
+    dk::antialias_edge_mask(dev, mp, s);
     dk::AntialiasParams ap;
+    ap.edge_mask = mp.mask;
     ap.color = static_cast<const float*>(color_.data());
     ap.rast = static_cast<const float*>(rast_.data());
     ap.pos = static_cast<const float*>(clip_.data());

@@ -12,7 +12,7 @@
 //   interpolate     UVs (shared V x 2) and normals (B x V x 3) per pixel       (kernels/raster)
 //   shade           the identity's cached texture (bilinear), Lambert + ambient or 9 x RGB
 //                   spherical harmonics (the image's lighting factor), background  (compose_faces)
-//   antialias       analytic silhouette antialiasing                           (kernels/raster)
+//   antialias       silhouette-edge masks, then analytic silhouette antialiasing (kernels/raster)
 //   convert         bf16 output only                                           (to_bf16)
 // Every stage runs on the model's device (cpu, emu or cuda) on one stream; nothing goes through the
 // host except a factor list given by the caller. cpu and emu give the same image bit for bit up to
@@ -133,6 +133,9 @@ class Renderer {
   const float* pixel_uv() const { return static_cast<const float*>(uv_.data()); }
   const float* pixel_normals() const { return static_cast<const float*>(pnormal_.data()); }
   const float* composed() const { return static_cast<const float*>(color_.data()); }
+  // The antialias silhouette-edge masks (B x T bytes, kernels/raster/antialias.h; written only with
+  // options().antialias): antialias_grad reuses them.
+  const std::uint8_t* edge_mask() const { return static_cast<const std::uint8_t*>(edge_mask_.data()); }
   const RenderModel& model() const { return model_; }
   const RenderOptions& options() const { return options_; }
   const std::array<float, 16>& projection() const { return projection_; }
@@ -156,7 +159,7 @@ class Renderer {
   bool given_ = false;
   std::int64_t batch_ = 0, capacity_ = 0;
   DeviceBuffer factors_, setup_, expr_coef_, verts_, cam_, clip_, vnormal_, keys_, rast_, uv_, pnormal_, color_,
-      image_, vcolor_, albedo_, override_tex_;
+      image_, vcolor_, albedo_, override_tex_, edge_mask_;
   int override_h_ = 0, override_w_ = 0;
   bool vertex_colors_ = false;
 };

@@ -172,6 +172,7 @@ void RenderBackward::backward(const Renderer& renderer, const Tensor& d_images, 
     ap.pos = renderer.clip();
     ap.tri = render_model_.tri();
     ap.topology = render_model_.edge_topology();
+    ap.edge_mask = renderer.edge_mask();  // from the forward of this batch (same clip positions)
     ap.batch = batch;
     ap.vertices = v;
     ap.triangles = t;

@@ -1,4 +1,5 @@
-// antialias and antialias_grad kernels: one thread per pixel (definition, layout and costs in
+// antialias and antialias_grad kernels: one thread per pixel; antialias_edge_mask: one per (image,
+// triangle) (definition, layout and costs in
 // kernels/raster/antialias.h; the pair logic is aa_pair there, shared with the CPU reference).
 // Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 1.
 #include "kernels/common/kernel_prelude.cuh"
@@ -35,7 +36,27 @@ __global__ void __launch_bounds__(kThreads) antialias_grad_kernel(AntialiasParam
   }
 }
 
+// One thread per (image, triangle): its silhouette-edge mask.
+__global__ void __launch_bounds__(kThreads) antialias_edge_mask_kernel(AntialiasEdgeMaskParams p) {
+  const AntialiasParams g = p.geometry();
+  const std::int64_t count = p.batch * p.triangles;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t idx = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < count;
+       idx += stride) {
+    const std::int64_t b = idx / p.triangles;
+    p.mask[idx] = aa_triangle_mask(g, b, idx - b * p.triangles);
+  }
+}
+
 }  // namespace
+
+void antialias_edge_mask(const AntialiasEdgeMaskParams& p, void* stream) {
+  check_antialias_edge_mask_params(p);
+  const std::int64_t count = p.batch * p.triangles;
+  if (count == 0) return;
+  launch(antialias_edge_mask_kernel, dim3(grid_blocks(count, kThreads)), dim3(kThreads), 0, stream,
+         "antialias_edge_mask", p);
+}
 
 void antialias(const AntialiasParams& p, void* stream) {
   check_antialias_params(p, false);

@@ -37,6 +37,11 @@
 //   endpoints, through tt = the edge's crossing and the perspective division; atomics
 //   (fixed-point in deterministic mode).
 //
+// Edge mask (optional, AntialiasParams::edge_mask): antialias_edge_mask precomputes, per image and
+// triangle, which of its edges are silhouettes (and whether it is unusable: w <= 0 or a bad index),
+// by the same function aa_pair uses (aa_edge_silhouette), so a pair reads 1 byte for its occluder
+// and skips at once when it has no silhouette edge (interior triangles, most of them); the results
+// are bit-identical with and without it.
 // Kernels: one thread per pixel; forward evaluates its 4 pairs; backward its 4 pairs for the
 // colour gradient and the 2 pairs it owns (right and down) for the position gradient. Cost per pair
 // with differing ids: 3 vertices + up to 3 opposite vertices read (~100 B), ~80 FLOPs; per pixel
@@ -65,6 +70,10 @@ struct AntialiasParamsT {
   const T* pos = nullptr;                 // batch x vertices x 4 clip-space
   const std::int32_t* tri = nullptr;      // triangles x 3
   const std::int32_t* topology = nullptr;  // triangles x 3, from build_edge_topology (device memory)
+  // Optional batch x triangles silhouette-edge masks from antialias_edge_mask on the same pos, tri,
+  // topology, height and width (nullptr: each pair evaluates its occluder's edges itself). Same
+  // results bit for bit; a pair whose occluder has no silhouette edge then reads 1 byte, not ~100.
+  const std::uint8_t* edge_mask = nullptr;
   std::int64_t batch = 0, vertices = 0, triangles = 0, channels = 0;
   int height = 0, width = 0;
   bool check_indices = true;  // as RasterizeParams::check_indices
@@ -79,6 +88,11 @@ using AntialiasParams = AntialiasParamsT<float>;
 inline constexpr std::int64_t kAntialiasMaxChannels = 1024;
 // How far (in pixels, beyond the two centres) a silhouette crossing may lie and still blend a pair.
 inline constexpr float kAntialiasSnapSlack = 1.0f / 64.0f;
+
+// antialias_edge_mask bits: bit k (kAaMaskEdges) edge k is a silhouette; kAaMaskUnusable the
+// triangle has a vertex index outside [0, V) or a vertex with w <= 0 (no pair blends with it).
+inline constexpr std::uint8_t kAaMaskEdges = 0x7;
+inline constexpr std::uint8_t kAaMaskUnusable = 0x8;
 
 // One pixel pair's blend: target pixel (0: the left / top one, 1: the right / bottom one) gets
 // alpha (color[other] - color[target]); the silhouette edge's endpoints are rows va, vb of pos
@@ -101,6 +115,54 @@ DEEPER_HD_INLINE bool aa_screen(const AntialiasParamsT<T>& p, std::int64_t row, 
   return true;
 }
 
+// Triangle t of image b: its vertices' rows of pos (b·V + index) and screen positions; false when
+// the triangle is unusable (a vertex index outside [0, V) or a vertex with w <= 0).
+template <typename T>
+DEEPER_HD_INLINE bool aa_triangle_screen(const AntialiasParamsT<T>& p, std::int64_t b, std::int64_t t,
+                                         std::int64_t* row, T* sx, T* sy) {
+  for (int k = 0; k < 3; ++k) {
+    const std::int64_t v = p.tri[3 * t + k];
+    if (v < 0 || v >= p.vertices) return false;
+    row[k] = b * p.vertices + v;
+    if (!aa_screen(p, row[k], sx[k], sy[k])) return false;
+  }
+  return true;
+}
+
+// Whether edge k (vertex k to k+1) of triangle t of image b, screen vertices (sx, sy), is a
+// silhouette: no neighbour across it (or one with w <= 0 or an index outside [0, V)), or the
+// neighbour's opposite vertex on the same side of the edge as the triangle's own third vertex. The
+// one rule of both aa_pair and antialias_edge_mask. The two side products are rounded separately
+// (rng::exact: nvcc may not fuse them into an fma in one caller and not the other), so the decision
+// has the same bits wherever it is inlined.
+template <typename T>
+DEEPER_HD_INLINE bool aa_edge_silhouette(const AntialiasParamsT<T>& p, std::int64_t b, std::int64_t t, int k,
+                                         const T* sx, const T* sy) {
+  namespace ex = rng::exact;
+  const int a = k, e = (k + 1) % 3, own = (k + 2) % 3;
+  const std::int32_t nv = p.topology[3 * t + k];
+  T nx, ny;
+  if (!(nv >= 0 && nv < p.vertices && aa_screen(p, b * p.vertices + nv, nx, ny))) return true;
+  const T edx = ex::sub(sx[e], sx[a]), edy = ex::sub(sy[e], sy[a]);
+  const T side_own = ex::sub(ex::mul(edx, ex::sub(sy[own], sy[a])), ex::mul(edy, ex::sub(sx[own], sx[a])));
+  const T side_n = ex::sub(ex::mul(edx, ex::sub(ny, sy[a])), ex::mul(edy, ex::sub(nx, sx[a])));
+  return (side_own > T(0)) == (side_n > T(0));
+}
+
+// The silhouette-edge mask of triangle t in image b (antialias_edge_mask): bit k set when edge k is
+// a silhouette (aa_edge_silhouette), kAaMaskUnusable when the triangle is (aa_triangle_screen).
+template <typename T>
+DEEPER_HD_INLINE std::uint8_t aa_triangle_mask(const AntialiasParamsT<T>& p, std::int64_t b, std::int64_t t) {
+  std::int64_t row[3];
+  T sx[3], sy[3];
+  if (!aa_triangle_screen(p, b, t, row, sx, sy)) return kAaMaskUnusable;
+  std::uint8_t m = 0;
+  for (int k = 0; k < 3; ++k) {
+    if (aa_edge_silhouette(p, b, t, k, sx, sy)) m = static_cast<std::uint8_t>(m | (1u << k));
+  }
+  return m;
+}
+
 // The pair of pixel (i, j) of image b and its right (vertical false) or lower (vertical true)
 // neighbour, which must exist.
 template <typename T>
@@ -121,14 +183,13 @@ DEEPER_HD_INLINE AaPair<T> aa_pair(const AntialiasParamsT<T>& p, std::int64_t b,
     o = ra[2] < rb[2] ? 0 : (rb[2] < ra[2] ? 1 : (ida < idb ? 0 : 1));
   }
   const std::int64_t t = o ? idb : ida;
+  // With the mask: an unusable occluder or one without silhouette edges blends nothing (exactly
+  // what the per-edge evaluation below would conclude), without reading its vertices.
+  const int mask = p.edge_mask ? static_cast<int>(p.edge_mask[b * p.triangles + t]) : -1;
+  if (mask >= 0 && ((mask & kAaMaskUnusable) != 0 || (mask & kAaMaskEdges) == 0)) return r;
   std::int64_t row[3];
   T sx[3], sy[3];
-  for (int k = 0; k < 3; ++k) {
-    const std::int64_t v = p.tri[3 * t + k];
-    if (v < 0 || v >= p.vertices) return r;
-    row[k] = b * p.vertices + v;
-    if (!aa_screen(p, row[k], sx[k], sy[k])) return r;
-  }
+  if (!aa_triangle_screen(p, b, t, row, sx, sy)) return r;
   // Along: the axis joining the two centres; across: the other. s = along, q = across coordinate.
   const T* s = vertical ? sy : sx;
   const T* q = vertical ? sx : sy;
@@ -136,17 +197,8 @@ DEEPER_HD_INLINE AaPair<T> aa_pair(const AntialiasParamsT<T>& p, std::int64_t b,
   const T so = static_cast<T>(vertical ? (o ? j2 : j) : (o ? i2 : i)) + T(0.5);
   const T dir = o ? T(-1) : T(1);
   for (int k = 0; k < 3; ++k) {
-    const int a = k, e = (k + 1) % 3, own = (k + 2) % 3;
-    const T ex = sx[e] - sx[a], ey = sy[e] - sy[a];
-    const std::int32_t nv = p.topology[3 * t + k];
-    bool silhouette = true;
-    T nx, ny;
-    if (nv >= 0 && nv < p.vertices && aa_screen(p, b * p.vertices + nv, nx, ny)) {
-      const T side_own = ex * (sy[own] - sy[a]) - ey * (sx[own] - sx[a]);
-      const T side_n = ex * (ny - sy[a]) - ey * (nx - sx[a]);
-      silhouette = (side_own > T(0)) == (side_n > T(0));
-    }
-    if (!silhouette) continue;
+    const int a = k, e = (k + 1) % 3;
+    if (!(mask >= 0 ? ((mask >> k) & 1) != 0 : aa_edge_silhouette(p, b, t, k, sx, sy))) continue;
     const T d = q[e] - q[a];
     const T span = s[e] - s[a];
     // Each edge is handled by one orientation of pairs: horizontal pairs take the steep edges
@@ -264,22 +316,58 @@ DEEPER_HD_INLINE void aa_pixel_backward(const AntialiasParamsT<T>& p, std::int64
 
 void check_antialias_params(const AntialiasParams& p, bool backward);
 
+// antialias_edge_mask: mask[b·T + t] = aa_triangle_mask (bits above) for every image b and triangle
+// t: one thread per (image, triangle), reading its 3 vertex indices, 3 opposite vertices and their 6
+// clip positions (~130 B, scattered by index) and writing 1 byte; ~100 FLOPs. AntialiasParams::
+// edge_mask takes it; it must come from the same pos, tri, topology, height and width.
+template <typename T>
+struct AntialiasEdgeMaskParamsT {
+  const T* pos = nullptr;                  // batch x vertices x 4 clip-space
+  const std::int32_t* tri = nullptr;       // triangles x 3
+  const std::int32_t* topology = nullptr;  // triangles x 3, from build_edge_topology
+  std::int64_t batch = 0, vertices = 0, triangles = 0;
+  int height = 0, width = 0;  // the image antialias runs on (screen coordinates depend on it)
+  bool check_indices = true;  // as RasterizeParams::check_indices
+  std::uint8_t* mask = nullptr;  // batch x triangles
+  // The geometry fields as AntialiasParams, for the shared HD functions.
+  DEEPER_HD AntialiasParamsT<T> geometry() const {
+    AntialiasParamsT<T> g;
+    g.pos = pos;
+    g.tri = tri;
+    g.topology = topology;
+    g.batch = batch;
+    g.vertices = vertices;
+    g.triangles = triangles;
+    g.height = height;
+    g.width = width;
+    return g;
+  }
+};
+using AntialiasEdgeMaskParams = AntialiasEdgeMaskParamsT<float>;
+
+void check_antialias_edge_mask_params(const AntialiasEdgeMaskParams& p);
+
 namespace cpu_impl {
 template <typename T>
 void antialias(const AntialiasParamsT<T>& p);  // float and double
 template <typename T>
 void antialias_grad(const AntialiasParamsT<T>& p);
+template <typename T>
+void antialias_edge_mask(const AntialiasEdgeMaskParamsT<T>& p);
 }  // namespace cpu_impl
 namespace emu_impl {
 void antialias(const AntialiasParams& p, void* stream);
 void antialias_grad(const AntialiasParams& p, void* stream);
+void antialias_edge_mask(const AntialiasEdgeMaskParams& p, void* stream);
 }  // namespace emu_impl
 namespace cuda_impl {
 void antialias(const AntialiasParams& p, void* stream);
 void antialias_grad(const AntialiasParams& p, void* stream);
+void antialias_edge_mask(const AntialiasEdgeMaskParams& p, void* stream);
 }  // namespace cuda_impl
 
 void antialias(const Device& device, const AntialiasParams& p, void* stream = nullptr);
 void antialias_grad(const Device& device, const AntialiasParams& p, void* stream = nullptr);
+void antialias_edge_mask(const Device& device, const AntialiasEdgeMaskParams& p, void* stream = nullptr);
 
 }  // namespace deeper::kernels

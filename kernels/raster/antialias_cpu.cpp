@@ -1,4 +1,4 @@
-// antialias and antialias_grad on the CPU: the reference for antialias.cu (definition in
+// antialias, antialias_grad and antialias_edge_mask on the CPU: the reference for antialias.cu (definition in
 // antialias.h), templated on float and double, OpenMP over images; the edge topology builder, the
 // parameter checks and the dispatch.
 #include "kernels/raster/antialias.h"
@@ -78,9 +78,25 @@ void check_params(const AntialiasParamsT<T>& p, bool backward) {
   }
 }
 
+template <typename T>
+void check_mask_params(const AntialiasEdgeMaskParamsT<T>& p) {
+  const char* op = "antialias_edge_mask";
+  DEEPER_CHECK(p.batch >= 0, "{}: negative batch {}", op, p.batch);
+  DEEPER_CHECK(p.vertices >= 1 && p.vertices <= INT32_MAX, "{}: {} vertices is outside [1, 2^31 - 1]", op, p.vertices);
+  DEEPER_CHECK(p.triangles >= 0 && p.triangles <= INT32_MAX, "{}: {} triangles is outside [0, 2^31 - 1]", op,
+               p.triangles);
+  DEEPER_CHECK(p.height >= 1 && p.height <= kRasterMaxSize && p.width >= 1 && p.width <= kRasterMaxSize,
+               "{}: image size {} x {} (H x W) is outside [1, {}] per side", op, p.height, p.width, kRasterMaxSize);
+  if (p.batch == 0 || p.triangles == 0) return;
+  DEEPER_CHECK(p.pos != nullptr, "{}: null positions", op);
+  DEEPER_CHECK(p.tri != nullptr && p.topology != nullptr, "{}: null triangles or edge topology", op);
+  DEEPER_CHECK(p.mask != nullptr, "{}: null mask", op);
+}
+
 }  // namespace
 
 void check_antialias_params(const AntialiasParams& p, bool backward) { check_params(p, backward); }
+void check_antialias_edge_mask_params(const AntialiasEdgeMaskParams& p) { check_mask_params(p); }
 
 namespace cpu_impl {
 
@@ -112,6 +128,18 @@ void antialias_grad(const AntialiasParamsT<T>& p) {
   if constexpr (sizeof(T) == sizeof(float)) grad_accum_finish(p.grad_pos, size);
 }
 
+template <typename T>
+void antialias_edge_mask(const AntialiasEdgeMaskParamsT<T>& p) {
+  check_mask_params(p);
+  const AntialiasParamsT<T> g = p.geometry();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < p.batch; ++b) {
+    for (std::int64_t t = 0; t < p.triangles; ++t) p.mask[b * p.triangles + t] = aa_triangle_mask(g, b, t);
+  }
+}
+
+template void antialias_edge_mask<float>(const AntialiasEdgeMaskParamsT<float>&);
+template void antialias_edge_mask<double>(const AntialiasEdgeMaskParamsT<double>&);
 template void antialias<float>(const AntialiasParamsT<float>&);
 template void antialias<double>(const AntialiasParamsT<double>&);
 template void antialias_grad<float>(const AntialiasParamsT<float>&);
@@ -142,6 +170,21 @@ void antialias_grad(const Device& device, const AntialiasParams& p, void* stream
       return emu_impl::antialias_grad(p, stream);
     case Backend::cuda:
       return DEEPER_CUDA_KERNEL(cuda_impl::antialias_grad(p, stream));
+  }
+}
+
+void antialias_edge_mask(const Device& device, const AntialiasEdgeMaskParams& p, void* stream) {
+  check_antialias_edge_mask_params(p);
+  if (p.check_indices && p.batch > 0 && p.triangles > 0) {
+    check_triangle_indices(device, p.tri, p.triangles, p.vertices, "antialias_edge_mask");
+  }
+  switch (device.backend) {
+    case Backend::cpu:
+      return cpu_impl::antialias_edge_mask(p);
+    case Backend::emu:
+      return emu_impl::antialias_edge_mask(p, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::antialias_edge_mask(p, stream));
   }
 }
 

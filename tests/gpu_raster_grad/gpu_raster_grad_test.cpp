@@ -375,6 +375,84 @@ TEST(GpuRasterGrad, AntialiasMatchesTheCpu) {
   EXPECT_TRUE(same_bits(d1[2], run_gpu(true)[2]));
 }
 
+// antialias_edge_mask on the GPU gives the CPU's bytes (its decisions use only correctly rounded
+// operations that nvcc does not fuse), and antialias / antialias_grad with the mask give the
+// results without it (deterministic position gradient; at most a handful of values may differ, if
+// nvcc fused the shared arithmetic differently in the two paths, counted and reported).
+TEST(GpuRasterGrad, AntialiasEdgeMaskMatchesTheCpuAndChangesNothing) {
+  DEEPER_REQUIRE_CUDA();
+  const Scene& s = scene();
+  const std::int64_t C = 3, T = s.mesh.triangles();
+  const auto topo = dk::build_edge_topology(s.mesh.tri.data(), T, s.mesh.vertices);
+  dk::AntialiasEdgeMaskParams mp;
+  mp.pos = s.pos.data();
+  mp.tri = s.mesh.tri.data();
+  mp.topology = topo.data();
+  mp.batch = kBatch;
+  mp.vertices = s.mesh.vertices;
+  mp.triangles = T;
+  mp.height = mp.width = kRes;
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(kBatch * T), 0xCD);
+  mp.mask = want.data();
+  dk::antialias_edge_mask(kCpu, mp);
+  std::size_t interior = 0, edges = 0;
+  for (std::uint8_t m : want) {
+    interior += m == 0;
+    edges += (m & dk::kAaMaskEdges) != 0 && (m & dk::kAaMaskUnusable) == 0;
+  }
+  EXPECT_GT(interior, want.size() / 2) << "most triangles have no silhouette edge";
+  EXPECT_GT(edges, static_cast<std::size_t>(kBatch * 20)) << "the silhouette";
+  const auto ps = to_gpu(s.pos), t = to_gpu(s.mesh.tri), tp = to_gpu(topo), r = to_gpu(s.rast);
+  auto mask = to_gpu(std::vector<std::uint8_t>(want.size(), 0xCD));
+  dk::AntialiasEdgeMaskParams q = mp;
+  q.pos = cptr<float>(ps);
+  q.tri = cptr<std::int32_t>(t);
+  q.topology = cptr<std::int32_t>(tp);
+  q.mask = ptr<std::uint8_t>(mask);
+  dk::antialias_edge_mask(kGpu, q);
+  const auto got = to_host<std::uint8_t>(mask);
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) differ += got[i] != want[i];
+  EXPECT_EQ(differ, 0u) << "mask bytes differing from the CPU's";
+
+  const std::vector<float> color = random_floats(static_cast<std::size_t>(C * s.pixels), 21, 0.0f, 1.0f);
+  const std::vector<float> g = random_floats(static_cast<std::size_t>(C * s.pixels), 22);
+  const auto c = to_gpu(color), gg = to_gpu(g);
+  auto run = [&](const std::uint8_t* edge_mask) {
+    auto o = to_gpu(std::vector<float>(color.size(), -1.0f)), dc = to_gpu(std::vector<float>(color.size(), 0.0f)),
+         dp = to_gpu(std::vector<float>(s.pos.size(), 0.0f));
+    DeviceBuffer fixed(kGpu, s.pos.size() * 8);
+    dk::AntialiasParams p;
+    p.batch = kBatch;
+    p.vertices = s.mesh.vertices;
+    p.triangles = T;
+    p.channels = C;
+    p.height = p.width = kRes;
+    p.color = cptr<float>(c);
+    p.rast = cptr<float>(r);
+    p.pos = cptr<float>(ps);
+    p.tri = cptr<std::int32_t>(t);
+    p.topology = cptr<std::int32_t>(tp);
+    p.edge_mask = edge_mask;
+    p.out = ptr<float>(o);
+    p.grad_out = cptr<float>(gg);
+    p.grad_color = ptr<float>(dc);
+    p.grad_pos.grad = ptr<float>(dp);
+    p.grad_pos.fixed = ptr<long long>(fixed);
+    dk::antialias(kGpu, p);
+    dk::antialias_grad(kGpu, p);
+    return std::vector<std::vector<float>>{to_host<float>(o), to_host<float>(dc), to_host<float>(dp)};
+  };
+  const auto plain = run(nullptr);
+  const auto masked = run(ptr<std::uint8_t>(mask));
+  std::size_t blended = 0;
+  for (std::size_t i = 0; i < color.size(); ++i) blended += plain[0][i] != color[i];
+  EXPECT_GT(blended, static_cast<std::size_t>(kBatch * 100)) << "the silhouette is blended";
+  expect_close(masked[0], plain[0], 0.0, "masked antialias out");
+  expect_close(masked[1], plain[1], 0.0, "masked grad_color");
+  expect_close(masked[2], plain[2], 0.0, "masked grad_pos");
+}
+
 }  // namespace
 #else
 TEST(GpuRasterGrad, NeedsTheNvccPass) { GTEST_SKIP() << "built without the CUDA kernels (DEEPER_WITH_CUDA=OFF)"; }

@@ -245,4 +245,48 @@ TEST(RasterGradBadInput, Antialias) {
   expect_error([&] { dk::build_edge_topology(f.m.tri.data(), 1, 0); }, "build_edge_topology", "0 vertices");
 }
 
+TEST(RasterGradBadInput, AntialiasEdgeMask) {
+  Fixture f;
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(f.m.triangles()), 0xAB);
+  auto make = [&] {
+    dk::AntialiasEdgeMaskParams p;
+    p.pos = f.pos.data();
+    p.tri = f.m.tri.data();
+    p.topology = f.topo.data();
+    p.batch = 1;
+    p.vertices = f.m.vertices;
+    p.triangles = f.m.triangles();
+    p.height = 8;
+    p.width = 8;
+    p.mask = mask.data();
+    return p;
+  };
+  for (const Device& d : {kCpu, kEmu}) {
+    auto p = make();
+    p.mask = nullptr;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "null mask");
+    p = make();
+    p.pos = nullptr;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "null positions");
+    p = make();
+    p.topology = nullptr;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "null triangles or edge topology");
+    p = make();
+    p.batch = -1;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "negative batch -1");
+    p = make();
+    p.vertices = 0;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "0 vertices");
+    p = make();
+    p.height = 0;
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "image size");
+    p = make();
+    std::vector<std::int32_t> tri = f.m.tri;
+    tri[4] = -2;
+    p.tri = tri.data();
+    expect_error([&] { dk::antialias_edge_mask(d, p); }, "antialias_edge_mask", "triangle 1");
+  }
+  for (std::uint8_t v : mask) ASSERT_EQ(v, 0xAB);
+}
+
 }  // namespace

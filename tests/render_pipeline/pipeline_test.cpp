@@ -1,12 +1,14 @@
 // The whole render pipeline: cpu and emu give the same images, an image does not depend on the
 // batch it is rendered in, a frontal face covers the image centre and leaves the corners to the
-// background, bf16 output is the rounded f32, factor lists equal sampled factors, colour maps
+// background, antialias with the edge masks equals antialias without, bf16 output is the rounded f32, factor lists equal sampled factors, colour maps
 // replace the texture, and bad calls are refused.
 #include "renderer/pipeline.h"
 #include "render_test_util.h"
 
 #include "core/error.h"
+#include "kernels/raster/antialias.h"
 #include "kernels/raster/rasterize.h"
+#include "kernels/runtime/memory.h"
 
 #include <gtest/gtest.h>
 
@@ -51,6 +53,41 @@ TEST(RenderPipeline, CpuAndEmuGiveTheSameImages) {
     ASSERT_TRUE(std::isfinite(x));
     ASSERT_GE(x, 0.0f);
     ASSERT_LE(x, 1.0f);
+  }
+}
+
+// The pipeline runs antialias with the silhouette-edge masks (kernels/raster/antialias.h); the
+// image is exactly antialias without them, recomputed here from the saved intermediates.
+TEST(RenderPipeline, AntialiasWithEdgeMasksChangesNoBit) {
+  const FactorSampling s = default_sampling(9, 5);
+  for (const Device& device : {Device::cpu(), Device::emu()}) {
+    SCOPED_TRACE(device.name());
+    const RenderModel model(device, small_model(), small_ids());
+    Renderer renderer(model, small_options());
+    const std::int64_t batch = 3;
+    Tensor out = Tensor::empty({batch, kSize, kSize, 3}, DType::f32, device, Layout::nhwc);
+    renderer.render(s, 0, out);
+    const std::vector<float> image = tensor_to_host(out);
+    Tensor plain = Tensor::empty({batch, kSize, kSize, 3}, DType::f32, device, Layout::nhwc);
+    kernels::AntialiasParams ap;
+    ap.color = renderer.composed();
+    ap.rast = renderer.rast();
+    ap.pos = renderer.clip();
+    ap.tri = model.tri();
+    ap.topology = model.edge_topology();
+    ap.batch = batch;
+    ap.vertices = model.vertices();
+    ap.triangles = model.triangles();
+    ap.channels = 3;
+    ap.height = ap.width = kSize;
+    ap.out = static_cast<float*>(plain.data_raw());
+    kernels::antialias(device, ap);
+    EXPECT_TRUE(same_bits(image, tensor_to_host(plain)));
+    std::vector<float> composed(image.size());
+    copy_bytes(composed.data(), Device::cpu(), renderer.composed(), device, composed.size() * sizeof(float));
+    std::size_t blended = 0;
+    for (std::size_t i = 0; i < image.size(); ++i) blended += image[i] != composed[i];
+    EXPECT_GT(blended, 100u) << "the silhouette is antialiased";
   }
 }
 

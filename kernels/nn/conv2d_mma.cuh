@@ -17,10 +17,13 @@
 // Shared memory per stage: A (BM x 32, or 32 x BM for wgrad) + B (BN x 32, or 32 x BN), 8 bf16 of
 // padding per row: 20 KiB on 128 x 128 forward/dgrad, 17 KiB for wgrad; 4 stages: 68-80 KiB of
 // dynamic shared memory (the launcher raises the 48 KiB default).
-// Cost per 128 x 128 x 32 step: 2 * 128 * 128 * 32 = 1.05 MFLOP for 16 KiB of shared-memory
-// traffic in and 2 x 16 KiB out (ldmatrix, as every warp reads its A rows and B columns: A 4 KiB
-// per warp row, ...), i.e. ~21 FLOP per shared byte; an H100 SM moves ~128 B/clk of shared memory
-// and does 1024 dense bf16 FLOP/clk with mma.sync, so the tile is tensor-bound, not shared-bound.
+// Cost per 128 x 128 x 32 step: 2 * 128 * 128 * 32 = 1.05 MFLOP. Shared-memory traffic: 16 KiB
+// written by cp.async (A and B, 8 KiB each) and 48 KiB read by ldmatrix (each of the 8 warps reads
+// its 64 x 32 A rows, 4 KiB, and 32 x 32 B columns, 2 KiB), 64 KiB in all: ~16 FLOP per shared
+// byte. An H100 SM moves 128 B/clk of shared memory (512 clk per step) and issues ~2,700 dense bf16
+// FLOP/clk with mma.sync (~2/3 of wgmma's ~4,100; 390 clk per step), so this tile is bounded by
+// shared memory at ~2,000 FLOP/clk/SM, ~500 TF/s on 132 SMs: warp tiles of 64 x 64 (32 FLOP per
+// ldmatrix byte) would move that bound above the MMA rate.
 #pragma once
 
 #include "kernels/common/kernel_prelude.cuh"

@@ -74,6 +74,9 @@ std::pair<int, int> sh_channels(const ShName& n) {
   return n.channel < 0 ? std::pair{0, 3} : std::pair{n.channel, n.channel + 1};
 }
 
+// Index in sh[] of the name's coefficient (the red one for a group name sh<k>).
+int sh_index(const ShName& n) { return kernels::kShBasis * std::max(n.channel, 0) + n.k; }
+
 const FactorInfo* find(std::string_view name) {
   for (const auto& i : kInfo) {
     if (i.name == name) return &i;
@@ -132,12 +135,12 @@ FactorRange factor_limits(std::string_view name) {
 }
 
 FactorRange& factor_range(FactorSampling& sampling, std::string_view name) {
-  if (const auto n = sh_name(name)) return sampling.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
+  if (const auto n = sh_name(name)) return sampling.sh[sh_index(*n)];
   return sampling.*(info(name).range);
 }
 
 const FactorRange& factor_range(const FactorSampling& sampling, std::string_view name) {
-  if (const auto n = sh_name(name)) return sampling.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
+  if (const auto n = sh_name(name)) return sampling.sh[sh_index(*n)];
   return sampling.*(info(name).range);
 }
 
@@ -148,6 +151,18 @@ FactorSampling default_sampling(std::uint64_t seed, std::int32_t identity_count)
   s.identity_count = identity_count;
   return s;
 }
+
+namespace {
+// Sets a continuous factor's range: every channel of an SH group name, else the one factor.
+void set_range(FactorSampling& sampling, std::string_view name, FactorRange range) {
+  if (const auto n = sh_name(name)) {
+    const auto [c0, c1] = sh_channels(*n);
+    for (int c = c0; c < c1; ++c) sampling.sh[kernels::kShBasis * c + n->k] = range;
+    return;
+  }
+  sampling.*(info(name).range) = range;
+}
+}  // namespace
 
 void fix_factor(FactorSampling& sampling, std::string_view name, double value) {
   if (name == "identity" || name == "expression") {
@@ -161,13 +176,7 @@ void fix_factor(FactorSampling& sampling, std::string_view name, double value) {
   const FactorRange limits = factor_limits(name);
   DEEPER_CHECK(std::isfinite(value) && value >= limits.lo && value <= limits.hi,
                "factor {} = {} is outside its valid range [{}, {}]", name, value, limits.lo, limits.hi);
-  const FactorRange fixed{static_cast<float>(value), static_cast<float>(value)};
-  if (const auto n = sh_name(name)) {
-    const auto [c0, c1] = sh_channels(*n);
-    for (int c = c0; c < c1; ++c) sampling.sh[kernels::kShBasis * c + n->k] = fixed;
-    return;
-  }
-  sampling.*(info(name).range) = fixed;
+  set_range(sampling, name, FactorRange{static_cast<float>(value), static_cast<float>(value)});
 }
 
 void apply_factor_setting(FactorSampling& sampling, std::string_view text) {
@@ -197,13 +206,7 @@ void apply_factor_setting(FactorSampling& sampling, std::string_view text) {
   DEEPER_CHECK(lo <= hi && lo >= limits.lo && hi <= limits.hi,
                "factor setting '{}': range [{}, {}] is empty or outside {}'s valid range [{}, {}]", text, lo, hi, name,
                limits.lo, limits.hi);
-  const FactorRange range{static_cast<float>(lo), static_cast<float>(hi)};
-  if (const auto n = sh_name(name)) {
-    const auto [c0, c1] = sh_channels(*n);
-    for (int c = c0; c < c1; ++c) sampling.sh[kernels::kShBasis * c + n->k] = range;
-    return;
-  }
-  sampling.*(info(name).range) = range;
+  set_range(sampling, name, FactorRange{static_cast<float>(lo), static_cast<float>(hi)});
 }
 
 void validate_sampling(const FactorSampling& s) {
@@ -259,7 +262,7 @@ void validate_factors(const ImageFactors& f, std::int32_t identity_count, std::s
 double factor_value(const ImageFactors& f, std::string_view name) {
   if (name == "identity") return f.identity;
   if (name == "expression") return f.expression;
-  if (const auto n = sh_name(name)) return f.sh[kernels::kShBasis * std::max(n->channel, 0) + n->k];
+  if (const auto n = sh_name(name)) return f.sh[sh_index(*n)];
   return f.*(info(name).value);
 }
 

@@ -35,9 +35,23 @@ struct WideIndex {
 // forward: outer = n·Ho + oh, inner = ow; backward: outer = n·H + h, inner = w.
 template <typename Ix>
 struct PoolGrid {
-  typename Ix::Index total = 0;  // threads' items: N · rows · columns · C / V
+  using Index = typename Ix::Index;
+  using Coord = typename Ix::Coord;
+  Index total = 0;  // threads' items: N · rows · columns · C / V
   typename Ix::Div groups, columns, rows, stride;  // C / V, Wo or W, Ho or H, s
   std::int64_t out_height = 0, out_width = 0;      // Ho, Wo
+
+  // Item idx: image n, row and column (oh, ow forward; h, w backward), channel group cg.
+  struct Item {
+    Index n, cg;
+    Coord row, col;
+  };
+  __device__ __forceinline__ Item item(Index idx) const {
+    const Index pixel = groups.div(idx), cg = idx - pixel * static_cast<Index>(groups.divisor);
+    const Index r = columns.div(pixel), n = rows.div(r);
+    return {n, cg, static_cast<Coord>(r - n * static_cast<Index>(rows.divisor)),
+            static_cast<Coord>(pixel - r * static_cast<Index>(columns.divisor))};
+  }
 };
 
 template <typename Ix>
@@ -83,15 +97,11 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads)
   using Coord = typename Ix::Coord;
   const int k = K > 0 ? K : p.kernel;
   const Coord H = static_cast<Coord>(p.height), W = static_cast<Coord>(p.width);
-  const Coord Ho = static_cast<Coord>(g.out_height), Wo = static_cast<Coord>(g.out_width);
   const Coord s = p.stride, pad = p.pad;
   const std::int64_t C = p.channels;
   const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index idx = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; idx < g.total; idx += step) {
-    const Index pixel = g.groups.div(idx), cg = idx - pixel * static_cast<Index>(g.groups.divisor);
-    const Index row = g.columns.div(pixel), n = g.rows.div(row);
-    const Coord ow = static_cast<Coord>(pixel - row * static_cast<Index>(Wo));
-    const Coord oh = static_cast<Coord>(row - n * static_cast<Index>(Ho));
+    const auto [n, cg, oh, ow] = g.item(idx);
     const Coord h0 = oh * s - pad, w0 = ow * s - pad;
     const float* xn = p.x + static_cast<std::int64_t>(n) * p.height * p.width * C + static_cast<std::int64_t>(cg) * V;
     float best[V];
@@ -164,16 +174,13 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads)
     maxpool_backward_kernel(MaxPoolBackwardParams p, PoolGrid<Ix> g) {
   using Index = typename Ix::Index;
   using Coord = typename Ix::Coord;
-  const Coord H = static_cast<Coord>(g.rows.divisor), W = static_cast<Coord>(g.columns.divisor);
+  const Coord W = static_cast<Coord>(g.columns.divisor);
   const Coord Ho = static_cast<Coord>(g.out_height), Wo = static_cast<Coord>(g.out_width);
   const Coord s = p.stride, pad = p.pad;
   const std::int64_t C = p.channels;
   const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index idx = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; idx < g.total; idx += step) {
-    const Index pixel = g.groups.div(idx), cg = idx - pixel * static_cast<Index>(g.groups.divisor);
-    const Index row = g.columns.div(pixel), n = g.rows.div(row);
-    const Coord w = static_cast<Coord>(pixel - row * static_cast<Index>(W));
-    const Coord h = static_cast<Coord>(row - n * static_cast<Index>(H));
+    const auto [n, cg, h, w] = g.item(idx);
     Coord oh_lo, oh_hi, ow_lo, ow_hi;
     window_range<Ix>(h, pad, p.kernel, s, Ho, g.stride, oh_lo, oh_hi);
     window_range<Ix>(w, pad, p.kernel, s, Wo, g.stride, ow_lo, ow_hi);

@@ -51,17 +51,24 @@ std::vector<std::int32_t> build_edge_topology(const std::int32_t* tri, std::int6
 
 namespace {
 
+// The mesh counts and image size shared by antialias and its edge mask.
+void check_mesh(const char* op, std::int64_t batch, std::int64_t vertices, std::int64_t triangles) {
+  DEEPER_CHECK(batch >= 0, "{}: negative batch {}", op, batch);
+  DEEPER_CHECK(vertices >= 1 && vertices <= INT32_MAX, "{}: {} vertices is outside [1, 2^31 - 1]", op, vertices);
+  DEEPER_CHECK(triangles >= 0 && triangles <= INT32_MAX, "{}: {} triangles is outside [0, 2^31 - 1]", op, triangles);
+}
+void check_image_size(const char* op, int height, int width) {
+  DEEPER_CHECK(height >= 1 && height <= kRasterMaxSize && width >= 1 && width <= kRasterMaxSize,
+               "{}: image size {} x {} (H x W) is outside [1, {}] per side", op, height, width, kRasterMaxSize);
+}
+
 template <typename T>
 void check_params(const AntialiasParamsT<T>& p, bool backward) {
   const char* op = backward ? "antialias_grad" : "antialias";
-  DEEPER_CHECK(p.batch >= 0, "{}: negative batch {}", op, p.batch);
-  DEEPER_CHECK(p.vertices >= 1 && p.vertices <= INT32_MAX, "{}: {} vertices is outside [1, 2^31 - 1]", op, p.vertices);
-  DEEPER_CHECK(p.triangles >= 0 && p.triangles <= INT32_MAX, "{}: {} triangles is outside [0, 2^31 - 1]", op,
-               p.triangles);
+  check_mesh(op, p.batch, p.vertices, p.triangles);
   DEEPER_CHECK(p.channels >= 1 && p.channels <= kAntialiasMaxChannels, "{}: {} channels is outside [1, {}]", op,
                p.channels, kAntialiasMaxChannels);
-  DEEPER_CHECK(p.height >= 1 && p.height <= kRasterMaxSize && p.width >= 1 && p.width <= kRasterMaxSize,
-               "{}: image size {} x {} (H x W) is outside [1, {}] per side", op, p.height, p.width, kRasterMaxSize);
+  check_image_size(op, p.height, p.width);
   if (p.batch == 0) return;
   DEEPER_CHECK(p.color != nullptr && p.rast != nullptr && p.pos != nullptr,
                "{}: null colour, rasterize output or positions", op);
@@ -81,12 +88,8 @@ void check_params(const AntialiasParamsT<T>& p, bool backward) {
 template <typename T>
 void check_mask_params(const AntialiasEdgeMaskParamsT<T>& p) {
   const char* op = "antialias_edge_mask";
-  DEEPER_CHECK(p.batch >= 0, "{}: negative batch {}", op, p.batch);
-  DEEPER_CHECK(p.vertices >= 1 && p.vertices <= INT32_MAX, "{}: {} vertices is outside [1, 2^31 - 1]", op, p.vertices);
-  DEEPER_CHECK(p.triangles >= 0 && p.triangles <= INT32_MAX, "{}: {} triangles is outside [0, 2^31 - 1]", op,
-               p.triangles);
-  DEEPER_CHECK(p.height >= 1 && p.height <= kRasterMaxSize && p.width >= 1 && p.width <= kRasterMaxSize,
-               "{}: image size {} x {} (H x W) is outside [1, {}] per side", op, p.height, p.width, kRasterMaxSize);
+  check_mesh(op, p.batch, p.vertices, p.triangles);
+  check_image_size(op, p.height, p.width);
   if (p.batch == 0 || p.triangles == 0) return;
   DEEPER_CHECK(p.pos != nullptr, "{}: null positions", op);
   DEEPER_CHECK(p.tri != nullptr && p.topology != nullptr, "{}: null triangles or edge topology", op);

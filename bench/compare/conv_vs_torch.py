@@ -29,11 +29,10 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workloads import median_ms  # noqa: E402
+from workloads import gbench_iterations, median_ms, run_gbench  # noqa: E402
 
 
 def keras_same(size, kernel, stride):
@@ -73,15 +72,12 @@ def run_bench(path, device, bench_filter, min_time):
     if bench_filter:
         cmd.append(f"--benchmark_filter={bench_filter}")
     print("running: " + " ".join(cmd), file=sys.stderr)
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    records, _ = gbench_iterations(run_gbench(cmd)[0])
     rows = []
-    for b in json.loads(out)["benchmarks"]:
-        m = NAME.match(b["name"])
-        if not m or b.get("run_type", "iteration") != "iteration":
-            continue
-        unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ms")]
-        rows.append(dict(op=m[1], math=m[2], layer=m[3], batch=int(m[4]), res=int(m[5]),
-                         deeper_ms=float(b["real_time"]) * unit))
+    for name, b in records.items():
+        m = NAME.match(name)
+        if m:
+            rows.append(dict(op=m[1], math=m[2], layer=m[3], batch=int(m[4]), res=int(m[5]), deeper_ms=b["ms"]))
     return rows
 
 
@@ -137,7 +133,11 @@ def main():
     bench_filter = a.filter
     if a.dry_run and not bench_filter:
         bench_filter = "(stem|s5_conv2)"
-    rows = run_bench(a.bench, "cuda" if cuda else "cpu", bench_filter, 0.01 if a.dry_run else a.min_time)
+    try:
+        rows = run_bench(a.bench, "cuda" if cuda else "cpu", bench_filter, 0.01 if a.dry_run else a.min_time)
+    except (OSError, RuntimeError, ValueError) as e:
+        print(f"conv_vs_torch.py: error: {e}", file=sys.stderr)
+        return 1
     if not rows:
         print("conv_vs_torch.py: error: bench_conv reported no conv benchmarks (check --filter)", file=sys.stderr)
         return 1

@@ -51,7 +51,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workloads import call_times_ms  # noqa: E402
+from workloads import call_times_ms, gbench_iterations  # noqa: E402
 
 OPS = ("rasterize", "interpolate", "interpolate_fwd_bwd", "antialias", "antialias_fwd_bwd")
 
@@ -141,17 +141,11 @@ def parse_bench_raster(records):
     """{(op, B, R): ms_per_batch} from Google Benchmark JSON records of bench_raster."""
     out = {}
     pattern = re.compile(r"^(\w+)/B:(\d+)/R:(\d+)")
-    for rec in records.get("benchmarks", []):
-        if rec.get("run_type", "iteration") != "iteration":
-            continue
-        m = pattern.match(rec.get("name", ""))
+    for name, rec in gbench_iterations(records)[0].items():
+        m = pattern.match(name)
         if not m or m.group(1) not in OPS:
             continue
-        ms = rec.get("ms_per_batch")
-        if ms is None:
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[rec.get("time_unit", "ns")]
-            ms = rec["real_time"] * scale
-        out[(m.group(1), int(m.group(2)), int(m.group(3)))] = float(ms)
+        out[(m.group(1), int(m.group(2)), int(m.group(3)))] = float(rec.get("ms_per_batch", rec["ms"]))
     return out
 
 

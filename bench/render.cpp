@@ -9,13 +9,21 @@
 //                         antialias (-> bf16) for B images of R x R from the sampling's default
 //                         ranges; counters: images_per_s, ms_per_batch, and ms_<stage> (the mean
 //                         time of each stage in the batch, from events recorded between stages).
+//                         The bf16 output is written by antialias itself (no conversion pass: the
+//                         convert stage reports ~0). This renderer saves the per-pixel UVs and
+//                         normals for the backward (RenderOptions::save_for_backward, the default).
+// forward_only/B:../R:../bf16:0|1   the same forward with save_for_backward = false (training data):
+//                         compose interpolates UVs and normals per pixel itself (fused, the same
+//                         images bit for bit), so ms_interpolate is ~0 and ms_shade includes the
+//                         interpolation; the gain over forward/ is the UV + normal buffers' write and
+//                         read (20 B per pixel each way) and two launches.
 // forward_sh9/B:../R:..  the forward with spherical-harmonics lighting (27 coefficients per image).
 // forward_backward/B:../R:..  the forward above plus renderer/pipeline_grad's backward (d images ->
 //                         shape, texture, expression coefficients, pose and light per image, the
 //                         gradients copied to the host): images_per_s, ms_per_batch.
 // identity_cache/I:..     building the per-identity shapes and textures of I identities (one
 //                         blend_rows each over the stacked GLM + basis): identities_per_s.
-// Sizes: B = 16, R = 64, 112, 224 on the CPU (forward_backward 64, 112); B = 256, 1024 on a GPU. Identity set: 64 identities
+// Sizes: B = 16, R = 64, 112, 224 on the CPU (bf16 at 112 only; forward_backward 64, 112); B = 256, 1024 on a GPU. Identity set: 64 identities
 // on the CPU, 512 on a GPU. GPU work is timed with CUDA events, CPU work with the host clock.
 #include "bench/harness.h"
 #include "kernels/runtime/device.h"
@@ -46,10 +54,12 @@ struct Globals {
 };
 Globals g;
 
-void bm_forward(benchmark::State& state, std::int64_t batch, int res, bool bf16, dr::Lighting lighting) {
+void bm_forward(benchmark::State& state, std::int64_t batch, int res, bool bf16, dr::Lighting lighting,
+                bool forward_only = false) {
   deeper::Stream stream(g.device);
   dr::RenderOptions o;
   o.width = o.height = res;
+  o.save_for_backward = !forward_only;
   dr::Renderer renderer(*g.render_model, o);
   dr::FactorSampling sampling = dr::default_sampling(1, static_cast<std::int32_t>(g.ids.identities.size()));
   sampling.lighting = lighting;
@@ -140,13 +150,18 @@ int main(int argc, char** argv) {
         for (const std::int64_t b : batches) {
           for (const int r : {64, 112, 224}) {
             for (const bool bf16 : {false, true}) {
-              if (bf16 && !gpu) continue;
-              benchmark::RegisterBenchmark(
-                  ("forward/B:" + std::to_string(b) + "/R:" + std::to_string(r) + "/bf16:" + std::to_string(bf16)).c_str(),
-                  [b, r, bf16](benchmark::State& st) { bm_forward(st, b, r, bf16, dr::Lighting::lambert); })
-                  ->UseManualTime()
-                  ->Unit(benchmark::kMillisecond)
-                  ->Iterations(gpu ? 20 : 3);
+              if (bf16 && !gpu && r != 112) continue;
+              for (const bool only : {false, true}) {
+                const std::string name = std::string(only ? "forward_only" : "forward") + "/B:" + std::to_string(b) +
+                                         "/R:" + std::to_string(r) + "/bf16:" + std::to_string(bf16);
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [b, r, bf16, only](benchmark::State& st) {
+                                               bm_forward(st, b, r, bf16, dr::Lighting::lambert, only);
+                                             })
+                    ->UseManualTime()
+                    ->Unit(benchmark::kMillisecond)
+                    ->Iterations(gpu ? 20 : 3);
+              }
             }
           }
           // spherical-harmonics lighting at the training size (the shade stage's cost of SH vs Lambert)

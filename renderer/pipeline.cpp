@@ -184,11 +184,11 @@ void Renderer::ensure(std::int64_t batch) {
   vnormal_ = DeviceBuffer(dev, b * v * 3 * f);
   keys_ = DeviceBuffer(dev, px * sizeof(unsigned long long));
   rast_ = DeviceBuffer(dev, px * 4 * f);
-  uv_ = DeviceBuffer(dev, px * 2 * f);
-  pnormal_ = DeviceBuffer(dev, px * 3 * f);
+  // Per-pixel UVs and normals only for the backward (a forward-only renderer interpolates in compose).
+  uv_ = options_.save_for_backward ? DeviceBuffer(dev, px * 2 * f) : DeviceBuffer();
+  pnormal_ = options_.save_for_backward ? DeviceBuffer(dev, px * 3 * f) : DeviceBuffer();
   color_ = DeviceBuffer(dev, px * 3 * f);
   edge_mask_ = DeviceBuffer(dev, std::max<std::size_t>(b * static_cast<std::size_t>(model_.triangles()), 16));
-  image_ = DeviceBuffer();
   albedo_ = DeviceBuffer();
   capacity_ = batch;
 }
@@ -343,49 +343,71 @@ void Renderer::run(Tensor& out, Stream* stream) {
   dk::rasterize(dev, rp, s);
   stage(RenderStage::rasterize);
 
-  dk::InterpolateParams ip;
-  ip.rast = static_cast<const float*>(rast_.data());
-  ip.tri = model_.tri();
-  ip.batch = batch;
-  ip.vertices = v;
-  ip.triangles = t;
-  ip.height = h;
-  ip.width = w;
-  ip.check_indices = false;
-  ip.attr = model_.uv();
-  ip.attr_batched = false;
-  ip.channels = 2;
-  ip.out = static_cast<float*>(uv_.data());
-  dk::interpolate(dev, ip, s);
-  ip.attr = static_cast<const float*>(vnormal_.data());
-  ip.attr_batched = true;
-  ip.channels = 3;
-  ip.out = static_cast<float*>(pnormal_.data());
-  dk::interpolate(dev, ip, s);
-  if (vertex_colors_) {
-    if (albedo_.bytes() < static_cast<std::size_t>(px) * 3 * sizeof(float)) {
-      albedo_ = DeviceBuffer(dev, static_cast<std::size_t>(capacity_ * h * w) * 3 * sizeof(float));
-    }
-    ip.attr = static_cast<const float*>(vcolor_.data());
+  // Forward only (no backward will read the per-pixel UVs and normals; colour-map modes have no
+  // backward): compose interpolates per pixel itself, bit-identical, and the interpolate stage is
+  // empty. Otherwise the UVs and normals are interpolated into the buffers the backward reads.
+  const bool fused = !options_.save_for_backward || colour_map_mode();
+  fused_ = fused;
+  if (!fused) {
+    dk::InterpolateParams ip;
+    ip.rast = static_cast<const float*>(rast_.data());
+    ip.tri = model_.tri();
+    ip.batch = batch;
+    ip.vertices = v;
+    ip.triangles = t;
+    ip.height = h;
+    ip.width = w;
+    ip.check_indices = false;
+    ip.attr = model_.uv();
     ip.attr_batched = false;
-    ip.out = static_cast<float*>(albedo_.data());
+    ip.channels = 2;
+    ip.out = static_cast<float*>(uv_.data());
     dk::interpolate(dev, ip, s);
+    ip.attr = static_cast<const float*>(vnormal_.data());
+    ip.attr_batched = true;
+    ip.channels = 3;
+    ip.out = static_cast<float*>(pnormal_.data());
+    dk::interpolate(dev, ip, s);
+    if (vertex_colors_) {
+      if (albedo_.bytes() < static_cast<std::size_t>(px) * 3 * sizeof(float)) {
+        albedo_ = DeviceBuffer(dev, static_cast<std::size_t>(capacity_ * h * w) * 3 * sizeof(float));
+      }
+      ip.attr = static_cast<const float*>(vcolor_.data());
+      ip.attr_batched = false;
+      ip.out = static_cast<float*>(albedo_.data());
+      dk::interpolate(dev, ip, s);
+    }
   }
   stage(RenderStage::interpolate);
 
+  // The last stage (antialias, or compose without it) writes the output: f32, or bf16 bits
+  // (round to nearest even, the bits to_bf16 gives) with no f32 image and no conversion pass.
   const bool f32 = out.dtype() == DType::f32;
-  if (!f32 && image_.bytes() < static_cast<std::size_t>(px) * 3 * sizeof(float)) {
-    image_ = DeviceBuffer(dev, static_cast<std::size_t>(capacity_ * h * w) * 3 * sizeof(float));
-  }
-  float* image = f32 ? static_cast<float*>(out.data_raw()) : static_cast<float*>(image_.data());
+  float* image = f32 ? static_cast<float*>(out.data_raw()) : nullptr;
+  std::uint16_t* image_bf16 = f32 ? nullptr : static_cast<std::uint16_t*>(out.data_raw());
 
   dk::ComposeParams cp;
   cp.batch = batch;
   cp.height = h;
   cp.width = w;
   cp.rast = static_cast<const float*>(rast_.data());
-  cp.uv = static_cast<const float*>(uv_.data());
-  cp.normal = static_cast<const float*>(pnormal_.data());
+  if (fused) {
+    cp.fused = true;
+    cp.tri = model_.tri();
+    cp.vertices = v;
+    cp.triangles = t;
+    cp.check_indices = false;  // checked once by build_vertex_adjacency
+    cp.vertex_normal = static_cast<const float*>(vnormal_.data());
+    if (vertex_colors_) {
+      cp.vertex_albedo = static_cast<const float*>(vcolor_.data());
+    } else {
+      cp.vertex_uv = model_.uv();
+    }
+  } else {
+    cp.uv = static_cast<const float*>(uv_.data());
+    cp.normal = static_cast<const float*>(pnormal_.data());
+    if (vertex_colors_) cp.albedo = static_cast<const float*>(albedo_.data());
+  }
   if (override_h_ > 0) {
     cp.textures = static_cast<const float*>(override_tex_.data());
     cp.tex_count = 1;
@@ -398,10 +420,10 @@ void Renderer::run(Tensor& out, Stream* stream) {
     cp.tex_height = model_.texture_height();
     cp.tex_width = model_.texture_width();
   }
-  if (vertex_colors_) cp.albedo = static_cast<const float*>(albedo_.data());
   cp.setup = static_cast<const dk::RenderSetup*>(setup_.data());
   for (int c = 0; c < 3; ++c) cp.background[c] = options_.background[static_cast<std::size_t>(c)];
   cp.out = options_.antialias ? static_cast<float*>(color_.data()) : image;
+  cp.out_bf16 = options_.antialias ? nullptr : image_bf16;
   dk::compose_faces(dev, cp, s);
   stage(RenderStage::shade);
 
@@ -435,18 +457,11 @@ void Renderer::run(Tensor& out, Stream* stream) {
     ap.width = w;
     ap.check_indices = false;
     ap.out = image;
+    ap.out_bf16 = image_bf16;
     dk::antialias(dev, ap, s);
   }
   stage(RenderStage::antialias);
-
-  if (!f32) {
-    dk::ToBf16Params cv;
-    cv.in = image;
-    cv.out = static_cast<std::uint16_t*>(out.data_raw());
-    cv.count = px * 3;
-    dk::to_bf16(dev, cv, s);
-  }
-  stage(RenderStage::convert);
+  stage(RenderStage::convert);  // nothing left to convert (see above)
 }
 
 void render_batch(const RenderModel& model, const FactorSampling& sampling, std::uint64_t first,

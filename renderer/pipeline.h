@@ -10,10 +10,14 @@
 //   normals         area-weighted vertex normals in camera space               (vertex_normals)
 //   rasterize       back faces culled                                          (kernels/raster)
 //   interpolate     UVs (shared V x 2) and normals (B x V x 3) per pixel       (kernels/raster)
+//                   saved for the backward; without save_for_backward (or in a colour-map mode)
+//                   this stage is empty and shade interpolates per pixel itself (fused, the same
+//                   bits; the interpolate stage then reports ~0 and shade includes it)
 //   shade           the identity's cached texture (bilinear), Lambert + ambient or 9 x RGB
 //                   spherical harmonics (the image's lighting factor), background  (compose_faces)
 //   antialias       silhouette-edge masks, then analytic silhouette antialiasing (kernels/raster)
-//   convert         bf16 output only                                           (to_bf16)
+//   convert         empty: a bf16 output is written by the last stage (antialias, or shade without
+//                   antialias) in the same bits to_bf16 would give; kept so stage timings line up
 // Every stage runs on the model's device (cpu, emu or cuda) on one stream; nothing goes through the
 // host except a factor list given by the caller. cpu and emu give the same image bit for bit up to
 // the texture/shade/antialias arithmetic (plain fp32 there, so cuda may differ by float rounding);
@@ -48,6 +52,12 @@ struct RenderOptions {
   float pivot_z_mm = -45.0f;
   std::array<float, 3> background{0.5f, 0.5f, 0.5f};
   bool antialias = true;
+  // true: the forward writes the per-pixel UVs and normals RenderBackward reads (pixel_uv,
+  // pixel_normals; interpolate, then compose). false: a forward-only renderer (training data,
+  // stimuli): compose interpolates per pixel itself from the rasterize output, bit-identical
+  // images without the 20 B/px UV + normal buffers' write and read and two launches;
+  // pixel_uv() and pixel_normals() are then null and a backward of the batch is refused.
+  bool save_for_backward = true;
 };
 
 // Throws deeper::Error naming the option unless the options are usable.
@@ -125,13 +135,15 @@ class Renderer {
   std::int64_t last_batch() const { return batch_; }
   // Saved state of the last batch for the backward pass (renderer/pipeline_grad.h), device memory:
   // model-space vertices (B x V x 3), setups and factors (B), per-pixel UVs (B x H x W x 2) and
-  // normals (B x H x W x 3), and the composed colour before antialiasing (B x H x W x 3; written
-  // only with options().antialias).
+  // normals (B x H x W x 3; null when the batch was rendered fused: fused_last()), and the composed
+  // colour before antialiasing (B x H x W x 3; written only with options().antialias).
   const float* model_vertices() const { return static_cast<const float*>(verts_.data()); }
   const kernels::RenderSetup* setups() const { return static_cast<const kernels::RenderSetup*>(setup_.data()); }
   const ImageFactors* factors_device() const { return static_cast<const ImageFactors*>(factors_.data()); }
-  const float* pixel_uv() const { return static_cast<const float*>(uv_.data()); }
-  const float* pixel_normals() const { return static_cast<const float*>(pnormal_.data()); }
+  const float* pixel_uv() const { return fused_ ? nullptr : static_cast<const float*>(uv_.data()); }
+  const float* pixel_normals() const { return fused_ ? nullptr : static_cast<const float*>(pnormal_.data()); }
+  // Whether the last batch interpolated inside compose (no per-pixel UVs and normals saved).
+  bool fused_last() const { return fused_; }
   const float* composed() const { return static_cast<const float*>(color_.data()); }
   // The antialias silhouette-edge masks (B x T bytes, kernels/raster/antialias.h; written only with
   // options().antialias): antialias_grad reuses them.
@@ -159,9 +171,10 @@ class Renderer {
   bool given_ = false;
   std::int64_t batch_ = 0, capacity_ = 0;
   DeviceBuffer factors_, setup_, expr_coef_, verts_, cam_, clip_, vnormal_, keys_, rast_, uv_, pnormal_, color_,
-      image_, vcolor_, albedo_, override_tex_, edge_mask_;
+      vcolor_, albedo_, override_tex_, edge_mask_;
   int override_h_ = 0, override_w_ = 0;
   bool vertex_colors_ = false;
+  bool fused_ = false;
 };
 
 // One batch with a temporary Renderer: images [first, first + B) of `sampling`.

@@ -1,7 +1,7 @@
 // antialias and antialias_grad kernels: one thread per pixel; antialias_edge_mask: one per (image,
 // triangle) (definition, layout and costs in
 // kernels/raster/antialias.h; the pair logic is aa_pair there, shared with the CPU reference).
-// Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 1.
+// Built by nvcc (cuda_impl) and for the emulator (emu_impl). Version 2 (optional bf16 output).
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/raster/antialias.h"
 #include "kernels/raster/grad_accum.cuh"

@@ -45,12 +45,14 @@
 // Kernels: one thread per pixel; forward evaluates its 4 pairs; backward its 4 pairs for the
 // colour gradient and the 2 pairs it owns (right and down) for the position gradient. Cost per pair
 // with differing ids: 3 vertices + up to 3 opposite vertices read (~100 B), ~80 FLOPs; per pixel
-// otherwise 2 x 16 B of rast and C floats of colour read and written.
+// otherwise 2 x 16 B of rast and C floats of colour read and written (or C bf16 values written with
+// out_bf16 and no out: the render pipeline's bf16 output without a separate conversion pass).
 // CPU reference templated on float / double, OpenMP over images.
 #pragma once
 
 #include "kernels/common/hd.h"
 #include "kernels/common/random.h"
+#include "kernels/nn/optimizer.h"
 #include "kernels/raster/grad_accum.h"
 #include "kernels/runtime/device.h"
 
@@ -77,7 +79,11 @@ struct AntialiasParamsT {
   std::int64_t batch = 0, vertices = 0, triangles = 0, channels = 0;
   int height = 0, width = 0;
   bool check_indices = true;  // as RasterizeParams::check_indices
-  T* out = nullptr;           // forward: batch x height x width x channels
+  T* out = nullptr;           // forward: batch x height x width x channels (may be null with out_bf16)
+  // Forward, optional: the output also (or only) as bf16 bits, round to nearest even
+  // (float_to_bf16_bits of kernels/nn/optimizer.h on the float result; T = double rounds to float
+  // first): the same bits to_bf16 (kernels/render/compose.h) gives from out, without its pass.
+  std::uint16_t* out_bf16 = nullptr;
   // Backward:
   const T* grad_out = nullptr;  // batch x height x width x channels
   T* grad_color = nullptr;      // += batch x height x width x channels (nullptr: not computed)
@@ -252,21 +258,31 @@ DEEPER_HD_INLINE bool aa_neighbour(int i, int j, int k, int width, int height, i
   return true;
 }
 
-// Forward of pixel (i, j) of image b: out = color + the blends of the pairs targeting it.
+// Forward of pixel (i, j) of image b: out = color + the blends of the pairs targeting it (in pair
+// order k = 0..3, per channel), stored to out and / or out_bf16.
 template <typename T>
 DEEPER_HD_INLINE void aa_pixel_forward(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j) {
   const std::int64_t pixel = (b * p.height + j) * p.width + i;
   const T* cp = p.color + pixel * p.channels;
-  T* out = p.out + pixel * p.channels;
-  for (std::int64_t c = 0; c < p.channels; ++c) out[c] = cp[c];
+  // The pairs that blend into this pixel: their alpha and the other pixel's colour.
+  T alpha[4];
+  const T* other[4];
+  int blends = 0;
   for (int k = 0; k < 4; ++k) {
     int pi, pj, me, ni, nj;
     bool vertical;
     if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
     const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
     if (!pr.active || pr.target != me) continue;
-    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
-    for (std::int64_t c = 0; c < p.channels; ++c) out[c] += pr.alpha * (co[c] - cp[c]);
+    alpha[blends] = pr.alpha;
+    other[blends] = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
+    ++blends;
+  }
+  for (std::int64_t c = 0; c < p.channels; ++c) {
+    T v = cp[c];
+    for (int k = 0; k < blends; ++k) v += alpha[k] * (other[k][c] - cp[c]);
+    if (p.out) p.out[pixel * p.channels + c] = v;
+    if (p.out_bf16) p.out_bf16[pixel * p.channels + c] = float_to_bf16_bits(static_cast<float>(v));
   }
 }
 

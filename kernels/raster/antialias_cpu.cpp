@@ -81,7 +81,7 @@ void check_params(const AntialiasParamsT<T>& p, bool backward) {
     DEEPER_CHECK(p.grad_pos.fixed == nullptr || (p.grad_pos.bits >= 0 && p.grad_pos.bits <= 60),
                  "{}: grad_pos fixed-point bits {} is outside [0, 60]", op, p.grad_pos.bits);
   } else {
-    DEEPER_CHECK(p.out != nullptr, "{}: null output", op);
+    DEEPER_CHECK(p.out != nullptr || p.out_bf16 != nullptr, "{}: null output (out and out_bf16)", op);
   }
 }
 

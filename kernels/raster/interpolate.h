@@ -40,23 +40,55 @@ struct InterpolateParams {
   float* out = nullptr;               // batch x height x width x channels
 };
 
+// The triangle under a rasterized pixel, as interpolate reads it (shared with the fused
+// kernels that interpolate per pixel themselves, e.g. kernels/render/compose.h, so they get the
+// same bits): state background (id -1), invalid (an id outside [0, T) or a triangle with an index
+// outside [0, V): NaN in every channel) or covered, with the corner vertex indices t[0..2] and the
+// barycentric weights u, v, w = (1 - u) - v.
+enum class InterpolateState : std::int32_t { covered, background, invalid };
+struct InterpolateCorners {
+  InterpolateState state = InterpolateState::background;
+  std::int64_t t[3] = {0, 0, 0};
+  float u = 0.0f, v = 0.0f, w = 0.0f;
+};
+
+DEEPER_HD_INLINE InterpolateCorners interpolate_corners(const float* r, const std::int32_t* tri, std::int64_t triangles,
+                                                        std::int64_t vertices) {
+  namespace ex = rng::exact;
+  InterpolateCorners k;
+  const auto id = static_cast<std::int32_t>(ex::bits(r[3]));
+  if (id == -1) return k;
+  k.state = InterpolateState::invalid;
+  if (id < 0 || id >= triangles) return k;
+  for (int c = 0; c < 3; ++c) k.t[c] = tri[3 * static_cast<std::int64_t>(id) + c];
+  for (int c = 0; c < 3; ++c) {
+    if (k.t[c] < 0 || k.t[c] >= vertices) return k;
+  }
+  k.state = InterpolateState::covered;
+  k.u = r[0];
+  k.v = r[1];
+  k.w = ex::sub(ex::sub(1.0f, k.u), k.v);
+  return k;
+}
+
+// u · a[t0, channel] + v · a[t1, channel] + w · a[t2, channel] for covered corners, left to right
+// with rng::exact operations; a is one image's V x channels attributes.
+DEEPER_HD_INLINE float interpolate_at(const InterpolateCorners& k, const float* a, std::int64_t channels,
+                                      std::int64_t channel) {
+  namespace ex = rng::exact;
+  return ex::add(ex::add(ex::mul(k.u, a[k.t[0] * channels + channel]), ex::mul(k.v, a[k.t[1] * channels + channel])),
+                 ex::mul(k.w, a[k.t[2] * channels + channel]));
+}
+
 // Output value `channel` of pixel `pixel` (the flat B·H·W index): the definition above, shared by
 // every backend.
 DEEPER_HD_INLINE float interpolate_value(const InterpolateParams& p, std::int64_t pixel, std::int64_t channel) {
-  namespace ex = rng::exact;
-  const float* r = p.rast + 4 * pixel;
-  const auto id = static_cast<std::int32_t>(ex::bits(r[3]));
-  if (id == -1) return p.background ? p.background[channel] : 0.0f;
-  const float nan = ex::from_bits(0x7FC00000u);
-  if (id < 0 || id >= p.triangles) return nan;
-  const std::int64_t t0 = p.tri[3 * static_cast<std::int64_t>(id)], t1 = p.tri[3 * static_cast<std::int64_t>(id) + 1],
-                     t2 = p.tri[3 * static_cast<std::int64_t>(id) + 2];
-  if (t0 < 0 || t0 >= p.vertices || t1 < 0 || t1 >= p.vertices || t2 < 0 || t2 >= p.vertices) return nan;
+  const InterpolateCorners k = interpolate_corners(p.rast + 4 * pixel, p.tri, p.triangles, p.vertices);
+  if (k.state == InterpolateState::background) return p.background ? p.background[channel] : 0.0f;
+  if (k.state == InterpolateState::invalid) return rng::exact::from_bits(0x7FC00000u);
   const float* a = p.attr;
   if (p.attr_batched) a += pixel / (static_cast<std::int64_t>(p.height) * p.width) * p.vertices * p.channels;
-  const float u = r[0], v = r[1], w = ex::sub(ex::sub(1.0f, u), v);
-  return ex::add(ex::add(ex::mul(u, a[t0 * p.channels + channel]), ex::mul(v, a[t1 * p.channels + channel])),
-                 ex::mul(w, a[t2 * p.channels + channel]));
+  return interpolate_at(k, a, p.channels, channel);
 }
 
 // Throws deeper::Error when the parameters are unusable (indices: check_triangle_indices).

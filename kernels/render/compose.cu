@@ -1,7 +1,7 @@
 // Image composition kernels (definitions, layouts and costs in kernels/render/compose.h): one
 // thread per pixel (compose_faces) or per value (to_bf16), grid-stride in int64. Built by nvcc
 // (cuda_impl) and for the emulator (emu_impl); both evaluate compose_pixel as the cpu reference
-// does. Version 2 (per-image lighting model).
+// does. Version 3 (fused interpolation from rast + vertex attributes, optional bf16 output).
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/nn/optimizer.h"
 #include "kernels/render/compose.h"

@@ -22,11 +22,30 @@ void check_compose_params(const ComposeParams& p) {
   for (int c = 0; c < 3; ++c) {
     DEEPER_CHECK(std::isfinite(p.background[c]), "compose_faces: background channel {} is not finite", c);
   }
+  if (p.fused) {
+    DEEPER_CHECK(p.vertices >= 1 && p.vertices <= INT32_MAX,
+                 "compose_faces: {} vertices is outside [1, 2^31 - 1] (fused interpolation)", p.vertices);
+    DEEPER_CHECK(p.triangles >= 0 && p.triangles <= INT32_MAX,
+                 "compose_faces: {} triangles is outside [0, 2^31 - 1] (fused interpolation)", p.triangles);
+  }
   if (p.batch == 0) return;
-  DEEPER_CHECK(p.rast != nullptr && p.normal != nullptr && p.setup != nullptr && p.out != nullptr,
-               "compose_faces: null rasterize output, normal, setup or output");
-  DEEPER_CHECK(p.albedo != nullptr || (p.uv != nullptr && p.textures != nullptr),
-               "compose_faces: null uv or textures (and no albedo)");
+  DEEPER_CHECK(p.rast != nullptr && p.setup != nullptr && (p.out != nullptr || p.out_bf16 != nullptr),
+               "compose_faces: null rasterize output, setup or output (out and out_bf16)");
+  if (p.fused) {
+    DEEPER_CHECK(p.uv == nullptr && p.normal == nullptr && p.albedo == nullptr,
+                 "compose_faces: fused interpolation reads vertex attributes, but per-pixel uv, normal or albedo "
+                 "was given");
+    DEEPER_CHECK(p.tri != nullptr || p.triangles == 0, "compose_faces: null triangles (fused interpolation)");
+    DEEPER_CHECK(p.vertex_normal != nullptr, "compose_faces: null vertex normals (fused interpolation)");
+    DEEPER_CHECK(p.vertex_albedo != nullptr || (p.vertex_uv != nullptr && p.textures != nullptr),
+                 "compose_faces: null vertex uv or textures (and no vertex albedo; fused interpolation)");
+  } else {
+    DEEPER_CHECK(p.vertex_uv == nullptr && p.vertex_normal == nullptr && p.vertex_albedo == nullptr,
+                 "compose_faces: vertex attributes given without fused = true");
+    DEEPER_CHECK(p.normal != nullptr, "compose_faces: null normal");
+    DEEPER_CHECK(p.albedo != nullptr || (p.uv != nullptr && p.textures != nullptr),
+                 "compose_faces: null uv or textures (and no albedo)");
+  }
 }
 
 void check_to_bf16_params(const ToBf16Params& p) {
@@ -54,6 +73,10 @@ void to_bf16(const ToBf16Params& p) {
 }  // namespace cpu_impl
 
 void compose_faces(const Device& device, const ComposeParams& p, void* stream) {
+  check_compose_params(p);
+  if (p.fused && p.check_indices && p.batch > 0) {
+    check_triangle_indices(device, p.tri, p.triangles, p.vertices, "compose_faces");
+  }
   switch (device.backend) {
     case Backend::cpu:
       return cpu_impl::compose_faces(p);

@@ -5,6 +5,7 @@
 #include "kernels/emu/fiber.h"
 #include "kernels/emu/shared_memory.h"
 #include "kernels/emu/thread_context.h"
+#include "kernels/emu/wgmma.h"
 
 #include "core/error.h"
 
@@ -53,6 +54,8 @@ struct EmuThread {
   detail::WarpCompletion complete = nullptr;
   // cp.async copies not yet performed (async_copy.h)
   detail::AsyncCopyQueue async_copies;
+  // wgmma operations not yet performed (wgmma.h)
+  detail::WgmmaQueue wgmma;
 };
 
 // splitmix64: seeds and per-block interleaving orders.
@@ -218,6 +221,12 @@ struct BlockRun {
              tl_run->where(*t), pending, pending == 1 ? "y" : "ies", t->async_copies.committed.size(),
              t->async_copies.uncommitted.size());
       }
+      if (const std::size_t pending = t->wgmma.pending(); pending > 0) {
+        fail("emulator: {}: the thread exited with {} wgmma operation{} not yet performed ({} committed and not "
+             "waited for, {} never committed); commit them and call wgmma_wait<0>() before the thread exits",
+             tl_run->where(*t), pending, pending == 1 ? "" : "s", t->wgmma.committed.size(),
+             t->wgmma.uncommitted.size());
+      }
     } catch (...) {
       if (!tl_run->error) tl_run->error = std::current_exception();
     }
@@ -231,6 +240,7 @@ struct BlockRun {
     for (unsigned i = 0; i < threads.size(); ++i) {
       threads[i].state = State::runnable;
       threads[i].async_copies.clear();
+      threads[i].wgmma.clear();
       threads[i].fiber->reset(&BlockRun::thread_entry, &threads[i]);
       runnable.push_back(i);
     }
@@ -354,6 +364,8 @@ void thread_fail(const char* what) {
 }
 
 AsyncCopyQueue& async_copy_queue() { return current_thread("cp.async").async_copies; }
+
+WgmmaQueue& wgmma_queue() { return current_thread("wgmma").wgmma; }
 
 void throw_bad_width(int width) {
   fail("emulator: shuffle width {} is not a power of two in [1, 32]", width);

@@ -61,6 +61,11 @@ void warp_collective(unsigned mask, WarpOp op, void* slot, WarpCompletion comple
 struct AsyncCopyQueue;
 AsyncCopyQueue& async_copy_queue();
 
+// The calling thread's wgmma state (kernels/emu/wgmma.h): cleared when the thread starts; operations
+// still pending when it exits are reported.
+struct WgmmaQueue;
+WgmmaQueue& wgmma_queue();
+
 // Throws deeper::Error: a shuffle width that is not a power of two in [1, 32].
 [[noreturn]] void throw_bad_width(int width);
 

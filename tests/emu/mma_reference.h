@@ -183,4 +183,35 @@ inline std::uint32_t ldmatrix_expected(const std::vector<std::uint16_t>& rows, c
   return trans ? pack(element(p, q), element(p + 1, q)) : pack(element(q, p), element(q, p + 1));
 }
 
+// Inputs and expected output of wgmma_tile (tests/emu/wgmma_test_kernels.h): A 64 x 32 (m, k) and
+// B n x 32 (n, k) row-major bf16, C 64 x n fp32; expect = A B^T + C, with_c false: A B^T; abs_sum
+// the same with absolute values (the tolerance scale), all 64 x n row-major in double.
+struct WgmmaTileCase {
+  std::vector<std::uint16_t> A, B;
+  std::vector<float> C;
+  std::vector<double> expect, abs_sum;
+};
+
+inline WgmmaTileCase wgmma_tile_case(int n, unsigned seed, bool with_c) {
+  WgmmaTileCase k{random_bf16(64 * 32, seed), random_bf16(static_cast<std::size_t>(n) * 32, seed + 1),
+                  random_floats(static_cast<std::size_t>(64 * n), seed + 2), {}, {}};
+  k.expect.assign(static_cast<std::size_t>(64 * n), 0.0);
+  k.abs_sum.assign(k.expect.size(), 0.0);
+  for (int m = 0; m < 64; ++m) {
+    for (int j = 0; j < n; ++j) {
+      const auto at = static_cast<std::size_t>(m * n + j);
+      double s = with_c ? k.C[at] : 0.0, a = with_c ? std::fabs(k.C[at]) : 0.0;
+      for (int kk = 0; kk < 32; ++kk) {
+        const double p = static_cast<double>(bf16_value(k.A[static_cast<std::size_t>(m * 32 + kk)])) *
+                         bf16_value(k.B[static_cast<std::size_t>(j * 32 + kk)]);
+        s += p;
+        a += std::fabs(p);
+      }
+      k.expect[at] = s;
+      k.abs_sum[at] = a;
+    }
+  }
+  return k;
+}
+
 }  // namespace deeper::test::mma

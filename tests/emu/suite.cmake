@@ -27,3 +27,7 @@ endforeach()
 # kernels/common/mma_sync.cuh (mma.sync, ldmatrix, cp.async) under the emulator; tests/gpu_mma runs
 # the same kernels on a GPU.
 deeper_kernel_sources(test_emu ${CMAKE_CURRENT_LIST_DIR}/mma_test_kernels.cu)
+
+# kernels/common/wgmma.cuh (sm_90a wgmma) under the emulator; tests/gpu_mma runs the same kernels on
+# an H100 / H200.
+deeper_kernel_sources(test_emu ${CMAKE_CURRENT_LIST_DIR}/wgmma_test_kernels.cu)

@@ -95,7 +95,7 @@ TEST(ConvEmu, KernelVersion2NeedsVectorOperands) {
   RunOptions opt;
   opt.bf16_kernel = 2;
   EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error);
-  opt.bf16_kernel = 3;
+  opt.bf16_kernel = 4;  // no such version
   const auto v = small_cases()[1].shape;
   const auto [va, vb] = operands(dk::ConvOp::forward, v, 35);
   EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);

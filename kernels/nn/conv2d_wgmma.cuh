@@ -1,0 +1,158 @@
+// conv_wgmma_kernel: version 3 of the bf16 tensor-core conv (forward, dgrad, wgrad), sm_90a's
+// warpgroup MMA (wgmma.mma_async) for the 16-byte case (C % 8 == 0, K % 8 == 0, 16-byte aligned
+// operands). Included by conv2d.cu only; the GEMM view (Geom, VecGather, store_pair) is that of
+// conv2d_gemm.cuh and conv2d_mma.cuh; the wgmma wrappers and layouts: kernels/common/wgmma.cuh.
+//
+// Computes out = A * B (+ out with accumulate; atomicAdd per split-K slice) on a 128 x BN output
+// tile (BN = 64 or 128) per block of 256 threads = 2 warpgroups, each owning 64 x BN:
+//   - global -> shared with cp.async, 16 bytes per thread per chunk (zero fill for structural zeros),
+//     K steps of kStepK = 64, kStages = 3 stages (the loads of step t + 2 overlap the MMAs of t);
+//   - shared memory in wgmma's interleaved layout: 8 x 8 core matrices of 128 bytes, placed 144
+//     bytes apart within a row of them, so that the 8 chunks a quarter-warp writes (8 consecutive
+//     chunks of one tile row) fall in 8 distinct 16-byte bank groups: no bank conflicts for
+//     cp.async, as version 2's 8-element row padding. The operands stored [mn][kk] (forward's A and
+//     B, dgrad's A) are K-major (LBO 144, SBO 8 x 144), those stored [kk][mn] (wgrad's A, the B of
+//     dgrad and wgrad) MN-major (the wgmma transpose flag; LBO = BM/8 or BN/8 x 144, SBO 144);
+//   - per step and warpgroup: 4 wgmma m64nBNk16 from the descriptors, one commit, then a wait for
+//     all (the stage is reloaded two steps later, after the next barrier);
+//   - epilogue from registers (wgmma's accumulator fragment is mma.sync's m16n8 C fragment per warp,
+//     so version 2's store_pair writes it).
+// Shared memory per stage: (128 + BN) / 8 x 8 x 144 bytes = 36 KiB (BN = 128) or 27 KiB; 3 stages:
+// 108 or 81 KiB, two blocks per SM.
+// Cost per 128 x 128 x 64 step: 2.1 MFLOP; shared-memory traffic: 32 KiB written by cp.async, and
+// wgmma reads A (8 KiB per warpgroup) and B (16 KiB, read by both warpgroups): 80 KiB, 26 FLOP per
+// byte (version 2: 16). Bounds on an H100 (132 SMs, ~1.75 GHz under load): the bf16 dense peak
+// ~4,096 FLOP/clk/SM (~990 TF/s) and shared memory 128 B/clk/SM (~3,300 FLOP/clk at 26 FLOP/B): the
+// kernel can reach ~80% of peak before shared memory binds; the barrier and the wait-for-all per
+// step cost the rest (two blocks per SM hide part of it). Predicted: 500-650 TF/s on the 3 x 3 convs.
+//
+// Needs sm_90a (DEEPER_CUDA_SM90A); under the emulator it runs everywhere (kernels/emu/wgmma.h).
+#pragma once
+
+#include "kernels/common/kernel_prelude.cuh"
+#include "kernels/common/mma_sync.cuh"
+#include "kernels/common/wgmma.cuh"
+#include "kernels/nn/conv2d_gemm.cuh"
+#include "kernels/nn/conv2d_mma.cuh"
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+namespace deeper::kernels::DEEPER_KERNEL_NS {
+namespace {
+
+template <ConvOp Op, int BN>
+struct WgmmaLayout {
+  static constexpr int kBM = 128, kStepK = 64, kStages = 3;
+  static constexpr int kCoreGap = 144;                     // bytes between core matrices in a row of them
+  static constexpr bool a_k_major = Op != ConvOp::wgrad;   // A stored [m][kk] (else [kk][m])
+  static constexpr bool b_k_major = Op == ConvOp::forward;  // B stored [n][kk] (else [kk][n])
+  static constexpr int a_len = a_k_major ? kStepK : kBM;   // contiguous length of an A tile row
+  static constexpr int b_len = b_k_major ? kStepK : BN;
+  // Bytes of one 8-row group of a tile whose rows are `len` elements long.
+  static constexpr int group_bytes(int len) { return len / 8 * kCoreGap; }
+  static constexpr int a_bytes = (a_k_major ? kBM : kStepK) / 8 * group_bytes(a_len);
+  static constexpr int b_bytes = (b_k_major ? BN : kStepK) / 8 * group_bytes(b_len);
+  static constexpr int stage_bytes = a_bytes + b_bytes;
+  static constexpr std::size_t shared_bytes = std::size_t{kStages} * stage_bytes;
+  static constexpr int a_chunks = kBM * kStepK / 8 / kThreads, b_chunks = BN * kStepK / 8 / kThreads;
+  // Descriptor strides: LBO along K, SBO along M / N (wgmma.cuh).
+  static constexpr std::uint32_t a_lbo = a_k_major ? kCoreGap : group_bytes(a_len);
+  static constexpr std::uint32_t a_sbo = a_k_major ? group_bytes(a_len) : kCoreGap;
+  static constexpr std::uint32_t b_lbo = b_k_major ? kCoreGap : group_bytes(b_len);
+  static constexpr std::uint32_t b_sbo = b_k_major ? group_bytes(b_len) : kCoreGap;
+  static_assert(a_chunks >= 1 && b_chunks >= 1 && (BN == 64 || BN == 128));
+  static_assert(kThreads == 256 && kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
+  static_assert(shared_bytes <= 113 * 1024, "two blocks per SM");
+
+  // Byte offset of the 8-element chunk (row, col) of a tile with rows of `len` elements.
+  __device__ static int chunk_offset(int len, int row, int col) {
+    return row / 8 * group_bytes(len) + col / 8 * kCoreGap + row % 8 * 16;
+  }
+};
+
+template <ConvOp Op, int BN>
+__global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const __nv_bfloat16* a,
+                                                                  const __nv_bfloat16* b, Out o) {
+  using L = WgmmaLayout<Op, BN>;
+  DEEPER_DYNAMIC_SHARED(unsigned char, smem);
+  const int tid = static_cast<int>(threadIdx.x), wg = tid / 128, warp = tid / 32 % 4, lane = tid % 32;
+  const int m0 = static_cast<int>(blockIdx.x) * L::kBM, n0 = static_cast<int>(blockIdx.y) * BN;
+  const int k_begin = static_cast<int>(blockIdx.z) * g.k_per_split;
+  const int k_end = g.Kg - k_begin < g.k_per_split ? g.Kg : k_begin + g.k_per_split;
+  const int steps = k_end > k_begin ? (k_end - k_begin + L::kStepK - 1) / L::kStepK : 0;
+
+  VecGather<Op, L::a_chunks, L::a_len, L::b_len> gather(g, m0, n0, tid);
+  // Issue the cp.async copies of the step at k0 into stage `slot`.
+  auto load_stage = [&](int slot, int k0) {
+    unsigned char* as = smem + slot * L::stage_bytes;
+    unsigned char* bs = as + L::a_bytes;
+    CONV_UNROLL
+    for (int i = 0; i < L::a_chunks; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::a_len / 8), col = (gi % (L::a_len / 8)) * 8;
+      const int m = m0 + (L::a_k_major ? row : col), kk = k0 + (L::a_k_major ? col : row);
+      const std::int64_t off = kk < k_end ? gather.a(g, i, m, kk) : -1;
+      cp_async_16(as + L::chunk_offset(L::a_len, row, col), off >= 0 ? a + off : a, off >= 0 ? 16 : 0);
+    }
+    CONV_UNROLL
+    for (int i = 0; i < L::b_chunks; ++i) {
+      const int gi = tid + kThreads * i;
+      const int row = gi / (L::b_len / 8), col = (gi % (L::b_len / 8)) * 8;
+      const int n = n0 + (L::b_k_major ? row : col), kk = k0 + (L::b_k_major ? col : row);
+      const std::int64_t off = kk < k_end ? gather.b(g, kk, n) : -1;
+      cp_async_16(bs + L::chunk_offset(L::b_len, row, col), off >= 0 ? b + off : b, off >= 0 ? 16 : 0);
+    }
+  };
+
+  float acc[BN / 2];
+  CONV_UNROLL
+  for (int i = 0; i < BN / 2; ++i) acc[i] = 0.0f;
+
+  // Prologue: stages 0 .. kStages - 2 in flight (a group per stage, empty past the end).
+  CONV_UNROLL
+  for (int st = 0; st < L::kStages - 1; ++st) {
+    if (st < steps) load_stage(st, k_begin + st * L::kStepK);
+    cp_async_commit();
+  }
+  // This warpgroup's 64 rows of A: 8 row groups further on (K-major) or 8 core matrices (MN-major).
+  const int a_wg = wg * (L::a_k_major ? 64 / 8 * L::group_bytes(L::a_len) : 64 / 8 * L::kCoreGap);
+  for (int t = 0; t < steps; ++t) {
+    cp_async_wait<L::kStages - 2>();
+    fence_proxy_async_shared();  // this thread's landed copies, before the wgmmas of any thread read them
+    __syncthreads();             // step t's stage is complete; every wgmma of step t - 1 has finished
+    const int next = t + L::kStages - 1;
+    if (next < steps) load_stage(next % L::kStages, k_begin + next * L::kStepK);
+    cp_async_commit();
+    const unsigned char* as = smem + (t % L::kStages) * L::stage_bytes;
+    const unsigned char* bs = as + L::a_bytes;
+    wgmma_fence();
+    CONV_UNROLL
+    for (int i = 0; i < BN / 2; ++i) wgmma_fence_operand(acc[i]);
+    CONV_UNROLL
+    for (int s = 0; s < L::kStepK / 16; ++s) {
+      // k16 slice s: two core matrices along K per slice.
+      const std::uint64_t da = make_wgmma_desc(as + a_wg + 2 * s * L::a_lbo, L::a_lbo, L::a_sbo);
+      const std::uint64_t db = make_wgmma_desc(bs + 2 * s * L::b_lbo, L::b_lbo, L::b_sbo);
+      wgmma_m64nNk16_bf16<BN, L::a_k_major ? 0 : 1, L::b_k_major ? 0 : 1>(acc, da, db, 1);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    CONV_UNROLL
+    for (int i = 0; i < BN / 2; ++i) wgmma_fence_operand(acc[i]);
+  }
+  cp_async_wait<0>();  // only empty groups can be pending here; leave none behind
+
+  // Epilogue: acc[4 j + 2 h + e] is (row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e) of
+  // the warpgroup's 64 x BN tile.
+  const int er = m0 + 64 * wg + 16 * warp + lane / 4, ec = n0 + 2 * (lane % 4);
+  CONV_UNROLL
+  for (int j = 0; j < BN / 8; ++j) {
+    store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
+    store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
+  }
+}
+
+}  // namespace
+}  // namespace deeper::kernels::DEEPER_KERNEL_NS

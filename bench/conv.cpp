@@ -7,7 +7,8 @@
 //                                      second, the useful FLOPs for every op), ms, and the layer's
 //                                      shape (N, H, C, K, R, stride).
 // Sizes: batch 256 at input resolution 112 and 224 px on a GPU (math simt_f32 and wmma_bf16, the
-// latter also as wmma_bf16_v1: kernel version 1 forced),
+// latter also as wmma_bf16_v1: kernel version 1 forced, and wmma_bf16_narrow: version 2 on version
+// 1's tiles, without the 64 x 64 warp tiles, to isolate what they and the tile rule change),
 // batch 2 at 112 px on the CPU (the fp32 reference; math is ignored there). wmma_bf16 writes fp32
 // outputs (forward and dgrad, like wgrad); automatic split-K. Operands hold small multiples of 1/8
 // (exact in bf16). GPU work is timed with CUDA events, CPU work with the host clock; one warm-up
@@ -84,14 +85,15 @@ Buffers& buffers_for(std::int64_t batch, int res) {
   return b;
 }
 
-void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, int bf16_kernel, const dk::NamedConvShape& layer,
-             int res) {
+void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, int bf16_kernel, dk::ConvTile tile,
+             const dk::NamedConvShape& layer, int res) {
   const auto& s = layer.shape;
   Buffers& b = buffers_for(s.batch, res);
   dk::Conv2dParams p;
   p.shape = s;
   p.math = math;
   p.bf16_kernel = bf16_kernel;
+  p.mma_tile = tile;
   p.x = static_cast<const float*>(b.x.data());
   p.w = static_cast<const float*>(b.w.data());
   p.dy = static_cast<const float*>(b.dy.data());
@@ -128,18 +130,22 @@ int main(int argc, char** argv) {
         const bool gpu = device.backend == deeper::Backend::cuda;
         const std::int64_t batch = gpu ? 256 : 2;
         const std::vector<int> resolutions = gpu ? std::vector<int>{112, 224} : std::vector<int>{112};
-        // (math, bf16 kernel version, name): wmma_bf16 is the automatic choice (version 2 where the
-        // operands allow), wmma_bf16_v1 forces version 1 for the side-by-side
+        // (math, bf16 kernel version, version 2's tile, name): wmma_bf16 is the automatic choice
+        // (version 2 where the operands allow, its tile per layer), wmma_bf16_v1 forces version 1
+        // and wmma_bf16_narrow version 2 on version 1's tiles (no stem row: C = 3 runs version 1)
         struct Variant {
           dk::ConvMath math;
           int bf16_kernel;
+          dk::ConvTile tile;
           const char* name;
         };
+        constexpr auto kAuto = dk::ConvTile::automatic;
         const std::vector<Variant> variants =
-            gpu ? std::vector<Variant>{{dk::ConvMath::wmma_bf16, 0, "wmma_bf16"},
-                                       {dk::ConvMath::wmma_bf16, 1, "wmma_bf16_v1"},
-                                       {dk::ConvMath::simt_f32, 0, "simt_f32"}}
-                : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, "simt_f32"}};
+            gpu ? std::vector<Variant>{{dk::ConvMath::wmma_bf16, 0, kAuto, "wmma_bf16"},
+                                       {dk::ConvMath::wmma_bf16, 1, kAuto, "wmma_bf16_v1"},
+                                       {dk::ConvMath::wmma_bf16, 0, dk::ConvTile::narrow, "wmma_bf16_narrow"},
+                                       {dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}}
+                : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}};
         for (const auto& v : variants) {
           for (const int res : resolutions) {
             for (const auto& layer : dk::resnet10_conv_shapes(batch, res)) {
@@ -152,8 +158,12 @@ int main(int argc, char** argv) {
                                          "/R:" + std::to_string(res);
                 const dk::ConvMath math = v.math;
                 const int kernel = v.bf16_kernel;
-                benchmark::RegisterBenchmark(name.c_str(),
-                                             [=](benchmark::State& st) { BM_conv(st, op, math, kernel, layer, res); })
+                const dk::ConvTile tile = v.tile;
+                // the stem (C = 3) takes version 1, where a version-2 tile is an error
+                if (tile != kAuto && (layer.shape.in_channels % 8 != 0 || layer.shape.out_channels % 8 != 0)) continue;
+                benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+                  BM_conv(st, op, math, kernel, tile, layer, res);
+                })
                     ->UseManualTime()
                     ->Unit(benchmark::kMillisecond);
               }

@@ -397,6 +397,48 @@ std::int64_t choose_splits(Geom& g, const TileShape& t, int split_k, bool bf16_o
   return (static_cast<std::int64_t>(g.Kg) + g.k_per_split - 1) / g.k_per_split;
 }
 
+// Version 2's tiles, and the tile of a GEMM: the forced one, or (automatic) the one of least
+// predicted time on an H100's 132 SMs. A tile's time is predicted as the tiles on the busiest SM,
+// ceil(blocks / 132) with blocks = tiles * split-K slices (choose_splits for that tile), times one
+// tile's FLOPs per slice over the SM's bound for the tile (mma_tile_flops_per_clk, conv2d_mma.cuh):
+// large tiles where the layer has many tiles, version 1's smaller ones where a large tile would
+// leave SMs idle (the 7 x 7 and 14 x 14 layers at small batch). Ties keep the earlier entry.
+struct MmaTile {
+  ConvTile id;
+  TileShape t;
+  double flops_per_clk;
+};
+constexpr MmaTile kMmaTiles[] = {
+    {ConvTile::m128n128, {128, 128}, mma_tile_flops_per_clk<128, 128>()},
+    {ConvTile::m128n64, {128, 64}, mma_tile_flops_per_clk<128, 64>()},
+    {ConvTile::m64n128, {64, 128}, mma_tile_flops_per_clk<64, 128>()},
+    {ConvTile::m256n128, {256, 128}, mma_tile_flops_per_clk<256, 128>()},
+    {ConvTile::m128n256, {128, 256}, mma_tile_flops_per_clk<128, 256>()},
+    {ConvTile::m512n64, {512, 64}, mma_tile_flops_per_clk<512, 64>()},
+};
+constexpr int kSms = 132;
+
+TileShape mma_tile_shape(const Geom& g, ConvTile forced, int split_k, bool bf16_out) {
+  if (forced == ConvTile::narrow) return tile_shape(g, true);
+  TileShape best = kMmaTiles[0].t;
+  double best_time = -1.0;
+  for (const MmaTile& c : kMmaTiles) {
+    if (forced != ConvTile::automatic) {
+      if (c.id == forced) return c.t;
+      continue;
+    }
+    Geom gc = g;
+    const std::int64_t splits = choose_splits(gc, c.t, split_k, bf16_out);
+    const std::int64_t tiles = (static_cast<std::int64_t>(g.M) + c.t.bm - 1) / c.t.bm *
+                               ((static_cast<std::int64_t>(g.N) + c.t.bn - 1) / c.t.bn);
+    const std::int64_t waves = (tiles * splits + kSms - 1) / kSms;
+    const double steps = g.Kg > 0 ? static_cast<double>(gc.k_per_split / kBK) : 1.0;
+    const double time = static_cast<double>(waves) * 2.0 * c.t.bm * c.t.bn * kBK * steps / c.flops_per_clk;
+    if (best_time < 0 || time < best_time) best = c.t, best_time = time;
+  }
+  return best;
+}
+
 // Launches the GEMM g (its k_per_split set) with `splits` slices into o.
 void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShape& t, std::int64_t splits,
                  const Out& o, const char* name, void* stream) {
@@ -445,9 +487,19 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
     constexpr bool kVec = decltype(vec_tag)::value;
     if constexpr (kVec) {
       if (v2) {
-        if (t.bn == 64) return mma(conv_mma_kernel<kOp, 128, 64>, MmaLayout<kOp, 128, 64>::shared_bytes);
-        if (t.bm == 64) return mma(conv_mma_kernel<kOp, 64, 128>, MmaLayout<kOp, 64, 128>::shared_bytes);
-        return mma(conv_mma_kernel<kOp, 128, 128>, MmaLayout<kOp, 128, 128>::shared_bytes);
+        auto tile = [&](auto bm, auto bn) {
+          constexpr int kBm = decltype(bm)::value, kBn = decltype(bn)::value;
+          return mma(conv_mma_kernel<kOp, kBm, kBn>, MmaLayout<kOp, kBm, kBn>::shared_bytes);
+        };
+        using I = std::integral_constant<int, 64>;
+        using II = std::integral_constant<int, 128>;
+        using IV = std::integral_constant<int, 256>;
+        if (t.bm == 512) return tile(std::integral_constant<int, 512>{}, I{});
+        if (t.bm == 256) return tile(IV{}, II{});
+        if (t.bn == 256) return tile(II{}, IV{});
+        if (t.bn == 64) return tile(II{}, I{});
+        if (t.bm == 64) return tile(I{}, II{});
+        return tile(II{}, II{});
       }
     }
     if (t.bn == 64) return go(conv_wmma_kernel<kOp, kVec, 128, 64>, a16, b16);
@@ -493,6 +545,11 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
     TileShape t;
     std::int64_t splits;
   };
+  // Whether version 2 runs (as launch_gemm decides), for its own choice of tiles.
+  const __nv_bfloat16* a16 = op == ConvOp::forward ? p.x_bf16 : p.dy_bf16;
+  const __nv_bfloat16* b16 = op == ConvOp::wgrad ? p.x_bf16 : p.w_bf16;
+  const bool v2 = wmma && p.bf16_kernel != 1 &&
+                  conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a16, b16);
   const int phases_h = op == ConvOp::dgrad ? p.shape.stride_h : 1, phases_w = op == ConvOp::dgrad ? p.shape.stride_w : 1;
   std::vector<Gemm> gemms;
   bool any_split = false;
@@ -500,7 +557,7 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
     for (int w0 = 0; w0 < phases_w; ++w0) {
       Gemm e{make_geom(p.shape, op, h0, w0), {}, 0};
       if (e.g.M == 0) continue;  // a phase with no pixel (H or W below the stride)
-      e.t = tile_shape(e.g, wmma);
+      e.t = v2 ? mma_tile_shape(e.g, p.mma_tile, p.split_k, o.bf16 != nullptr) : tile_shape(e.g, wmma);
       e.splits = choose_splits(e.g, e.t, p.split_k, o.bf16 != nullptr);
       any_split = any_split || e.splits > 1;
       gemms.push_back(e);

@@ -27,7 +27,8 @@
 //   wmma_bf16  bf16 in (x_bf16, w_bf16, dy_bf16), fp32 accumulation on tensor cores, fp32 out
 //              and/or bf16 out (forward, dgrad). Two kernels (Conv2dParams::bf16_kernel):
 //              version 2 (the default for vector operands, kernels/nn/conv2d_mma.cuh): mma.sync
-//              m16n8k16 fed by ldmatrix from 4 cp.async shared-memory stages, same tiles as version 1;
+//              m16n8k16 fed by ldmatrix from 4 cp.async shared-memory stages, version 1's tiles and
+//              256 x 128, 128 x 256, 512 x 64 (64 x 64 warp tiles), chosen per GEMM (ConvTile);
 //              version 1 (nvcuda::wmma m16n16k16; every shape, the stem's C = 3 included): 128 x 128 output tiles (128 x 64
 //              or 64 x 128 when N_gemm or M is at most 64), K_gemm steps of 32, two shared-memory
 //              stages (the next step's global loads are held in registers while the current step
@@ -54,6 +55,18 @@ namespace deeper::kernels {
 
 enum class ConvMath : std::uint32_t { simt_f32, wmma_bf16 };
 enum class ConvOp : std::uint32_t { forward, dgrad, wgrad };
+// Block tile of bf16 kernel version 2 (GEMM rows x columns per block of 8 warps; warp tiles and
+// the counts behind the automatic rule in kernels/nn/conv2d_mma.cuh), Conv2dParams::mma_tile.
+enum class ConvTile : std::uint32_t {
+  automatic,  // per GEMM (each dgrad phase), the tile of least predicted time on 132 SMs
+  narrow,     // version 1's rule: 128 x 128, or 128 x 64 / 64 x 128 for a 64-wide output
+  m128n128,   // warp tiles 64 x 32
+  m128n64,    // 32 x 32
+  m64n128,    // 32 x 32
+  m256n128,   // 64 x 64
+  m128n256,   // 64 x 64
+  m512n64,    // 64 x 64
+};
 
 struct Conv2dShape {
   std::int64_t batch = 0;  // N
@@ -104,6 +117,9 @@ struct Conv2dParams {
   // else 1), 1 (nvcuda::wmma, two register-staged stages), 2 (mma.sync + ldmatrix + 4-stage
   // cp.async; an error where the operands are not vector operands). The cpu backend ignores it.
   int bf16_kernel = 0;
+  // Version 2's block tile on cuda and emu (tests and benchmarks force one); anything but automatic
+  // is an error where version 2 does not run. The cpu backend ignores it.
+  ConvTile mma_tile = ConvTile::automatic;
 };
 
 // Whether the bf16 operands a, b of a conv with C input and K output channels can be moved 8 values

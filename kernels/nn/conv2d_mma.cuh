@@ -3,27 +3,50 @@
 // Included by conv2d.cu only; the GEMM view (Geom, offsets, VecGather) is conv2d_gemm.cuh's.
 //
 // Computes out = A * B (+ out with accumulate; atomicAdd per split-K slice), A and B bf16, fp32
-// accumulation, on a BM x BN output tile per block of 8 warps:
+// accumulation, on a BM x BN output tile per block of 8 warps (256 threads):
 //   - global -> shared with cp.async (16 bytes per thread per chunk, zero fill for structural
 //     zeros), kStages = 4 shared-memory stages in flight: the loads of step t + 3 overlap the MMAs
 //     of step t;
 //   - shared -> registers with ldmatrix (x4; .trans for the operands stored k-major: wgrad's A and
 //     the B of dgrad and wgrad), rows padded by 8 bf16 (16 bytes), so the 8 row addresses of each
-//     8 x 8 matrix fall in 8 distinct 4-bank groups (no bank conflicts);
-//   - mma.sync m16n8k16 (bf16 in, fp32 accumulate): each warp owns a 64 x 32 (on 128 x 128) or
-//     32 x 32 tile = 4 x 4 or 2 x 4 MMA tiles, 16 or 8 MMAs per 6 or 4 ldmatrix.x4 per 16-deep step;
+//     8 x 8 matrix fall in 8 distinct 4-bank groups (no bank conflicts; every padded row stride,
+//     40, 72, 136, 264 or 520 bf16, is an odd number of 16-byte units);
+//   - mma.sync m16n8k16 (bf16 in, fp32 accumulate): each warp owns a wm x wn tile = wm/16 x wn/8
+//     MMA tiles, (wm + wn) / 16 ldmatrix.x4 per 16-deep step;
 //   - the epilogue writes each thread's accumulator pairs (two adjacent columns) straight from
 //     registers, as float2 / bf16x2 when both columns are in range and N is even.
-// Shared memory per stage: A (BM x 32, or 32 x BM for wgrad) + B (BN x 32, or 32 x BN), 8 bf16 of
-// padding per row: 20 KiB on 128 x 128 forward/dgrad, 17 KiB for wgrad; 4 stages: 68-80 KiB of
-// dynamic shared memory (the launcher raises the 48 KiB default).
-// Cost per 128 x 128 x 32 step: 2 * 128 * 128 * 32 = 1.05 MFLOP. Shared-memory traffic: 16 KiB
-// written by cp.async (A and B, 8 KiB each) and 48 KiB read by ldmatrix (each of the 8 warps reads
-// its 64 x 32 A rows, 4 KiB, and 32 x 32 B columns, 2 KiB), 64 KiB in all: ~16 FLOP per shared
-// byte. An H100 SM moves 128 B/clk of shared memory (512 clk per step) and issues ~2,700 dense bf16
-// FLOP/clk with mma.sync (~2/3 of wgmma's ~4,100; 390 clk per step), so this tile is bounded by
-// shared memory at ~2,000 FLOP/clk/SM, ~500 TF/s on 132 SMs: warp tiles of 64 x 64 (32 FLOP per
-// ldmatrix byte) would move that bound above the MMA rate.
+//
+// Tiles (ConvTile; shared memory for 4 stages forward / dgrad / wgrad; registers from ptxas -v,
+// sm_90, nvcc 13, no spills; blocks per SM on an H100 by registers and its 227 KiB):
+//   BM x BN    warps   warp tile  shared KiB      regs     blocks/SM
+//   128 x 128  2 x 4   64 x 32     80 / 74 / 68   123-126  2
+//   128 x 64   4 x 2   32 x 32     60 / 58 / 52    78-80   3
+//    64 x 128  2 x 4   32 x 32     60 / 54 / 52    71-80   3
+//   256 x 128  4 x 2   64 x 64    120 / 114 / 100 218-231  1
+//   128 x 256  2 x 4   64 x 64    120 / 106 / 100 218-225  1
+//   512 x 64   8 x 1   64 x 64    180 / 178 / 148 222-242  1
+// (a 64 x 64 warp tile holds 128 fp32 accumulators, 16 + 16 fragment registers per thread).
+//
+// Counts per kBK = 32 step (mma_tile_flops_per_clk): FLOPs 2 * BM * BN * 32; shared-memory bytes
+// = cp.async writes (BM + BN) * 32 * 2 + ldmatrix reads 8 warps * (wm + wn) * 32 * 2. An H100 SM
+// moves 128 B/clk of shared memory and issues ~2,700 dense bf16 FLOP/clk with mma.sync (~2/3 of
+// wgmma's ~4,100), so a tile's bound is min(2,700, 128 * FLOP per byte) FLOP/clk/SM; at 1.83 GHz on
+// 132 SMs (TF/s):
+//   128 x 128   1.05 MFLOP   64 KiB (16 written + 48 read)    16.0 FLOP/B   2,048 FLOP/clk   495 TF/s
+//   128 x 64    0.52 MFLOP   44 KiB (12 + 32)                 11.6          1,489            360
+//   256 x 128   2.10 MFLOP   88 KiB (24 + 64)                 23.3          2,700 (MMA)      652
+//   128 x 256   2.10 MFLOP   88 KiB (24 + 64)                 23.3          2,700 (MMA)      652
+//   512 x 64    2.10 MFLOP  100 KiB (36 + 64)                 20.5          2,621            633
+// so the 64 x 64 warp tiles (32 FLOP per ldmatrix byte, against ~21 for 64 x 32) move the shared-
+// memory bound above the MMA rate (512 x 64 just under it: its 512-row A tile is written once per
+// 64 columns). Their cost: one block (8 warps) per SM, so nothing hides a block's barrier and
+// pipeline fill, and 2-4x fewer tiles per layer.
+// The choice (conv2d.cu, mma_tile_shape): per GEMM (each dgrad phase), the tile of least predicted
+// time, ceil(tiles * split-K slices / 132) * (one tile's FLOPs per slice / its bound): the large
+// tiles where each SM gets several of them or exactly one, the 128 x 128 / 128 x 64 ones on the
+// 7 x 7 and 14 x 14 layers at 112 px, where a large tile would leave SMs idle. Forced with
+// Conv2dParams::mma_tile. Predictions per ResNet-10 layer in docs/nn-kernels.md (predicted, not
+// measured).
 #pragma once
 
 #include "kernels/common/kernel_prelude.cuh"
@@ -47,13 +70,31 @@ struct MmaLayout {
   static constexpr int a_ld = a_len + 8, b_ld = b_len + 8;  // padded row strides (bf16)
   static constexpr int a_stage = a_rows * a_ld, b_stage = b_rows * b_ld;
   static constexpr int a_chunks = BM * kBK / 8 / kThreads, b_chunks = BN * kBK / 8 / kThreads;  // per thread
-  static constexpr int warps_m = BM == 128 && BN == 64 ? 4 : 2, warps_n = kThreads / 32 / warps_m;
+  // warps: 64 x 64 each where the tile has 8 of them (256 x 128, 128 x 256, 512 x 64), else
+  // 64 x 32 (128 x 128) or 32 x 32 (128 x 64, 64 x 128)
+  static constexpr int warps_m = BM * BN == kThreads / 32 * 64 * 64 ? BM / 64 : BM == 128 && BN == 64 ? 4 : 2;
+  static constexpr int warps_n = kThreads / 32 / warps_m;
   static constexpr int wm = BM / warps_m, wn = BN / warps_n;  // warp tile
   static constexpr int fm = wm / 16, fn = wn / 8;             // m16 x n8 MMA tiles per warp
   static constexpr std::size_t shared_bytes = std::size_t{kStages} * (a_stage + b_stage) * sizeof(__nv_bfloat16);
-  static_assert(a_chunks >= 1 && b_chunks >= 1 && fn % 2 == 0 && fm >= 1);
+  static_assert(warps_m * warps_n == kThreads / 32 && wm * warps_m == BM && wn * warps_n == BN);
+  static_assert(a_chunks >= 1 && b_chunks >= 1 && fn % 2 == 0 && fm >= 1 && wm % 16 == 0);
   static_assert(kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
+  static_assert(shared_bytes <= 227 * 1024, "4 stages must fit an H100 SM's 227 KiB");
+  // The counts of the header comment, per kBK step: FLOPs, and shared-memory bytes moved (cp.async
+  // writes of A and B, plus each warp's ldmatrix reads of its wm rows of A and wn columns of B).
+  static constexpr double step_flops = 2.0 * BM * BN * kBK;
+  static constexpr double step_shared_bytes = 2.0 * kBK * ((BM + BN) + kThreads / 32 * (wm + wn));
 };
+
+// Predicted FLOP/clk of one H100 SM on tile BM x BN: the lesser of the mma.sync rate (~2,700 dense
+// bf16 FLOP/clk) and 128 shared-memory bytes per clk times the tile's FLOPs per shared byte.
+template <int BM, int BN>
+constexpr double mma_tile_flops_per_clk() {
+  using L = MmaLayout<ConvOp::forward, BM, BN>;  // the same counts for the three ops
+  constexpr double shared_bound = 128.0 * L::step_flops / L::step_shared_bytes;
+  return shared_bound < 2700.0 ? shared_bound : 2700.0;
+}
 
 // Stores the accumulator pair (m, n), (m, n + 1) of a thread.
 __device__ __forceinline__ void store_pair(const Out& o, const Geom& g, int m, int n, float v0, float v1) {

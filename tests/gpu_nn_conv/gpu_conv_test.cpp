@@ -3,8 +3,8 @@
 // versions 1 and 2). The
 // operands are bf16-representable, so both maths see the same values and are held to 1e-5 of the sum
 // of |terms| of each output (fp32 accumulation of exact products). The automatic split-K of wgrad
-// (atomics) runs here on real hardware; bf16 outputs and accumulate are checked on one layer. Every
-// test skips without a usable GPU.
+// (atomics) runs here on real hardware, with every version-2 tile (Conv2dParams::mma_tile); bf16
+// outputs and accumulate are checked on one layer. Every test skips without a usable GPU.
 #include "kernels/nn/conv2d.h"
 #include "kernels/nn/conv_shape.h"
 
@@ -13,6 +13,7 @@
 #include "tests/nn_conv/conv_test_util.h"
 #include "tests/support/gpu_test_util.h"
 
+#include <utility>
 #include <vector>
 
 #if DEEPER_HAVE_CUDA_KERNELS
@@ -26,6 +27,13 @@ std::vector<float> bf16_values(std::int64_t count, std::uint32_t seed) {
   return widen(to_bf16(random_values(count, seed)));
 }
 
+// Version 2's tiles run on every layer (Conv2dParams::mma_tile).
+const std::pair<dk::ConvTile, const char*> kV2Tiles[] = {{dk::ConvTile::automatic, "automatic"},
+                                                         {dk::ConvTile::narrow, "narrow"},
+                                                         {dk::ConvTile::m256n128, "256x128"},
+                                                         {dk::ConvTile::m128n256, "128x256"},
+                                                         {dk::ConvTile::m512n64, "512x64"}};
+
 TEST(GpuConv, MatchesTheCpuOnResNet10ShapesAt112) {
   DEEPER_REQUIRE_CUDA();
   for (const auto& layer : dk::resnet10_conv_shapes(8, 112)) {
@@ -38,13 +46,20 @@ TEST(GpuConv, MatchesTheCpuOnResNet10ShapesAt112) {
       const Expected want = expected(op, s, a, b);
       const auto simt = run_op(Device::cuda(0), op, dk::ConvMath::simt_f32, s, a, b);
       EXPECT_TRUE(close_to(simt.f32, want, 1e-5)) << layer.name << " " << op_name(op) << " simt_f32";
-      // wmma_bf16 kernel versions 1 and 2 (version 2 only with vector operands: not the stem)
-      for (const int kernel : {1, 2}) {
-        if (kernel == 2 && !vector_shape(s)) continue;
+      // wmma_bf16 kernel versions 1 and 2 (version 2 only with vector operands: not the stem);
+      // version 2 with its automatic tile, version 1's tiles, and each 64 x 64-warp tile forced
+      RunOptions v1;
+      v1.bf16_kernel = 1;
+      EXPECT_TRUE(close_to(run_op(Device::cuda(0), op, dk::ConvMath::wmma_bf16, s, a, b, v1).f32, want, 1e-5))
+          << layer.name << " " << op_name(op) << " wmma_bf16 kernel 1";
+      if (!vector_shape(s)) continue;
+      for (const auto& [tile, tile_name] : kV2Tiles) {
         RunOptions opt;
-        opt.bf16_kernel = kernel;
+        opt.bf16_kernel = 2;
+        opt.mma_tile = tile;
         const auto got = run_op(Device::cuda(0), op, dk::ConvMath::wmma_bf16, s, a, b, opt);
-        EXPECT_TRUE(close_to(got.f32, want, 1e-5)) << layer.name << " " << op_name(op) << " wmma_bf16 kernel " << kernel;
+        EXPECT_TRUE(close_to(got.f32, want, 1e-5))
+            << layer.name << " " << op_name(op) << " wmma_bf16 kernel 2 tile " << tile_name;
       }
     }
   }
@@ -54,12 +69,20 @@ TEST(GpuConv, Bf16OutputAndAccumulate) {
   DEEPER_REQUIRE_CUDA();
   const auto s = dk::resnet10_conv_shapes(8, 112)[4].shape;  // stage 3 conv1, 3 x 3 / 2
   const auto x = bf16_values(s.x_elements(), 4), w = bf16_values(s.w_elements(), 5);
-  for (const int kernel : {1, 2}) {
+  // (kernel version, version 2's tile): version 1, version 2 automatic and with each 64 x 64-warp tile
+  const std::pair<int, dk::ConvTile> kRuns[] = {{1, dk::ConvTile::automatic},
+                                                {2, dk::ConvTile::automatic},
+                                                {2, dk::ConvTile::m256n128},
+                                                {2, dk::ConvTile::m128n256},
+                                                {2, dk::ConvTile::m512n64}};
+  const Expected want_y = expected(dk::ConvOp::forward, s, x, w);
+  for (const auto& [kernel, tile] : kRuns) {
     RunOptions both;
     both.bf16_out = true;
     both.bf16_kernel = kernel;
+    both.mma_tile = tile;
     const auto got = run_op(Device::cuda(0), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, x, w, both);
-    EXPECT_TRUE(close_to(got.f32, expected(dk::ConvOp::forward, s, x, w), 1e-5)) << "kernel " << kernel;
+    EXPECT_TRUE(close_to(got.f32, want_y, 1e-5)) << "kernel " << kernel << " tile " << static_cast<int>(tile);
     for (std::size_t i = 0; i < got.f32.size(); ++i) {
       ASSERT_EQ(__bfloat162float(got.bf16[i]), __bfloat162float(__float2bfloat16_rn(got.f32[i]))) << i;
     }
@@ -72,14 +95,18 @@ TEST(GpuConv, Bf16OutputAndAccumulate) {
     want.value[i] += initial[i];
     want.scale[i] += initial[i];
   }
-  for (const int split : {0, 1}) {
-    RunOptions acc;
-    acc.accumulate = true;
-    acc.initial = &initial;
-    acc.split_k = split;
-    EXPECT_TRUE(close_to(run_op(Device::cuda(0), dk::ConvOp::wgrad, dk::ConvMath::wmma_bf16, s, x, dy, acc).f32,
-                         want, 1e-5))
-        << "split " << split;
+  for (const auto& [kernel, tile] : kRuns) {
+    for (const int split : {0, 1}) {
+      RunOptions acc;
+      acc.accumulate = true;
+      acc.initial = &initial;
+      acc.split_k = split;
+      acc.bf16_kernel = kernel;
+      acc.mma_tile = tile;
+      EXPECT_TRUE(close_to(run_op(Device::cuda(0), dk::ConvOp::wgrad, dk::ConvMath::wmma_bf16, s, x, dy, acc).f32,
+                           want, 1e-5))
+          << "split " << split << " kernel " << kernel << " tile " << static_cast<int>(tile);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // conv2d rejects unusable parameters with deeper::Error on every backend, before touching memory:
 // zero or negative sizes, negative padding, output size < 1, null operands and outputs, and
-// combinations that cannot work (bf16 output with simt_f32, accumulate or split-K).
+// combinations that cannot work (bf16 output with simt_f32, accumulate or split-K; a version-2 tile
+// where version 2 does not run).
 #include "core/error.h"
 #include "kernels/nn/conv2d.h"
 
@@ -130,6 +131,29 @@ TEST(ConvBadParams, BadCombinations) {
     p.split_k = 0;
     p.math = static_cast<dk::ConvMath>(7);
     EXPECT_THROW(dk::conv2d_forward(d, p), deeper::Error);
+  }
+}
+
+TEST(ConvBadParams, MmaTileNeedsKernelVersion2) {
+  // a tile of version 2 where version 1 runs (C = K = 4, or simt_f32), and an unknown tile
+  expect_error([](auto& p) { p.mma_tile = dk::ConvTile::m256n128; }, "mma_tile", dk::ConvMath::wmma_bf16);
+  expect_error([](auto& p) { p.mma_tile = dk::ConvTile::m512n64; }, "mma_tile");
+  expect_error([](auto& p) { p.mma_tile = static_cast<dk::ConvTile>(99); }, "unknown mma_tile",
+               dk::ConvMath::wmma_bf16);
+  // vector operands (C = K = 8) but version 1 forced
+  expect_error(
+      [](auto& p) {
+        p.shape.in_channels = p.shape.out_channels = 8;
+        p.bf16_kernel = 1;
+        p.mma_tile = dk::ConvTile::narrow;
+      },
+      "mma_tile", dk::ConvMath::wmma_bf16);
+  Buffers b;  // and the same with version 2 runs
+  auto p = valid(b, dk::ConvMath::wmma_bf16);
+  p.shape.in_channels = p.shape.out_channels = 8;
+  p.mma_tile = dk::ConvTile::m128n256;
+  for (const auto op : {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad}) {
+    EXPECT_NO_THROW(call(op, Device::emu(), p)) << op_name(op);
   }
 }
 

@@ -155,6 +155,7 @@ struct RunOptions {
   bool accumulate = false;
   int split_k = 0;
   int bf16_kernel = 0;                          // Conv2dParams::bf16_kernel
+  dk::ConvTile mma_tile = dk::ConvTile::automatic;  // Conv2dParams::mma_tile
   const std::vector<float>* initial = nullptr;  // the fp32 output before the call (default: NaN)
 };
 
@@ -196,6 +197,7 @@ inline RunResult run_op(const deeper::Device& device, dk::ConvOp op, dk::ConvMat
   p.accumulate = opt.accumulate;
   p.split_k = opt.split_k;
   p.bf16_kernel = opt.bf16_kernel;
+  p.mma_tile = opt.mma_tile;
   const void* pa = a_buf.data();
   const void* pb = b_buf.data();
   float* o32 = opt.f32_out ? static_cast<float*>(out.data()) : nullptr;

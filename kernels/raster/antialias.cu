@@ -12,6 +12,8 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
+// kBf16Only: out is null, the pixel accumulates in registers (aa_pixel_forward_bf16).
+template <bool kBf16Only>
 __global__ void __launch_bounds__(kThreads) antialias_kernel(AntialiasParams p) {
   const std::int64_t plane = static_cast<std::int64_t>(p.height) * p.width;
   const std::int64_t pixels = p.batch * plane;
@@ -20,7 +22,15 @@ __global__ void __launch_bounds__(kThreads) antialias_kernel(AntialiasParams p) 
        idx += stride) {
     const std::int64_t b = idx / plane, rem = idx - b * plane;
     const int j = static_cast<int>(rem / p.width), i = static_cast<int>(rem - static_cast<std::int64_t>(j) * p.width);
-    aa_pixel_forward(p, b, i, j);
+    if constexpr (kBf16Only) {
+      aa_pixel_forward_bf16(p, b, i, j);
+    } else {
+      float* out = p.out + idx * p.channels;
+      aa_pixel_forward(p, b, i, j, out);
+      if (p.out_bf16) {
+        for (std::int64_t c = 0; c < p.channels; ++c) p.out_bf16[idx * p.channels + c] = float_to_bf16_bits(out[c]);
+      }
+    }
   }
 }
 
@@ -62,7 +72,11 @@ void antialias(const AntialiasParams& p, void* stream) {
   check_antialias_params(p, false);
   const std::int64_t pixels = p.batch * p.height * p.width;
   if (pixels == 0) return;
-  launch(antialias_kernel, dim3(grid_blocks(pixels, kThreads)), dim3(kThreads), 0, stream, "antialias", p);
+  if (p.out) {
+    launch(antialias_kernel<false>, dim3(grid_blocks(pixels, kThreads)), dim3(kThreads), 0, stream, "antialias", p);
+  } else {
+    launch(antialias_kernel<true>, dim3(grid_blocks(pixels, kThreads)), dim3(kThreads), 0, stream, "antialias", p);
+  }
 }
 
 void antialias_grad(const AntialiasParams& p, void* stream) {

@@ -83,6 +83,7 @@ struct AntialiasParamsT {
   // Forward, optional: the output also (or only) as bf16 bits, round to nearest even
   // (float_to_bf16_bits of kernels/nn/optimizer.h on the float result; T = double rounds to float
   // first): the same bits to_bf16 (kernels/render/compose.h) gives from out, without its pass.
+  // Without out at most kAntialiasBf16OnlyChannels channels (accumulated in registers).
   std::uint16_t* out_bf16 = nullptr;
   // Backward:
   const T* grad_out = nullptr;  // batch x height x width x channels
@@ -92,6 +93,9 @@ struct AntialiasParamsT {
 using AntialiasParams = AntialiasParamsT<float>;
 
 inline constexpr std::int64_t kAntialiasMaxChannels = 1024;
+// The most channels of a bf16-only forward (out_bf16 without out, aa_pixel_forward_bf16): they are
+// accumulated in registers.
+inline constexpr std::int64_t kAntialiasBf16OnlyChannels = 4;
 // How far (in pixels, beyond the two centres) a silhouette crossing may lie and still blend a pair.
 inline constexpr float kAntialiasSnapSlack = 1.0f / 64.0f;
 
@@ -258,31 +262,56 @@ DEEPER_HD_INLINE bool aa_neighbour(int i, int j, int k, int width, int height, i
   return true;
 }
 
-// Forward of pixel (i, j) of image b: out = color + the blends of the pairs targeting it (in pair
-// order k = 0..3, per channel), stored to out and / or out_bf16.
+// Forward of pixel (i, j) of image b into out (its `channels` values): out = color + the blends
+// of the pairs targeting it. The callers add the optional bf16 copy (the rounded out).
 template <typename T>
-DEEPER_HD_INLINE void aa_pixel_forward(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j) {
+DEEPER_HD_INLINE void aa_pixel_forward(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j, T* out) {
   const std::int64_t pixel = (b * p.height + j) * p.width + i;
   const T* cp = p.color + pixel * p.channels;
-  // The pairs that blend into this pixel: their alpha and the other pixel's colour.
-  T alpha[4];
-  const T* other[4];
-  int blends = 0;
+  for (std::int64_t c = 0; c < p.channels; ++c) out[c] = cp[c];
   for (int k = 0; k < 4; ++k) {
     int pi, pj, me, ni, nj;
     bool vertical;
     if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
     const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
     if (!pr.active || pr.target != me) continue;
-    alpha[blends] = pr.alpha;
-    other[blends] = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
-    ++blends;
+    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
+    for (std::int64_t c = 0; c < p.channels; ++c) out[c] += pr.alpha * (co[c] - cp[c]);
   }
-  for (std::int64_t c = 0; c < p.channels; ++c) {
-    T v = cp[c];
-    for (int k = 0; k < blends; ++k) v += alpha[k] * (other[k][c] - cp[c]);
-    if (p.out) p.out[pixel * p.channels + c] = v;
-    if (p.out_bf16) p.out_bf16[pixel * p.channels + c] = float_to_bf16_bits(static_cast<float>(v));
+}
+
+// The bf16-only forward of the device kernels (out null, channels <= kAntialiasBf16OnlyChannels):
+// the same sums in the same order as aa_pixel_forward, accumulated in registers, written as bf16
+// only. (The cpu reference runs aa_pixel_forward into a per-thread scratch image instead.)
+template <typename T>
+DEEPER_HD_INLINE void aa_pixel_forward_bf16(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j) {
+  constexpr int kC = static_cast<int>(kAntialiasBf16OnlyChannels);
+  const std::int64_t pixel = (b * p.height + j) * p.width + i;
+  const T* cp = p.color + pixel * p.channels;
+  T acc[kC];
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int c = 0; c < kC; ++c) acc[c] = c < p.channels ? cp[c] : T(0);
+  for (int k = 0; k < 4; ++k) {
+    int pi, pj, me, ni, nj;
+    bool vertical;
+    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
+    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
+    if (!pr.active || pr.target != me) continue;
+    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int c = 0; c < kC; ++c) {
+      if (c < p.channels) acc[c] += pr.alpha * (co[c] - cp[c]);
+    }
+  }
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+  for (int c = 0; c < kC; ++c) {
+    if (c < p.channels) p.out_bf16[pixel * p.channels + c] = float_to_bf16_bits(static_cast<float>(acc[c]));
   }
 }
 

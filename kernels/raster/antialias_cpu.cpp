@@ -82,6 +82,9 @@ void check_params(const AntialiasParamsT<T>& p, bool backward) {
                  "{}: grad_pos fixed-point bits {} is outside [0, 60]", op, p.grad_pos.bits);
   } else {
     DEEPER_CHECK(p.out != nullptr || p.out_bf16 != nullptr, "{}: null output (out and out_bf16)", op);
+    DEEPER_CHECK(p.out != nullptr || p.channels <= kAntialiasBf16OnlyChannels,
+                 "{}: a bf16-only output (no out) takes at most {} channels, not {}", op, kAntialiasBf16OnlyChannels,
+                 p.channels);
   }
 }
 
@@ -103,13 +106,27 @@ void check_antialias_edge_mask_params(const AntialiasEdgeMaskParams& p) { check_
 
 namespace cpu_impl {
 
+// The f32 forward into out, or (bf16 only) into a per-thread scratch image; then, with out_bf16,
+// each image converted right after it is finished (still in cache).
 template <typename T>
 void antialias(const AntialiasParamsT<T>& p) {
   check_params(p, false);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t b = 0; b < p.batch; ++b) {
-    for (int j = 0; j < p.height; ++j) {
-      for (int i = 0; i < p.width; ++i) aa_pixel_forward(p, b, i, j);
+  const std::int64_t values = static_cast<std::int64_t>(p.height) * p.width * p.channels;
+#pragma omp parallel
+  {
+    std::vector<T> scratch(p.out ? 0 : static_cast<std::size_t>(values));
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < p.batch; ++b) {
+      T* image = p.out ? p.out + b * values : scratch.data();
+      for (int j = 0; j < p.height; ++j) {
+        for (int i = 0; i < p.width; ++i) {
+          aa_pixel_forward(p, b, i, j, image + (static_cast<std::int64_t>(j) * p.width + i) * p.channels);
+        }
+      }
+      if (p.out_bf16) {
+        std::uint16_t* bits = p.out_bf16 + b * values;
+        for (std::int64_t q = 0; q < values; ++q) bits[q] = float_to_bf16_bits(static_cast<float>(image[q]));
+      }
     }
   }
 }

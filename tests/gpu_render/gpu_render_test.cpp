@@ -3,7 +3,11 @@
 // cache, clip-space vertices and rasterize outputs are bit-identical (exact arithmetic); the images
 // agree to float rounding (texture, shading and antialias use plain fp32, which nvcc may contract
 // into fmas); bf16 output is the rounded f32 image; an image rendered alone equals its place in
-// the batch; the same for spherical-harmonics lighting (B = 8).
+// the batch; the same for spherical-harmonics lighting (B = 8). The forward-only renderer
+// (save_for_backward = false: compose interpolates per pixel itself) matches the saved one on cuda,
+// and its bf16 output (written by antialias, or by compose without antialias) is exactly the
+// rounded f32 output.
+#include "kernels/nn/optimizer.h"
 #include "kernels/raster/rasterize.h"
 #include "kernels/runtime/stream.h"
 #include "renderer/pipeline.h"
@@ -11,8 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace deeper::render {
 namespace {
@@ -131,6 +138,57 @@ TEST(GpuRender, ShLightingCudaMatchesCpu) {
   double apart = 0;
   for (std::size_t i = 0; i < c.size(); ++i) apart = std::max(apart, std::fabs(static_cast<double>(c[i]) - b[i]));
   EXPECT_GT(apart, 0.05);
+}
+
+// The fused forward on cuda: the same images as the staged (saved-for-backward) forward, to float
+// rounding at most (the fused compose reads its uv and normal from registers, bit for bit what the
+// interpolate kernel writes; only nvcc's fma contraction could differ), and bf16 == the rounded f32.
+TEST(GpuRender, ForwardOnlyMatchesSavedOnCuda) {
+  DEEPER_REQUIRE_CUDA();
+  if (!cuda_kernels_built()) GTEST_SKIP() << "deeper_kernels was built without nvcc";
+  const IdentitySet ids = make_identities(full_model(), 3, 24);
+  const RenderModel gpu_model(Device::cuda(0), full_model(), ids);
+  Stream stream(Device::cuda(0));
+  for (const bool antialias : {true, false}) {
+    for (const Lighting lighting : {Lighting::lambert, Lighting::sh9}) {
+      const std::string what = std::string(antialias ? "antialias" : "no antialias") + ", " +
+                               std::string(lighting_name(lighting));
+      SCOPED_TRACE(what);
+      FactorSampling s = default_sampling(9, 24);
+      s.lighting = lighting;
+      RenderOptions o;
+      o.width = o.height = kSize;
+      o.antialias = antialias;
+      Renderer saved(gpu_model, o);
+      o.save_for_backward = false;
+      Renderer fused(gpu_model, o);
+      Tensor a = Tensor::empty({kBatch, kSize, kSize, 3}, DType::f32, Device::cuda(0));
+      Tensor b = Tensor::empty({kBatch, kSize, kSize, 3}, DType::f32, Device::cuda(0));
+      Tensor c = Tensor::empty({kBatch, kSize, kSize, 3}, DType::bf16, Device::cuda(0));
+      saved.render(s, 300, a, &stream);
+      fused.render(s, 300, b, &stream);
+      fused.render(s, 300, c, &stream);
+      stream.synchronize();
+      EXPECT_TRUE(fused.fused_last());
+      EXPECT_EQ(fused.pixel_uv(), nullptr);
+      const auto x = tensor_to_host(a), y = tensor_to_host(b);
+      ASSERT_EQ(x.size(), y.size());
+      double max_diff = 0;
+      std::size_t differ = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(y[i])) << i;
+        max_diff = std::max(max_diff, std::fabs(static_cast<double>(x[i]) - y[i]));
+        differ += std::memcmp(&x[i], &y[i], sizeof(float)) != 0;
+      }
+      EXPECT_LT(max_diff, 1e-5);
+      std::printf("fused vs staged on cuda (%s): %zu of %zu values differ in any bit, max |diff| %.3g\n", what.c_str(),
+                  differ, x.size(), max_diff);
+      const auto bits = host_copy<std::uint16_t>(c.data_raw(), Device::cuda(0), y.size());
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < y.size(); ++i) wrong += bits[i] != kernels::float_to_bf16_bits(y[i]);
+      EXPECT_EQ(wrong, 0u) << "bf16 values that are not the rounded f32 output";
+    }
+  }
 }
 
 }  // namespace

@@ -122,6 +122,46 @@ TEST(AntialiasBf16, NoOutputRefused) {
   } catch (const deeper::Error& e) {
     EXPECT_NE(std::string(e.what()).find("antialias: null output (out and out_bf16)"), std::string::npos) << e.what();
   }
+  // bf16 only accumulates in registers: at most kAntialiasBf16OnlyChannels channels.
+  std::vector<std::uint16_t> bits(s.color.size() * 2);
+  std::vector<float> wide(s.color.size() * 2, 0.5f);
+  p.color = wide.data();
+  p.channels = dk::kAntialiasBf16OnlyChannels + 1;
+  p.out_bf16 = bits.data();
+  try {
+    dk::antialias(kCpu, p);
+    ADD_FAILURE() << "expected deeper::Error";
+  } catch (const deeper::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("antialias: a bf16-only output (no out) takes at most 4 channels, not 5"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// bf16 only with fewer channels than the register block (1 and 2 of the 3 colour channels as
+// separate images): still to_bf16 of the f32 result, cpu and emu.
+TEST(AntialiasBf16, FewChannels) {
+  const Scene s = make_scene();
+  for (const std::int64_t channels : {1, 2}) {
+    std::vector<float> color;
+    for (std::size_t q = 0; q < s.color.size(); q += 3) {
+      for (std::int64_t c = 0; c < channels; ++c) color.push_back(s.color[q + static_cast<std::size_t>(c)]);
+    }
+    for (const Device& device : {kCpu, kEmu}) {
+      SCOPED_TRACE(device.name());
+      dk::AntialiasParams p = params(s);
+      p.color = color.data();
+      p.channels = channels;
+      std::vector<float> f32(color.size(), -1.0f);
+      p.out = f32.data();
+      dk::antialias(device, p);
+      std::vector<std::uint16_t> only(color.size(), 0xFFFFu);
+      p.out = nullptr;
+      p.out_bf16 = only.data();
+      dk::antialias(device, p);
+      EXPECT_EQ(only, to_bf16(f32));
+    }
+  }
 }
 
 }  // namespace

@@ -140,12 +140,16 @@ int main(int argc, char** argv) {
           const char* name;
         };
         constexpr auto kAuto = dk::ConvTile::automatic;
-        const std::vector<Variant> variants =
+        std::vector<Variant> variants =
             gpu ? std::vector<Variant>{{dk::ConvMath::wmma_bf16, 0, kAuto, "wmma_bf16"},
                                        {dk::ConvMath::wmma_bf16, 1, kAuto, "wmma_bf16_v1"},
                                        {dk::ConvMath::wmma_bf16, 0, dk::ConvTile::narrow, "wmma_bf16_narrow"},
                                        {dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}}
                 : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}};
+#if DEEPER_CUDA_SM90A
+        // version 3 (sm_90a wgmma): the layers with vector operands (no stem row)
+        if (gpu) variants.insert(variants.begin() + 1, {dk::ConvMath::wmma_bf16, 3, kAuto, "wmma_bf16_v3"});
+#endif
         for (const auto& v : variants) {
           for (const int res : resolutions) {
             for (const auto& layer : dk::resnet10_conv_shapes(batch, res)) {
@@ -160,7 +164,11 @@ int main(int argc, char** argv) {
                 const int kernel = v.bf16_kernel;
                 const dk::ConvTile tile = v.tile;
                 // the stem (C = 3) takes version 1, where a version-2 tile is an error
-                if (tile != kAuto && (layer.shape.in_channels % 8 != 0 || layer.shape.out_channels % 8 != 0)) continue;
+                // and version 3 needs vector operands too
+                if ((tile != kAuto || kernel == 3) &&
+                    (layer.shape.in_channels % 8 != 0 || layer.shape.out_channels % 8 != 0)) {
+                  continue;
+                }
                 benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
                   BM_conv(st, op, math, kernel, tile, layer, res);
                 })

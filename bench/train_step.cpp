@@ -5,7 +5,8 @@
 // Cases: on a GPU the lab's ResNet-10 (widths 64/128/256/512, 2,000 identities, SGD + momentum,
 // batch 256) at 112 and 224 px with wmma_bf16 convolutions, and at 112 px with simt_f32; on the
 // CPU the `tiny` preset (64 px, widths 16-128, 16 identities, batch 32). Each case also times the
-// render alone (render/<case>).
+// render alone (render/<case>). In an sm_90a build the wmma_bf16 cases run again with conv kernel
+// version 3 (wgmma; the `_v3` rows).
 //
 // FLOPs per image: layout.train_flops() = 3 x the forward pass (nn/resnet10.h; 5.36 GFLOP at 224,
 // 1.42 at 112). MFU divides the achieved rate by a nominal dense bf16 peak of 989 TFLOP/s (H100 and
@@ -32,6 +33,7 @@ struct Case {
   std::string name;
   nn::TrainConfig config;
   kernels::ConvMath math;
+  int bf16_kernel = 0;  // nn::TrainerOptions::bf16_conv_kernel
 };
 
 std::vector<Case> cases(const Device& device) {
@@ -43,6 +45,10 @@ std::vector<Case> cases(const Device& device) {
       c.train.batch = 256;
       c.train.steps = 1000000;
       out.push_back({"paper_" + std::to_string(size) + "px_b256_wmma_bf16", c, kernels::ConvMath::wmma_bf16});
+#if DEEPER_CUDA_SM90A
+      // the same with conv kernel version 3 (sm_90a wgmma) on every conv with vector operands
+      out.push_back({"paper_" + std::to_string(size) + "px_b256_wmma_bf16_v3", c, kernels::ConvMath::wmma_bf16, 3});
+#endif
     }
     nn::TrainConfig c = nn::load_preset("paper");
     c.model.input_size = 112;
@@ -81,6 +87,7 @@ int main(int argc, char** argv) {
                         nn::TrainerOptions o;
                         o.device = device;
                         o.math = k.math;
+                        o.bf16_conv_kernel = k.bf16_kernel;
                         o.face_model = model.get();
                         b->trainer = std::make_unique<nn::Trainer>(k.config, o);
                         Bench* raw = b.get();

@@ -29,10 +29,27 @@ namespace {
 
 void* native(Stream* s) { return s != nullptr ? s->native() : nullptr; }
 
-// conv2d (fp32 operands; the bf16 operands are set by the caller for wmma_bf16).
-void conv_fwd(const Device& d, dk::Conv2dParams p, void* s) { dk::conv2d_forward(d, p, s); }
-void conv_dgrad(const Device& d, dk::Conv2dParams p, void* s) { dk::conv2d_dgrad(d, p, s); }
-void conv_wgrad(const Device& d, dk::Conv2dParams p, void* s) { dk::conv2d_wgrad(d, p, s); }
+// conv2d (fp32 operands; the bf16 operands are set by the caller for wmma_bf16). `version`: the
+// network's bf16 kernel version (set_bf16_conv_kernel), applied where it can run: versions 2 and 3
+// need vector operands (C, K multiples of 8), so the others (an unpadded stem) keep the automatic one.
+dk::Conv2dParams with_kernel(dk::Conv2dParams p, dk::ConvOp op, int version) {
+  if (p.math != dk::ConvMath::wmma_bf16 || version == 0) return p;
+  const void* a = op == dk::ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
+  const void* b = op == dk::ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
+  if (version == 1 || dk::conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a, b)) {
+    p.bf16_kernel = version;
+  }
+  return p;
+}
+void conv_fwd(const Device& d, const dk::Conv2dParams& p, int version, void* s) {
+  dk::conv2d_forward(d, with_kernel(p, dk::ConvOp::forward, version), s);
+}
+void conv_dgrad(const Device& d, const dk::Conv2dParams& p, int version, void* s) {
+  dk::conv2d_dgrad(d, with_kernel(p, dk::ConvOp::dgrad, version), s);
+}
+void conv_wgrad(const Device& d, const dk::Conv2dParams& p, int version, void* s) {
+  dk::conv2d_wgrad(d, with_kernel(p, dk::ConvOp::wgrad, version), s);
+}
 
 void bn_stats(const Device& d, const dk::BatchNormStatsParamsT<float>& p, void* s) { dk::batchnorm_stats(d, p, s); }
 void bn_stats(const Device&, const dk::BatchNormStatsParamsT<double>& p, void*) { dk::cpu_impl::batchnorm_stats(p); }
@@ -341,6 +358,13 @@ bool NetworkT<T>::stem_channels_padded() const {
 }
 
 template <typename T>
+void NetworkT<T>::set_bf16_conv_kernel(int version) {
+  DEEPER_CHECK(version >= 0 && version <= 3, "Network: bf16 conv kernel {} does not exist (0 automatic, 1, 2, 3)",
+               version);
+  bf16_kernel_ = version;
+}
+
+template <typename T>
 void NetworkT<T>::stem_input_to_bf16(const T* images, void* s) {
   const Conv& stem = plan_->stem;
   if (!padded(stem)) return to_bf16(images, plan_->x_bf16, batch_ * stem.in_per_image(), s);
@@ -388,7 +412,7 @@ void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const
       p.x = x;
       p.w = b.params + c.weight;
     }
-    conv_fwd(device_, p, s);
+    conv_fwd(device_, p, bf16_kernel_, s);
   } else {
     (void)x_bf16, (void)s;
     dk::check_conv2d_shape(shape, "Network<double> conv forward");
@@ -449,7 +473,7 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
       p.shape.in_channels = c.pad_channels;
       p.dw = c.dw_pad;
     }
-    conv_wgrad(device_, p, s);
+    conv_wgrad(device_, p, bf16_kernel_, s);
     if (pad) {
       dk::UnpadChannelsParams u;
       u.in = c.dw_pad;
@@ -463,7 +487,7 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
       p.dw = nullptr;
       p.dx = dx;
       p.accumulate = accumulate_dx;
-      conv_dgrad(device_, p, s);
+      conv_dgrad(device_, p, bf16_kernel_, s);
     }
   } else {
     (void)x_bf16, (void)dy_bf16, (void)s;
@@ -810,7 +834,7 @@ void NetworkT<T>::conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, co
     }
     p.dx = dx;
     p.accumulate = accumulate;
-    conv_dgrad(device_, p, s);
+    conv_dgrad(device_, p, bf16_kernel_, s);
   } else {
     (void)s;
     dk::check_conv2d_shape(shape, "Network<double> conv dgrad");

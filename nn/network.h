@@ -128,6 +128,11 @@ class NetworkT {
   // runs the plain C-channel stem (version 1's element-wise loader), for tests and comparisons. A
   // change takes effect at the next forward (a backward follows its forward's choice).
   void set_stem_channel_padding(bool on) { pad_stem_ = on; }
+  // The bf16 conv kernel (wmma_bf16 only; kernels/nn/conv2d.h, Conv2dParams::bf16_kernel): 0
+  // automatic (the default), 1, 2, or 3 (sm_90a wgmma); versions 2 and 3 apply to the convs with
+  // vector operands, the others keep the automatic choice. Throws deeper::Error outside 0..3.
+  void set_bf16_conv_kernel(int version);
+  int bf16_conv_kernel() const { return bf16_kernel_; }
   bool stem_channels_padded() const;  // whether the next forward's stem runs padded
 
   // images: batch x S x S x 3 (device memory, S = model.input_size). Returns the logits (batch x
@@ -194,6 +199,7 @@ class NetworkT {
   bool trained_forward_ = false, have_loss_ = false;
   bool inference_forward_ = false;  // the last forward ran in BnMode::inference (input_gradient)
   bool pad_stem_ = true;            // set_stem_channel_padding
+  int bf16_kernel_ = 0;             // set_bf16_conv_kernel
   bool pad_active_ = false;         // pad_stem_ as of the last forward
   const T* images_ = nullptr;
   T* sample_loss_ = nullptr;

@@ -104,6 +104,7 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : config_(std::move
   }
   data_ = std::make_unique<FaceData>(options_.device, config_, *options_.face_model, config_.train.batch);
   net_ = std::make_unique<Network>(options_.device, layout, config_.train.batch, options_.math);
+  net_->set_bf16_conv_kernel(options_.bf16_conv_kernel);
   if (options_.math == kernels::ConvMath::wmma_bf16) {
     bf16_ = std::make_unique<DeviceBuffer>(options_.device,
                                            static_cast<std::size_t>(layout.param_buffer_elements) * sizeof(std::uint16_t));

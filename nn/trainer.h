@@ -48,6 +48,7 @@ namespace deeper::nn {
 struct TrainerOptions {
   Device device = Device::cpu();
   kernels::ConvMath math = kernels::ConvMath::simt_f32;
+  int bf16_conv_kernel = 0;             // Network::set_bf16_conv_kernel (wmma_bf16): 0 automatic, 1, 2, 3
   bool resume = false;                  // continue from <output.dir>/checkpoint.safetensors
   std::int64_t profile_first = 0;       // --profile-steps A:B (1-based, inclusive); 0: none
   std::int64_t profile_last = 0;

@@ -2,7 +2,7 @@
 //
 //   deeper-train (--preset tiny|small|paper | --config FILE) [--set key=value]... [--out DIR]
 //                [--resume] [--steps N] [--profile-steps A:B] [--conv-math auto|simt_f32|wmma_bf16]
-//                [--dry-run] [--device ...] [--seed S]
+//                [--conv-kernel auto|1|2|3] [--dry-run] [--device ...] [--seed S]
 //
 // The configuration is a preset (configs/<name>.toml, compiled in) or a TOML file, then each --set
 // in order, then --steps, --seed and --out (docs/training.md lists every key). --dry-run prints the
@@ -16,7 +16,7 @@
 //
 // Exit status: 0 success, 1 runtime error (unreadable or invalid config file or checkpoint, unusable
 // device, a non-finite loss), 2 usage error (bad option, unknown preset, bad --set, bad
-// --profile-steps, bad --conv-math).
+// --profile-steps, bad --conv-math or --conv-kernel).
 #include "core/cli.h"
 #include "core/log.h"
 #include "kernels/runtime/device.h"
@@ -40,7 +40,7 @@ namespace {
 using namespace deeper;
 
 struct TrainArgs {
-  std::string preset, config, out, profile_steps, conv_math = "auto";
+  std::string preset, config, out, profile_steps, conv_math = "auto", conv_kernel = "auto";
   std::vector<std::string> sets;
   std::int64_t steps = 0;
   bool resume = false;
@@ -130,6 +130,9 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
   if (a.conv_math != "auto" && a.conv_math != "simt_f32" && a.conv_math != "wmma_bf16") {
     throw UsageError(fmt::format("--conv-math '{}': expected auto, simt_f32 or wmma_bf16", a.conv_math));
   }
+  if (a.conv_kernel != "auto" && a.conv_kernel != "1" && a.conv_kernel != "2" && a.conv_kernel != "3") {
+    throw UsageError(fmt::format("--conv-kernel '{}': expected auto, 1, 2 or 3", a.conv_kernel));
+  }
   const DeviceChoice device = select_device(common.device);
   const kernels::ConvMath math =
       a.conv_math == "wmma_bf16" || (a.conv_math == "auto" && device.device.backend == Backend::cuda)
@@ -165,6 +168,7 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
     options.profile_last = profile->second;
   }
   options.math = math;
+  options.bf16_conv_kernel = a.conv_kernel == "auto" ? 0 : std::stoi(a.conv_kernel);
   log::info("device {} ({}), conv math {}, {} steps x {} images", device.device.name(), device.why,
             options.math == kernels::ConvMath::wmma_bf16 ? "wmma_bf16" : "simt_f32", c.total_steps(), c.train.batch);
   nn::Trainer trainer(c, options);
@@ -207,6 +211,9 @@ int main(int argc, char** argv) {
         app.add_option("--profile-steps", args.profile_steps, "A:B, the 1-based steps (inclusive) to bracket for Nsight");
         app.add_option("--conv-math", args.conv_math,
                        "convolution math: auto (wmma_bf16 on cuda, else simt_f32), simt_f32 or wmma_bf16");
+        app.add_option("--conv-kernel", args.conv_kernel,
+                       "the wmma_bf16 conv kernel: auto (version 2 where C and K are multiples of 8), 1, 2 or 3 "
+                       "(sm_90a wgmma)");
         app.add_flag("--dry-run", args.dry_run, "print the resolved config, parameter count and layer table; write nothing");
       },
       [&](const CommonOptions& common) { run(args, *app_ptr, common); });

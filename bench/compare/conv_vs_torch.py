@@ -7,7 +7,8 @@ times the same convolution with PyTorch on the same GPU:
   dgrad    torch.ops.aten.convolution_backward(..., output_mask=[True, False, False])
   wgrad    torch.ops.aten.convolution_backward(..., output_mask=[False, True, False])
 with x and dy in channels_last (NHWC, as deeper), w as K x C x R x S in channels_last (KRSC in
-memory), no bias. deeper's math wmma_bf16 (and wmma_bf16_v1, its kernel version 1) is compared with torch bf16 (cuDNN writes bf16 outputs,
+memory), no bias. deeper's math wmma_bf16 (and its variants wmma_bf16_<v>: wmma_bf16_v1 and wmma_bf16_v3,
+kernel versions 1 and 3; wmma_bf16_narrow, version 2 on version 1's tiles) is compared with torch bf16 (cuDNN writes bf16 outputs,
 deeper fp32) and simt_f32 with torch fp32 (TF32 off unless --allow-tf32). Keras 'same' padding
 with (0 before, 1 after) is expressed by padding the input beforehand (outside the timing) and
 convolving with padding 0. Timing: CUDA events around each call after --warmup calls, the median of
@@ -64,7 +65,7 @@ def flops(s):
     return 2.0 * s["N"] * p * p * s["K"] * s["R"] * s["R"] * s["C"]
 
 
-NAME = re.compile(r"^conv/(forward|dgrad|wgrad)/(wmma_bf16|wmma_bf16_v1|simt_f32)/([^/]+)/B:(\d+)/R:(\d+)")
+NAME = re.compile(r"^conv/(forward|dgrad|wgrad)/(wmma_bf16(?:_[a-z0-9]+)?|simt_f32)/([^/]+)/B:(\d+)/R:(\d+)")
 
 
 def run_bench(path, device, bench_filter, min_time):
@@ -142,7 +143,7 @@ def main():
         print("conv_vs_torch.py: error: bench_conv reported no conv benchmarks (check --filter)", file=sys.stderr)
         return 1
     device = "cuda" if cuda else "cpu"
-    torch_ms = {}  # one torch timing per (op, dtype, layer, batch, res): wmma_bf16 and _v1 share it
+    torch_ms = {}  # one torch timing per (op, dtype, layer, batch, res): the wmma_bf16 variants share it
     for row in rows:
         shape = resnet10_conv_shapes(row["batch"], row["res"])[row["layer"]]
         dtype = torch.bfloat16 if (row["math"].startswith("wmma_bf16") and cuda) else torch.float32
@@ -159,10 +160,10 @@ def main():
     name = torch.cuda.get_device_name() if cuda else "cpu"
     print(f"device: {name}; torch {torch.__version__}; cudnn {torch.backends.cudnn.version()}; "
           f"ratio = cuDNN time / deeper time (> 1: deeper faster)")
-    print(f"{'op':7} {'math':12} {'R':>3} {'B':>4} {'layer':26} {'GFLOP':>7} {'deeper ms':>10} {'TF/s':>7} "
+    print(f"{'op':7} {'math':16} {'R':>3} {'B':>4} {'layer':26} {'GFLOP':>7} {'deeper ms':>10} {'TF/s':>7} "
           f"{'torch ms':>10} {'TF/s':>7} {'ratio':>6}")
     for r in rows:
-        print(f"{r['op']:7} {r['math']:12} {r['res']:>3} {r['batch']:>4} {r['layer']:26} {r['gflop']:7.2f} "
+        print(f"{r['op']:7} {r['math']:16} {r['res']:>3} {r['batch']:>4} {r['layer']:26} {r['gflop']:7.2f} "
               f"{r['deeper_ms']:10.3f} {r['deeper_tflops']:7.1f} {r['torch_ms']:10.3f} {r['torch_tflops']:7.1f} "
               f"{r['ratio']:6.2f}")
     groups = {}
@@ -171,7 +172,7 @@ def main():
     print("geometric mean of the ratios:")
     for (op, mth, res), ratios in sorted(groups.items()):
         gm = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
-        print(f"  {op:7} {mth:12} R {res:>3}: {gm:5.2f} over {len(ratios)} layers")
+        print(f"  {op:7} {mth:16} R {res:>3}: {gm:5.2f} over {len(ratios)} layers")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"device": name, "torch": torch.__version__, "rows": rows}, f, indent=1)

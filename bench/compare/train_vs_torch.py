@@ -14,7 +14,8 @@ Modes:
   bf16_cl        torch.autocast(bfloat16) + channels_last (the usual fast eager recipe)
   compile_bf16   the same under torch.compile (default mode; compile time excluded)
 Timing: CUDA events around each step after --warmup steps, the median of --repeats. deeper's
-numbers are bench_train_step's step/paper_<size>px_b256_wmma_bf16 (images/s, render share).
+numbers are bench_train_step's step/paper_<size>px_b256_wmma_bf16 (images/s, render share), and its _v3 row
+(conv kernel version 3, sm_90a wgmma) where the build has one; ratios are against the default row.
 
 Usage (GPU machine; torch needed, never installed by this script):
   bench/compare/train_vs_torch.py --bench build/release/bench/bench_train_step [--sizes 112,224]
@@ -122,12 +123,15 @@ def deeper_rows(bench, device, sizes):
         if not name.startswith("step/"):
             continue
         for size in sizes:
-            if f"paper_{size}px_b256_wmma_bf16" in name or (device == "cpu" and "tiny_64px" in name):
-                share = b.get("render_share", 0.0)
-                ips = b["images_per_s"]
-                rows[size] = dict(images_per_s=ips, render_share=share,
-                                  net_only_images_per_s=ips / (1.0 - share) if 0 < share < 1 else ips,
-                                  mfu=b.get("MFU"))
+            # step/paper_<size>px_b256_wmma_bf16 (the default kernels) and ..._v3 (conv kernel version 3)
+            for variant, suffix in (("", ""), ("v3", "_v3")):
+                if name == f"step/paper_{size}px_b256_wmma_bf16{suffix}" or (
+                        variant == "" and device == "cpu" and "tiny_64px" in name):
+                    share = b.get("render_share", 0.0)
+                    ips = b["images_per_s"]
+                    rows.setdefault(size, {})[variant] = dict(
+                        images_per_s=ips, render_share=share,
+                        net_only_images_per_s=ips / (1.0 - share) if 0 < share < 1 else ips, mfu=b.get("MFU"))
     return rows
 
 
@@ -166,17 +170,19 @@ def main():
     rows = []
     print(f"{'size':>5} {'who':<22} {'images/s':>12} {'vs deeper step':>15}")
     for size in sizes:
-        d = deeper.get(size)
-        if d:
-            print(f"{size:>5} {'deeper step':<22} {d['images_per_s']:>12.1f} {1.0:>15.2f}"
-                  + (f"   MFU {d['mfu']:.3f}" if d.get("mfu") is not None else ""))
-            print(f"{size:>5} {'deeper net-only':<22} {d['net_only_images_per_s']:>12.1f} "
-                  f"{d['net_only_images_per_s'] / d['images_per_s']:>15.2f}   render share {d['render_share']:.2f}")
+        variants = deeper.get(size, {})
+        d = variants.get("")
+        for variant, v in sorted(variants.items()):
+            label = "deeper step" + (f" ({variant})" if variant else "")
+            print(f"{size:>5} {label:<22} {v['images_per_s']:>12.1f} {v['images_per_s'] / (d or v)['images_per_s']:>15.2f}"
+                  + (f"   MFU {v['mfu']:.3f}" if v.get("mfu") is not None else ""))
+            print(f"{size:>5} {'  net-only':<22} {v['net_only_images_per_s']:>12.1f} "
+                  f"{v['net_only_images_per_s'] / (d or v)['images_per_s']:>15.2f}   render share {v['render_share']:.2f}")
         for mode in modes:
             ips = torch_images_per_s(torch, size, batch, mode, device, a.warmup, a.repeats)
             ratio = ips / d["images_per_s"] if d else float("nan")
             print(f"{size:>5} {'torch ' + mode:<22} {ips:>12.1f} {ratio:>15.2f}")
-            rows.append(dict(size=size, mode=mode, torch_images_per_s=ips, deeper=d))
+            rows.append(dict(size=size, mode=mode, torch_images_per_s=ips, deeper=d, deeper_variants=variants))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -29,12 +29,14 @@
 // slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
 // Version 1: GEMM coordinates are decoded with 32-bit divisions; the vector loader hoists the row
 // decoding of A (forward, dgrad) and the column decoding of B (wgrad) out of the K loop.
+#include "core/error.h"
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/common/vector16.cuh"
 #include "kernels/common/wmma.cuh"
 #include "kernels/nn/conv2d.h"
 #include "kernels/nn/conv2d_gemm.cuh"
 #include "kernels/nn/conv2d_mma.cuh"
+#include "kernels/nn/conv2d_wgmma.cuh"
 #include "kernels/runtime/cuda_check.h"
 
 #include <cstdint>
@@ -439,6 +441,34 @@ TileShape mma_tile_shape(const Geom& g, ConvTile forced, int split_k, bool bf16_
   return best;
 }
 
+// Version 3's tile (conv2d_wgmma.cuh): 128 x 64 for a GEMM at most 64 wide, else 128 x 128.
+TileShape wgmma_tile_shape(const Geom& g) { return {128, g.N <= 64 ? 64 : 128}; }
+
+// Launches version 3 of the bf16 kernel on grid (from wgmma_tile_shape's tile t).
+void launch_wgmma(ConvOp op, const Geom& g, const TileShape& t, dim3 grid, const Out& o, const __nv_bfloat16* a16,
+                  const __nv_bfloat16* b16, const char* name, void* stream) {
+  auto go = [&](auto kernel, std::size_t shared) {
+#if !defined(DEEPER_EMU)
+    DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(shared)));
+#endif
+    launch(kernel, grid, dim3(kThreads), shared, stream, name, g, a16, b16, o);
+  };
+  auto tiles = [&](auto op_tag) {
+    constexpr ConvOp kOp = decltype(op_tag)::value;
+    if (t.bn == 64) return go(conv_wgmma_kernel<kOp, 64>, WgmmaLayout<kOp, 64>::shared_bytes);
+    go(conv_wgmma_kernel<kOp, 128>, WgmmaLayout<kOp, 128>::shared_bytes);
+  };
+  switch (op) {
+    case ConvOp::forward:
+      return tiles(std::integral_constant<ConvOp, ConvOp::forward>{});
+    case ConvOp::dgrad:
+      return tiles(std::integral_constant<ConvOp, ConvOp::dgrad>{});
+    case ConvOp::wgrad:
+      return tiles(std::integral_constant<ConvOp, ConvOp::wgrad>{});
+  }
+}
+
 // Launches the GEMM g (its k_per_split set) with `splits` slices into o.
 void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShape& t, std::int64_t splits,
                  const Out& o, const char* name, void* stream) {
@@ -474,6 +504,7 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
   }
   const bool vec = conv2d_vector_operands(g.C, g.K, a16, b16);
   // Version 2 (conv2d_mma.cuh) for the 16-byte case unless version 1 is asked for.
+  if (vec && p.bf16_kernel == 3) return launch_wgmma(op, g, t, grid, o, a16, b16, name, stream);
   const bool v2 = vec && p.bf16_kernel != 1;
   auto mma = [&](auto kernel, std::size_t shared) {
 #if !defined(DEEPER_EMU)
@@ -522,6 +553,11 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
 
 void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   check_conv2d_params(p, op);
+#if !defined(DEEPER_EMU) && !DEEPER_CUDA_SM90A
+  DEEPER_CHECK(p.math != ConvMath::wmma_bf16 || p.bf16_kernel != 3,
+               "{}: bf16_kernel 3 (wgmma) needs a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a); this one has none",
+               name);
+#endif
   const bool wmma = p.math == ConvMath::wmma_bf16;
   Out o{};
   o.accumulate = p.accumulate;
@@ -548,7 +584,8 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   // Whether version 2 runs (as launch_gemm decides), for its own choice of tiles.
   const __nv_bfloat16* a16 = op == ConvOp::forward ? p.x_bf16 : p.dy_bf16;
   const __nv_bfloat16* b16 = op == ConvOp::wgrad ? p.x_bf16 : p.w_bf16;
-  const bool v2 = wmma && p.bf16_kernel != 1 &&
+  const bool v3 = wmma && p.bf16_kernel == 3;  // vector operands: checked by check_conv2d_params
+  const bool v2 = wmma && p.bf16_kernel != 1 && !v3 &&
                   conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a16, b16);
   const int phases_h = op == ConvOp::dgrad ? p.shape.stride_h : 1, phases_w = op == ConvOp::dgrad ? p.shape.stride_w : 1;
   std::vector<Gemm> gemms;
@@ -557,7 +594,8 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
     for (int w0 = 0; w0 < phases_w; ++w0) {
       Gemm e{make_geom(p.shape, op, h0, w0), {}, 0};
       if (e.g.M == 0) continue;  // a phase with no pixel (H or W below the stride)
-      e.t = v2 ? mma_tile_shape(e.g, p.mma_tile, p.split_k, o.bf16 != nullptr) : tile_shape(e.g, wmma);
+      e.t = v3   ? wgmma_tile_shape(e.g)
+            : v2 ? mma_tile_shape(e.g, p.mma_tile, p.split_k, o.bf16 != nullptr) : tile_shape(e.g, wmma);
       e.splits = choose_splits(e.g, e.t, p.split_k, o.bf16 != nullptr);
       any_split = any_split || e.splits > 1;
       gemms.push_back(e);

@@ -107,15 +107,15 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op) {
   DEEPER_CHECK(n_gemm <= kMaxGemmColumns, "{}: GEMM width {} exceeds {} (65535 column tiles of 64)", what, n_gemm,
                kMaxGemmColumns);
   DEEPER_CHECK(out != nullptr || out_bf16 != nullptr, "{}: null output", what);
-  DEEPER_CHECK(p.bf16_kernel >= 0 && p.bf16_kernel <= 2, "{}: unknown bf16_kernel {} (0 automatic, 1, 2)", what,
+  DEEPER_CHECK(p.bf16_kernel >= 0 && p.bf16_kernel <= 3, "{}: unknown bf16_kernel {} (0 automatic, 1, 2, 3)", what,
                p.bf16_kernel);
-  if (p.bf16_kernel == 2) {
+  if (p.bf16_kernel >= 2) {
     const void* a = op == ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
     const void* b = op == ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
     DEEPER_CHECK(bf16 && conv2d_vector_operands(sh.in_channels, sh.out_channels, a, b),
-                 "{}: bf16_kernel 2 needs math wmma_bf16, C ({}) and K ({}) multiples of 8 and 16-byte aligned "
+                 "{}: bf16_kernel {} needs math wmma_bf16, C ({}) and K ({}) multiples of 8 and 16-byte aligned "
                  "bf16 operands",
-                 what, sh.in_channels, sh.out_channels);
+                 what, p.bf16_kernel, sh.in_channels, sh.out_channels);
   }
   DEEPER_CHECK(p.mma_tile <= ConvTile::m512n64, "{}: unknown mma_tile {}", what,
                static_cast<unsigned>(p.mma_tile));

@@ -1,6 +1,6 @@
 // deeper-train trains for real: a short tiny run on the CPU (metrics, evaluation, checkpoint,
 // config.toml, summary), --resume continuing it, a non-finite loss stopping with exit 1 naming the
-// step, and a bad --conv-math.
+// step, and a bad --conv-math or --conv-kernel.
 #include <gtest/gtest.h>
 
 #include "tests/support/program_test.h"
@@ -72,6 +72,12 @@ TEST_F(TrainRun, BadConvMathIsAUsageError) {
   const Outcome o = run("--preset tiny --dry-run --conv-math fast");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.err.find("--conv-math 'fast'"), std::string::npos) << o.err;
+}
+
+TEST_F(TrainRun, BadConvKernelIsAUsageError) {
+  const Outcome o = run("--preset tiny --dry-run --conv-kernel 4");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("--conv-kernel '4'"), std::string::npos) << o.err;
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 // gradient but the stem weight's are too; the stem weight gradient (automatic split-K may slice the
 // two wgrads differently) matches within fp32 rounding. Also: the cpu backend, the input gradient
 // after a padded forward, a backward following its forward's choice, and the arena.
+// Also Network::set_bf16_conv_kernel: version 3 (wgmma) against version 2.
 #include "net_test_util.h"
 
+#include "core/error.h"
 #include "kernels/emu/emulator.h"
 #include "kernels/runtime/memory.h"
 #include "nn/network.h"
@@ -35,7 +37,9 @@ struct StemRun {
 // One training step (forward, loss, backward) of the wmma_bf16 network on `device`, the stem padded
 // or not; with `switch_after_forward`, padding is toggled between the forward and the backward.
 // With `input_gradient`, then an inference forward and the input gradient of the logits' sum.
-StemRun run_step(const Device& device, bool pad, bool switch_after_forward = false, bool input_gradient = false) {
+// `kernel`: Network::set_bf16_conv_kernel.
+StemRun run_step(const Device& device, bool pad, bool switch_after_forward = false, bool input_gradient = false,
+                 int kernel = 0) {
   const auto m = stem_model();
   const auto layout = deeper::nn::resnet10_layout(m);
   const std::int64_t batch = 4;
@@ -51,6 +55,7 @@ StemRun run_step(const Device& device, bool pad, bool switch_after_forward = fal
   DeviceBuffer labels = upload(device, random_labels(batch, m.classes, 13));
   NetworkT<float> net(device, layout, batch, dk::ConvMath::wmma_bf16);
   net.set_stem_channel_padding(pad);
+  net.set_bf16_conv_kernel(kernel);
   EXPECT_EQ(net.stem_channels_padded(), pad);
   NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
                            static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
@@ -179,3 +184,23 @@ TEST(StemChannelPad, OnlyTheBf16NetworkPadsAndItsArenaHoldsThePaddedBuffers) {
 }
 
 }  // namespace
+
+TEST(NetworkConvKernel, Version3GivesVersion2sForwardBitForBitOnEmu) {
+  // The emulator's wgmma and mma.sync add exact products in k order: the forward (split_k 1) is
+  // bit-identical; the weight gradients (automatic split-K, sliced per kernel's tile) within fp32
+  // rounding. The padded stem takes the chosen version too; the unpadded one keeps version 1.
+  for (const bool pad : {true, false}) {
+    const StemRun v2 = run_step(Device::emu(), pad, false, false, 2);
+    const StemRun v3 = run_step(Device::emu(), pad, false, false, 3);
+    EXPECT_TRUE(same_bits(v3.act1, v2.act1)) << "stem output, pad " << pad;
+    EXPECT_TRUE(same_bits(v3.act9, v2.act9)) << "lab layer 9, pad " << pad;
+    EXPECT_TRUE(same_bits(v3.logits, v2.logits)) << "logits, pad " << pad;
+    EXPECT_EQ(v3.loss, v2.loss);
+    expect_close(v3.grads, v2.grads, 1e-6, 1e-4, "version 3 vs 2 gradients");
+  }
+  const auto layout = deeper::nn::resnet10_layout(stem_model());
+  NetworkT<float> net(Device::emu(), layout, 4, dk::ConvMath::wmma_bf16);
+  EXPECT_THROW(net.set_bf16_conv_kernel(4), deeper::Error);
+  EXPECT_THROW(net.set_bf16_conv_kernel(-1), deeper::Error);
+  EXPECT_EQ(net.bf16_conv_kernel(), 0);
+}

@@ -29,7 +29,6 @@
 // slice the fp32 output is zeroed (unless accumulate) and every slice atomicAdds.
 // Version 1: GEMM coordinates are decoded with 32-bit divisions; the vector loader hoists the row
 // decoding of A (forward, dgrad) and the column decoding of B (wgrad) out of the K loop.
-#include "core/error.h"
 #include "kernels/common/kernel_prelude.cuh"
 #include "kernels/common/vector16.cuh"
 #include "kernels/common/wmma.cuh"
@@ -553,11 +552,6 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
 
 void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
   check_conv2d_params(p, op);
-#if !defined(DEEPER_EMU) && !DEEPER_CUDA_SM90A
-  DEEPER_CHECK(p.math != ConvMath::wmma_bf16 || p.bf16_kernel != 3,
-               "{}: bf16_kernel 3 (wgmma) needs a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a); this one has none",
-               name);
-#endif
   const bool wmma = p.math == ConvMath::wmma_bf16;
   Out o{};
   o.accumulate = p.accumulate;

@@ -312,6 +312,15 @@ void conv2d_wgrad(const Conv2dParams& p) {
 
 }  // namespace cpu_impl
 
+namespace {
+// Version 3 (wgmma) exists in sm_90a code only (DEEPER_CUDA_SM90A); the emulator runs it anywhere.
+void check_cuda_kernel_built(const Conv2dParams& p, const char* what) {
+  DEEPER_CHECK(DEEPER_CUDA_SM90A || p.math != ConvMath::wmma_bf16 || p.bf16_kernel != 3,
+               "{}: bf16_kernel 3 (wgmma) needs a build for sm_90a (CMAKE_CUDA_ARCHITECTURES=90a); this one has none",
+               what);
+}
+}  // namespace
+
 void conv2d_forward(const Device& device, const Conv2dParams& p, void* stream) {
   check_conv2d_params(p, ConvOp::forward);
   switch (device.backend) {
@@ -320,6 +329,7 @@ void conv2d_forward(const Device& device, const Conv2dParams& p, void* stream) {
     case Backend::emu:
       return emu_impl::conv2d_forward(p, stream);
     case Backend::cuda:
+      check_cuda_kernel_built(p, "conv2d_forward");
       return DEEPER_CUDA_KERNEL(cuda_impl::conv2d_forward(p, stream));
   }
 }
@@ -332,6 +342,7 @@ void conv2d_dgrad(const Device& device, const Conv2dParams& p, void* stream) {
     case Backend::emu:
       return emu_impl::conv2d_dgrad(p, stream);
     case Backend::cuda:
+      check_cuda_kernel_built(p, "conv2d_dgrad");
       return DEEPER_CUDA_KERNEL(cuda_impl::conv2d_dgrad(p, stream));
   }
 }
@@ -344,6 +355,7 @@ void conv2d_wgrad(const Device& device, const Conv2dParams& p, void* stream) {
     case Backend::emu:
       return emu_impl::conv2d_wgrad(p, stream);
     case Backend::cuda:
+      check_cuda_kernel_built(p, "conv2d_wgrad");
       return DEEPER_CUDA_KERNEL(cuda_impl::conv2d_wgrad(p, stream));
   }
 }

@@ -85,6 +85,7 @@ FaceData::FaceData(const Device& device, const TrainConfig& config, const render
   model_ = std::make_unique<render::RenderModel>(device, model, identities_);
   render::RenderOptions o;
   o.width = o.height = static_cast<int>(config.model.input_size);
+  o.save_for_backward = false;  // training renders forward only: the fused shade pass (docs/renderer.md)
   renderer_ = std::make_unique<render::Renderer>(*model_, o);
   train_ = render_sampling(config, static_cast<std::uint64_t>(config.train.seed));
   eval_ = render_sampling(config, eval_seed(static_cast<std::uint64_t>(config.train.seed)));

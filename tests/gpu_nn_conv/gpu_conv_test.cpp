@@ -22,11 +22,6 @@ namespace {
 using namespace conv_test;
 using deeper::Device;
 
-// Uniform values rounded to bf16.
-std::vector<float> bf16_values(std::int64_t count, std::uint32_t seed) {
-  return widen(to_bf16(random_values(count, seed)));
-}
-
 // Version 2's tiles run on every layer (Conv2dParams::mma_tile).
 const std::pair<dk::ConvTile, const char*> kV2Tiles[] = {{dk::ConvTile::automatic, "automatic"},
                                                          {dk::ConvTile::narrow, "narrow"},

@@ -20,10 +20,6 @@ namespace {
 using namespace conv_test;
 using deeper::Device;
 
-std::vector<float> bf16_values(std::int64_t count, std::uint32_t seed) {
-  return widen(to_bf16(random_values(count, seed)));
-}
-
 TEST(GpuConvWgmma, Version3MatchesTheCpuOnResNet10ShapesAt112) {
   DEEPER_REQUIRE_CUDA();
 #if !DEEPER_CUDA_SM90A

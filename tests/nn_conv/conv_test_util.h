@@ -16,6 +16,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace conv_test {
@@ -89,6 +90,21 @@ inline std::vector<float> widen(const std::vector<__nv_bfloat16>& v) {
   return out;
 }
 inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+// Uniform values in [-1, 1] rounded to bf16 (both maths then see the same operands).
+inline std::vector<float> bf16_values(std::int64_t count, std::uint32_t seed) {
+  return widen(to_bf16(random_values(count, seed)));
+}
+inline constexpr dk::ConvOp kOps[] = {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad};
+
+// Random operands (a, b) of op for shape s: (x, w) forward, (dy, w) dgrad, (x, dy) wgrad.
+inline std::pair<std::vector<float>, std::vector<float>> op_operands(dk::ConvOp op, const dk::Conv2dShape& s,
+                                                                     std::uint32_t seed) {
+  auto x = random_values(s.x_elements(), seed), w = random_values(s.w_elements(), seed + 1),
+       dy = random_values(s.y_elements(), seed + 2);
+  if (op == dk::ConvOp::forward) return {std::move(x), std::move(w)};
+  if (op == dk::ConvOp::dgrad) return {std::move(dy), std::move(w)};
+  return {std::move(x), std::move(dy)};
+}
 inline std::vector<double> abs_of(const std::vector<double>& v) {
   std::vector<double> out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = std::abs(v[i]);

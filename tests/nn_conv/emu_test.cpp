@@ -19,23 +19,12 @@ using namespace conv_test;
 using deeper::Device;
 
 constexpr double kRel = 1e-5;
-const dk::ConvOp kOps[] = {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad};
-
-// Operands (a, b) of op for shape s.
-std::pair<std::vector<float>, std::vector<float>> operands(dk::ConvOp op, const dk::Conv2dShape& s,
-                                                           std::uint32_t seed) {
-  const auto x = random_values(s.x_elements(), seed), w = random_values(s.w_elements(), seed + 1),
-             dy = random_values(s.y_elements(), seed + 2);
-  if (op == dk::ConvOp::forward) return {x, w};
-  if (op == dk::ConvOp::dgrad) return {dy, w};
-  return {x, dy};
-}
 
 TEST(ConvEmu, SimtF32MatchesTheReference) {
   const auto launches = deeper::emu::stats().launches;
   for (const auto& c : small_cases()) {
     for (const auto op : kOps) {
-      const auto [a, b] = operands(op, c.shape, 21);
+      const auto [a, b] = op_operands(op, c.shape, 21);
       const auto got = run_op(Device::emu(), op, dk::ConvMath::simt_f32, c.shape, a, b);
       EXPECT_TRUE(close_to(got.f32, expected(op, c.shape, a, b), kRel)) << c.name << " " << op_name(op);
     }
@@ -50,7 +39,7 @@ TEST(ConvEmu, WmmaBf16MatchesTheReferenceOnRoundedInputs) {
     for (const auto& c : small_cases()) {
       if (kernel == 2 && !vector_shape(c.shape)) continue;
       for (const auto op : kOps) {
-        const auto [a, b] = operands(op, c.shape, 31);
+        const auto [a, b] = op_operands(op, c.shape, 31);
         RunOptions opt;
         opt.bf16_kernel = kernel;
         const auto got = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
@@ -66,24 +55,28 @@ TEST(ConvEmu, WmmaBf16MatchesTheReferenceOnRoundedInputs) {
 }
 
 TEST(ConvEmu, KernelVersionsGiveTheSameSumsUnderTheEmulator) {
-  // The emulator's wmma and mma.sync both add exact products to fp32 in k order, so without split-K
-  // versions 1 and 2 give bit-identical outputs (on a GPU they differ by fp32 rounding); the
-  // automatic choice is version 2 for vector operands. Every op, fp32 and bf16 outputs.
+  // The emulator's wmma, mma.sync and wgmma all add exact products to fp32 in k order, so without
+  // split-K versions 1, 2 and 3 give bit-identical outputs (on a GPU they differ by fp32 rounding);
+  // the automatic choice is version 2 for vector operands. Every op, fp32 and bf16 outputs, partial
+  // tiles in M and N, dgrad stride phases, more K steps than any version's stages.
   for (const auto& c : small_cases()) {
     if (!vector_shape(c.shape)) continue;
     for (const auto op : kOps) {
-      const auto [a, b] = operands(op, c.shape, 33);
+      const auto [a, b] = op_operands(op, c.shape, 33);
       RunOptions opt;
       opt.split_k = 1;
       opt.bf16_out = op != dk::ConvOp::wgrad;
       opt.bf16_kernel = 1;
       const auto v1 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
-      opt.bf16_kernel = 2;
-      const auto v2 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
-      EXPECT_EQ(v1.f32, v2.f32) << c.name << " " << op_name(op);
-      ASSERT_EQ(v1.bf16.size(), v2.bf16.size());
-      for (std::size_t i = 0; i < v1.bf16.size(); ++i) {
-        ASSERT_EQ(__bfloat162float(v1.bf16[i]), __bfloat162float(v2.bf16[i])) << c.name << " " << op_name(op);
+      for (const int kernel : {2, 3}) {
+        opt.bf16_kernel = kernel;
+        const auto v = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+        EXPECT_EQ(v1.f32, v.f32) << c.name << " " << op_name(op) << " kernel " << kernel;
+        ASSERT_EQ(v1.bf16.size(), v.bf16.size());
+        for (std::size_t i = 0; i < v1.bf16.size(); ++i) {
+          ASSERT_EQ(__bfloat162float(v1.bf16[i]), __bfloat162float(v.bf16[i]))
+              << c.name << " " << op_name(op) << " kernel " << kernel;
+        }
       }
     }
   }
@@ -91,13 +84,13 @@ TEST(ConvEmu, KernelVersionsGiveTheSameSumsUnderTheEmulator) {
 
 TEST(ConvEmu, KernelVersion2NeedsVectorOperands) {
   const auto s = small_cases()[0].shape;  // the stem: C = 3
-  const auto [a, b] = operands(dk::ConvOp::forward, s, 35);
+  const auto [a, b] = op_operands(dk::ConvOp::forward, s, 35);
   RunOptions opt;
   opt.bf16_kernel = 2;
   EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error);
   opt.bf16_kernel = 4;  // no such version
   const auto v = small_cases()[1].shape;
-  const auto [va, vb] = operands(dk::ConvOp::forward, v, 35);
+  const auto [va, vb] = op_operands(dk::ConvOp::forward, v, 35);
   EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);
 }
 
@@ -129,7 +122,7 @@ TEST(ConvEmu, WmmaVectorAndScalarLoadersAgree) {
 TEST(ConvEmu, Bf16OutputsAreTheRoundedSums) {
   for (const auto& c : {small_cases()[0], small_cases()[2]}) {
     for (const auto op : {dk::ConvOp::forward, dk::ConvOp::dgrad}) {
-      const auto [a, b] = operands(op, c.shape, 51);
+      const auto [a, b] = op_operands(op, c.shape, 51);
       RunOptions both;
       both.bf16_out = true;
       const auto got = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, both);
@@ -155,7 +148,7 @@ TEST(ConvEmu, AccumulateAndSplitK) {
   for (const auto math : {dk::ConvMath::simt_f32, dk::ConvMath::wmma_bf16}) {
     for (const auto op : kOps) {
       if (c.name == "conv3x3s2" && op != dk::ConvOp::dgrad) continue;
-      const auto [a, b] = operands(op, c.shape, 61);
+      const auto [a, b] = op_operands(op, c.shape, 61);
       const bool bf16 = math == dk::ConvMath::wmma_bf16;
       const Expected want = bf16 ? expected(op, c.shape, widen(to_bf16(a)), widen(to_bf16(b)))
                                  : expected(op, c.shape, a, b);
@@ -196,7 +189,7 @@ TEST(ConvEmu, AutomaticSplitKOnALongWgrad) {
 TEST(ConvEmu, CpuBackendRunsBothMaths) {
   for (const auto& c : {small_cases()[0], small_cases()[5]}) {
     for (const auto op : kOps) {
-      const auto [a, b] = operands(op, c.shape, 81);
+      const auto [a, b] = op_operands(op, c.shape, 81);
       EXPECT_TRUE(close_to(run_op(Device::cpu(), op, dk::ConvMath::simt_f32, c.shape, a, b).f32,
                            expected(op, c.shape, a, b), kRel));
       RunOptions both;

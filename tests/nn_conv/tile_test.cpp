@@ -24,7 +24,6 @@ using namespace conv_test;
 using deeper::Device;
 
 constexpr double kRel = 1e-5;
-const dk::ConvOp kOps[] = {dk::ConvOp::forward, dk::ConvOp::dgrad, dk::ConvOp::wgrad};
 
 struct NamedTile {
   dk::ConvTile tile;
@@ -37,16 +36,6 @@ const NamedTile kTiles[] = {
 };
 const NamedTile kWarp64Tiles[] = {
     {dk::ConvTile::m256n128, "256x128"}, {dk::ConvTile::m128n256, "128x256"}, {dk::ConvTile::m512n64, "512x64"}};
-
-// Operands (a, b) of op for shape s: (x, w) forward, (dy, w) dgrad, (x, dy) wgrad.
-std::pair<std::vector<float>, std::vector<float>> operands(dk::ConvOp op, const dk::Conv2dShape& s,
-                                                           std::uint32_t seed) {
-  const auto x = random_values(s.x_elements(), seed), w = random_values(s.w_elements(), seed + 1),
-             dy = random_values(s.y_elements(), seed + 2);
-  if (op == dk::ConvOp::forward) return {x, w};
-  if (op == dk::ConvOp::dgrad) return {dy, w};
-  return {x, dy};
-}
 
 // 3 x 3 / 1, C = 16, K = 136, 2 x 17 x 17: forward M = 578 (two 512-row tiles, the second of 66),
 // N = 136 (one 8-wide partial 64- or 128-column tile), K_gemm = 144 (5 steps); dgrad N = 16 (a
@@ -65,7 +54,7 @@ TEST(ConvTiles, EveryTileMatchesTheReferenceAndTheOtherTiles) {
   for (const Case& c : {kStride1, kStride2}) {
     for (const auto op : kOps) {
       if (c.name == kStride2.name && op == dk::ConvOp::wgrad) continue;  // stride 2 is dgrad's case
-      const auto [a, b] = operands(op, c.shape, 91);
+      const auto [a, b] = op_operands(op, c.shape, 91);
       const Expected want = rounded_expected(op, c.shape, a, b);
       std::vector<float> first;
       for (const auto& t : kTiles) {
@@ -90,7 +79,7 @@ TEST(ConvTiles, Warp64TilesWithSplitKAndAccumulate) {
   for (const auto& t : kWarp64Tiles) {
     for (const auto op : {dk::ConvOp::wgrad, dk::ConvOp::dgrad}) {
       const Case& c = op == dk::ConvOp::wgrad ? kStride1 : kStride2;
-      const auto [a, b] = operands(op, c.shape, 93);
+      const auto [a, b] = op_operands(op, c.shape, 93);
       const Expected want = rounded_expected(op, c.shape, a, b);
       std::vector<float> initial(want.value.size());
       Expected shifted = want;
@@ -125,7 +114,7 @@ TEST(ConvTiles, Warp64TilesWithSplitKAndAccumulate) {
 TEST(ConvTiles, Warp64TilesWriteRoundedBf16Outputs) {
   for (const auto& t : kWarp64Tiles) {
     for (const auto op : {dk::ConvOp::forward, dk::ConvOp::dgrad}) {
-      const auto [a, b] = operands(op, kStride2.shape, 95);
+      const auto [a, b] = op_operands(op, kStride2.shape, 95);
       RunOptions both;
       both.mma_tile = t.tile;
       both.bf16_out = true;

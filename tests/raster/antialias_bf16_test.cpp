@@ -7,6 +7,7 @@
 #include "raster_test_util.h"
 
 #include "core/error.h"
+#include "tests/support/bf16_bits.h"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,8 @@
 #include <vector>
 
 namespace {
+
+using deeper::test_util::bf16_bits;
 
 using namespace raster_test;
 
@@ -70,16 +73,6 @@ dk::AntialiasParams params(const Scene& s) {
   return p;
 }
 
-std::vector<std::uint16_t> to_bf16(const std::vector<float>& x) {
-  std::vector<std::uint16_t> out(x.size(), 0xFFFFu);
-  dk::ToBf16Params p;
-  p.in = x.data();
-  p.out = out.data();
-  p.count = static_cast<std::int64_t>(x.size());
-  dk::to_bf16(kCpu, p);
-  return out;
-}
-
 TEST(AntialiasBf16, EqualsToBf16OfTheF32Output) {
   const Scene s = make_scene();
   std::vector<float> cpu_f32;
@@ -102,7 +95,7 @@ TEST(AntialiasBf16, EqualsToBf16OfTheF32Output) {
     p.out_bf16 = only.data();
     dk::antialias(device, p);
     EXPECT_EQ(std::memcmp(f32_both.data(), f32.data(), f32.size() * sizeof(float)), 0);
-    const std::vector<std::uint16_t> expected = to_bf16(f32);
+    const std::vector<std::uint16_t> expected = bf16_bits(f32);
     EXPECT_EQ(both, expected);
     EXPECT_EQ(only, expected);
     if (device.backend == deeper::Backend::cpu) {
@@ -159,7 +152,7 @@ TEST(AntialiasBf16, FewChannels) {
       p.out = nullptr;
       p.out_bf16 = only.data();
       dk::antialias(device, p);
-      EXPECT_EQ(only, to_bf16(f32));
+      EXPECT_EQ(only, bf16_bits(f32));
     }
   }
 }

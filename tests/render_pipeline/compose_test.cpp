@@ -10,6 +10,7 @@
 #include "render_test_util.h"
 
 #include "core/error.h"
+#include "tests/support/bf16_bits.h"
 #include "tests/support/error_of.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,8 @@
 
 namespace deeper::render {
 namespace {
+
+using deeper::test_util::bf16_bits;
 
 namespace dk = deeper::kernels;
 using deeper::test_util::error_of;
@@ -188,16 +191,6 @@ std::vector<float> fused(const Device& device, const Scene& s, Albedo mode, std:
   return out;
 }
 
-std::vector<std::uint16_t> to_bf16(const std::vector<float>& x) {
-  std::vector<std::uint16_t> out(x.size(), 0xFFFFu);
-  dk::ToBf16Params p;
-  p.in = x.data();
-  p.out = out.data();
-  p.count = static_cast<std::int64_t>(x.size());
-  dk::to_bf16(Device::cpu(), p);
-  return out;
-}
-
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -255,7 +248,7 @@ TEST(ComposeFused, Bf16OutputIsToBf16OfTheF32Output) {
     for (const Albedo mode : {Albedo::identity_texture, Albedo::vertex_colours}) {
       std::vector<std::uint16_t> both;
       const std::vector<float> f32 = fused(device, s, mode, &both);
-      EXPECT_EQ(both, to_bf16(f32));
+      EXPECT_EQ(both, bf16_bits(f32));
       // bf16 only (no f32 image), fused and staged.
       std::vector<std::uint16_t> only(f32.size(), 0xFFFFu);
       dk::ComposeParams p = fused_params(s, mode);

@@ -9,6 +9,7 @@
 #include "render_test_util.h"
 
 #include "core/error.h"
+#include "tests/support/bf16_bits.h"
 #include "tests/support/error_of.h"
 
 #include <gtest/gtest.h>
@@ -19,6 +20,8 @@
 
 namespace deeper::render {
 namespace {
+
+using deeper::test_util::bf16_bits;
 
 namespace dk = deeper::kernels;
 using deeper::test_util::error_of;
@@ -56,16 +59,6 @@ Images render(const RenderModel& model, const RenderOptions& o, const FactorSamp
   return out;
 }
 
-std::vector<std::uint16_t> to_bf16(const std::vector<float>& x) {
-  std::vector<std::uint16_t> out(x.size(), 0xFFFFu);
-  dk::ToBf16Params p;
-  p.in = x.data();
-  p.out = out.data();
-  p.count = static_cast<std::int64_t>(x.size());
-  dk::to_bf16(Device::cpu(), p);
-  return out;
-}
-
 TEST(FusedPipeline, ForwardOnlyImagesEqualSavedImagesBitForBit) {
   std::vector<float> cpu_reference;
   for (const Device& device : {Device::cpu(), Device::emu()}) {
@@ -85,7 +78,7 @@ TEST(FusedPipeline, ForwardOnlyImagesEqualSavedImagesBitForBit) {
         EXPECT_TRUE(same_bits(fused.f32, saved.f32));
         EXPECT_EQ(fused.bf16, saved.bf16);
         // bf16 straight from the last stage == to_bf16 of the f32 image.
-        EXPECT_EQ(fused.bf16, to_bf16(fused.f32));
+        EXPECT_EQ(fused.bf16, bf16_bits(fused.f32));
         int face = 0;
         for (std::size_t i = 0; i < fused.f32.size(); i += 3) face += fused.f32[i] != 0.5f;
         EXPECT_GT(face, kSize * kSize / 2);

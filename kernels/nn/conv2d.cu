@@ -440,6 +440,17 @@ TileShape mma_tile_shape(const Geom& g, ConvTile forced, int split_k, bool bf16_
   return best;
 }
 
+// Launches a tensor-core conv kernel that takes `shared` bytes of dynamic shared memory (above
+// the 48 KiB default: the limit is raised first) with blocks of kThreads.
+template <typename Kernel>
+void launch_with_shared(Kernel kernel, dim3 grid, std::size_t shared, void* stream, const char* name, const Geom& g,
+                        const __nv_bfloat16* a16, const __nv_bfloat16* b16, const Out& o) {
+#if !defined(DEEPER_EMU)
+  DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
+#endif
+  launch(kernel, grid, dim3(kThreads), shared, stream, name, g, a16, b16, o);
+}
+
 // Version 3's tile (conv2d_wgmma.cuh): 128 x 64 for a GEMM at most 64 wide, else 128 x 128.
 TileShape wgmma_tile_shape(const Geom& g) { return {128, g.N <= 64 ? 64 : 128}; }
 
@@ -447,11 +458,7 @@ TileShape wgmma_tile_shape(const Geom& g) { return {128, g.N <= 64 ? 64 : 128}; 
 void launch_wgmma(ConvOp op, const Geom& g, const TileShape& t, dim3 grid, const Out& o, const __nv_bfloat16* a16,
                   const __nv_bfloat16* b16, const char* name, void* stream) {
   auto go = [&](auto kernel, std::size_t shared) {
-#if !defined(DEEPER_EMU)
-    DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(shared)));
-#endif
-    launch(kernel, grid, dim3(kThreads), shared, stream, name, g, a16, b16, o);
+    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o);
   };
   auto tiles = [&](auto op_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;
@@ -506,11 +513,7 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
   if (vec && p.bf16_kernel == 3) return launch_wgmma(op, g, t, grid, o, a16, b16, name, stream);
   const bool v2 = vec && p.bf16_kernel != 1;
   auto mma = [&](auto kernel, std::size_t shared) {
-#if !defined(DEEPER_EMU)
-    DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           static_cast<int>(shared)));
-#endif
-    launch(kernel, grid, block, shared, stream, name, g, a16, b16, o);
+    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o);
   };
   auto tiles = [&](auto op_tag, auto vec_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;

@@ -82,15 +82,21 @@ TEST(ConvEmu, KernelVersionsGiveTheSameSumsUnderTheEmulator) {
   }
 }
 
-TEST(ConvEmu, KernelVersion2NeedsVectorOperands) {
+TEST(ConvEmu, KernelVersions2And3NeedVectorOperands) {
   const auto s = small_cases()[0].shape;  // the stem: C = 3
   const auto [a, b] = op_operands(dk::ConvOp::forward, s, 35);
-  RunOptions opt;
-  opt.bf16_kernel = 2;
-  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error);
-  opt.bf16_kernel = 4;  // no such version
-  const auto v = small_cases()[1].shape;
+  const auto v = small_cases()[1].shape;  // vector operands
   const auto [va, vb] = op_operands(dk::ConvOp::forward, v, 35);
+  RunOptions opt;
+  for (const int kernel : {2, 3}) {
+    opt.bf16_kernel = kernel;
+    EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error)
+        << "kernel " << kernel;
+  }
+  opt.mma_tile = dk::ConvTile::m128n128;  // a version-2 tile with version 3
+  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);
+  opt.mma_tile = dk::ConvTile::automatic;
+  opt.bf16_kernel = 4;  // no such version
   EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);
 }
 

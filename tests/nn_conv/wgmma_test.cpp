@@ -1,6 +1,6 @@
 // conv2d bf16 kernel version 3 (sm_90a wgmma, kernels/nn/conv2d_wgmma.cuh) under the emulator, beyond
 // emu_test.cpp's bit-for-bit comparison of versions 1-3: with split-K and accumulate it is held to
-// the double reference, and it is refused where its operands are not vector operands.
+// the double reference (its refusals are in emu_test.cpp).
 #include "core/error.h"
 #include "kernels/nn/conv2d.h"
 
@@ -39,18 +39,6 @@ TEST(ConvWgmmaEmu, SplitKAndAccumulateMatchTheReference) {
     }
     EXPECT_TRUE(close_to(acc.f32, shifted, 1e-5)) << op_name(op) << " accumulate";
   }
-}
-
-TEST(ConvWgmmaEmu, NeedsVectorOperands) {
-  const auto s = small_cases()[0].shape;  // the stem: C = 3
-  const auto [a, b] = op_operands(dk::ConvOp::forward, s, 55);
-  RunOptions opt;
-  opt.bf16_kernel = 3;
-  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, s, a, b, opt), deeper::Error);
-  opt.mma_tile = dk::ConvTile::m128n128;  // a version-2 tile with version 3
-  const auto v = small_cases()[1].shape;
-  const auto [va, vb] = op_operands(dk::ConvOp::forward, v, 55);
-  EXPECT_THROW(run_op(Device::emu(), dk::ConvOp::forward, dk::ConvMath::wmma_bf16, v, va, vb, opt), deeper::Error);
 }
 
 }  // namespace

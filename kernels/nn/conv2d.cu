@@ -451,8 +451,13 @@ void launch_with_shared(Kernel kernel, dim3 grid, std::size_t shared, void* stre
   launch(kernel, grid, dim3(kThreads), shared, stream, name, g, a16, b16, o);
 }
 
-// Version 3's tile (conv2d_wgmma.cuh): 128 x 64 for a GEMM at most 64 wide, else 128 x 128.
-TileShape wgmma_tile_shape(const Geom& g) { return {128, g.N <= 64 ? 64 : 128}; }
+// Version 3's tile (conv2d_wgmma.cuh): 64 x 128 for a GEMM at most 64 tall and wider than 64 (the
+// wgrad of a 64-channel layer: a 128-row tile would multiply as many padding rows as real ones),
+// else 128 x 64 for one at most 64 wide, else 128 x 128.
+TileShape wgmma_tile_shape(const Geom& g) {
+  if (g.M <= 64 && g.N > 64) return {64, 128};
+  return {128, g.N <= 64 ? 64 : 128};
+}
 
 // Launches version 3 of the bf16 kernel on grid (from wgmma_tile_shape's tile t).
 void launch_wgmma(ConvOp op, const Geom& g, const TileShape& t, dim3 grid, const Out& o, const __nv_bfloat16* a16,
@@ -462,8 +467,9 @@ void launch_wgmma(ConvOp op, const Geom& g, const TileShape& t, dim3 grid, const
   };
   auto tiles = [&](auto op_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;
-    if (t.bn == 64) return go(conv_wgmma_kernel<kOp, 64>, WgmmaLayout<kOp, 64>::shared_bytes);
-    go(conv_wgmma_kernel<kOp, 128>, WgmmaLayout<kOp, 128>::shared_bytes);
+    if (t.bm == 64) return go(conv_wgmma_kernel<kOp, 64, 128>, WgmmaLayout<kOp, 64, 128>::shared_bytes);
+    if (t.bn == 64) return go(conv_wgmma_kernel<kOp, 128, 64>, WgmmaLayout<kOp, 128, 64>::shared_bytes);
+    go(conv_wgmma_kernel<kOp, 128, 128>, WgmmaLayout<kOp, 128, 128>::shared_bytes);
   };
   switch (op) {
     case ConvOp::forward:

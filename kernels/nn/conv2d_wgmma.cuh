@@ -3,8 +3,10 @@
 // operands). Included by conv2d.cu only; the GEMM view (Geom, VecGather, store_pair) is that of
 // conv2d_gemm.cuh and conv2d_mma.cuh; the wgmma wrappers and layouts: kernels/common/wgmma.cuh.
 //
-// Computes out = A * B (+ out with accumulate; atomicAdd per split-K slice) on a 128 x BN output
-// tile (BN = 64 or 128) per block of 256 threads = 2 warpgroups, each owning 64 x BN:
+// Computes out = A * B (+ out with accumulate; atomicAdd per split-K slice) on a BM x BN output
+// tile per block of 256 threads = 2 warpgroups: BM = 128 (BN = 64 or 128), each warpgroup owning
+// 64 x BN; or BM = 64, BN = 128 (the GEMMs only 64 rows tall: wgrad of the 64-channel layers),
+// each warpgroup owning 64 x 64, so that no MMA is spent on rows past M:
 //   - global -> shared with cp.async, 16 bytes per thread per chunk (zero fill for structural zeros),
 //     K steps of kStepK = 64, kStages = 3 stages (the loads of step t + 2 overlap the MMAs of t);
 //   - shared memory in wgmma's interleaved layout: 8 x 8 core matrices of 128 bytes, placed 144
@@ -17,8 +19,8 @@
 //     all (the stage is reloaded two steps later, after the next barrier);
 //   - epilogue from registers (wgmma's accumulator fragment is mma.sync's m16n8 C fragment per warp,
 //     so version 2's store_pair writes it).
-// Shared memory per stage: (128 + BN) / 8 x 8 x 144 bytes = 36 KiB (BN = 128) or 27 KiB; 3 stages:
-// 108 or 81 KiB, two blocks per SM.
+// Shared memory per stage: (BM + BN) / 8 x 8 x 144 bytes = 36 KiB (128 x 128), 27 KiB (128 x 64,
+// 64 x 128); 3 stages: 108 or 81 KiB, two blocks per SM.
 // Cost per 128 x 128 x 64 step: 2.1 MFLOP; shared-memory traffic: 32 KiB written by cp.async, and
 // wgmma reads A (8 KiB per warpgroup) and B (16 KiB, read by both warpgroups): 80 KiB, 26 FLOP per
 // byte (version 2: 16). Bounds on an H100 (132 SMs, ~1.75 GHz under load): the bf16 dense peak
@@ -42,9 +44,11 @@
 namespace deeper::kernels::DEEPER_KERNEL_NS {
 namespace {
 
-template <ConvOp Op, int BN>
+template <ConvOp Op, int BM, int BN>
 struct WgmmaLayout {
-  static constexpr int kBM = 128, kStepK = 64, kStages = 3;
+  static constexpr int kBM = BM, kStepK = 64, kStages = 3;
+  static constexpr bool split_m = BM == 128;        // warpgroups own 64-row halves (else 64-column halves)
+  static constexpr int wg_n = split_m ? BN : BN / 2;  // the wgmma's N
   static constexpr int kCoreGap = 144;                     // bytes between core matrices in a row of them
   static constexpr bool a_k_major = Op != ConvOp::wgrad;   // A stored [m][kk] (else [kk][m])
   static constexpr bool b_k_major = Op == ConvOp::forward;  // B stored [n][kk] (else [kk][n])
@@ -62,7 +66,7 @@ struct WgmmaLayout {
   static constexpr std::uint32_t a_sbo = a_k_major ? group_bytes(a_len) : kCoreGap;
   static constexpr std::uint32_t b_lbo = b_k_major ? kCoreGap : group_bytes(b_len);
   static constexpr std::uint32_t b_sbo = b_k_major ? group_bytes(b_len) : kCoreGap;
-  static_assert(a_chunks >= 1 && b_chunks >= 1 && (BN == 64 || BN == 128));
+  static_assert(a_chunks >= 1 && b_chunks >= 1 && ((BM == 128 && (BN == 64 || BN == 128)) || (BM == 64 && BN == 128)));
   static_assert(kThreads == 256 && kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
   static_assert(shared_bytes <= 113 * 1024, "two blocks per SM");
 
@@ -72,10 +76,11 @@ struct WgmmaLayout {
   }
 };
 
-template <ConvOp Op, int BN>
+template <ConvOp Op, int BM, int BN>
 __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const __nv_bfloat16* a,
                                                                   const __nv_bfloat16* b, Out o) {
-  using L = WgmmaLayout<Op, BN>;
+  using L = WgmmaLayout<Op, BM, BN>;
+  constexpr int WN = L::wg_n;
   DEEPER_DYNAMIC_SHARED(unsigned char, smem);
   const int tid = static_cast<int>(threadIdx.x), wg = tid / 128, warp = tid / 32 % 4, lane = tid % 32;
   const int m0 = static_cast<int>(blockIdx.x) * L::kBM, n0 = static_cast<int>(blockIdx.y) * BN;
@@ -106,9 +111,9 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
     }
   };
 
-  float acc[BN / 2];
+  float acc[WN / 2];
   CONV_UNROLL
-  for (int i = 0; i < BN / 2; ++i) acc[i] = 0.0f;
+  for (int i = 0; i < WN / 2; ++i) acc[i] = 0.0f;
 
   // Prologue: stages 0 .. kStages - 2 in flight (a group per stage, empty past the end).
   CONV_UNROLL
@@ -116,8 +121,10 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
     if (st < steps) load_stage(st, k_begin + st * L::kStepK);
     cp_async_commit();
   }
-  // This warpgroup's 64 rows of A: 8 row groups further on (K-major) or 8 core matrices (MN-major).
-  const int a_wg = wg * (L::a_k_major ? 64 / 8 * L::group_bytes(L::a_len) : 64 / 8 * L::kCoreGap);
+  // This warpgroup's 64 rows of A (split_m) or 64 columns of B: 8 row groups further on (K-major)
+  // or 8 core matrices (MN-major).
+  const int a_wg = L::split_m ? wg * (L::a_k_major ? 64 / 8 * L::group_bytes(L::a_len) : 64 / 8 * L::kCoreGap) : 0;
+  const int b_wg = L::split_m ? 0 : wg * (L::b_k_major ? 64 / 8 * L::group_bytes(L::b_len) : 64 / 8 * L::kCoreGap);
   for (int t = 0; t < steps; ++t) {
     cp_async_wait<L::kStages - 2>();
     fence_proxy_async_shared();  // this thread's landed copies, before the wgmmas of any thread read them
@@ -129,26 +136,27 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
     const unsigned char* bs = as + L::a_bytes;
     wgmma_fence();
     CONV_UNROLL
-    for (int i = 0; i < BN / 2; ++i) wgmma_fence_operand(acc[i]);
+    for (int i = 0; i < WN / 2; ++i) wgmma_fence_operand(acc[i]);
     CONV_UNROLL
     for (int s = 0; s < L::kStepK / 16; ++s) {
       // k16 slice s: two core matrices along K per slice.
       const std::uint64_t da = make_wgmma_desc(as + a_wg + 2 * s * L::a_lbo, L::a_lbo, L::a_sbo);
-      const std::uint64_t db = make_wgmma_desc(bs + 2 * s * L::b_lbo, L::b_lbo, L::b_sbo);
-      wgmma_m64nNk16_bf16<BN, L::a_k_major ? 0 : 1, L::b_k_major ? 0 : 1>(acc, da, db, 1);
+      const std::uint64_t db = make_wgmma_desc(bs + b_wg + 2 * s * L::b_lbo, L::b_lbo, L::b_sbo);
+      wgmma_m64nNk16_bf16<WN, L::a_k_major ? 0 : 1, L::b_k_major ? 0 : 1>(acc, da, db, 1);
     }
     wgmma_commit();
     wgmma_wait<0>();
     CONV_UNROLL
-    for (int i = 0; i < BN / 2; ++i) wgmma_fence_operand(acc[i]);
+    for (int i = 0; i < WN / 2; ++i) wgmma_fence_operand(acc[i]);
   }
   cp_async_wait<0>();  // only empty groups can be pending here; leave none behind
 
   // Epilogue: acc[4 j + 2 h + e] is (row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e) of
-  // the warpgroup's 64 x BN tile.
-  const int er = m0 + 64 * wg + 16 * warp + lane / 4, ec = n0 + 2 * (lane % 4);
+  // the warpgroup's 64 x WN tile.
+  const int er = m0 + (L::split_m ? 64 * wg : 0) + 16 * warp + lane / 4;
+  const int ec = n0 + (L::split_m ? 0 : 64 * wg) + 2 * (lane % 4);
   CONV_UNROLL
-  for (int j = 0; j < BN / 8; ++j) {
+  for (int j = 0; j < WN / 8; ++j) {
     store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
     store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
   }

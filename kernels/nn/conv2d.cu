@@ -366,6 +366,7 @@ Geom make_geom(const Conv2dShape& s, ConvOp op, int h0 = 0, int w0 = 0) {
 // (64 channels) with wmma.
 struct TileShape {
   int bm, bn;
+  bool fewer_splits = false;  // choose_splits rounds the automatic split count down (version 2's rule)
 };
 TileShape tile_shape(const Geom& g, bool wmma) {
   if (!wmma) return {kSimtTile, kSimtTile};
@@ -374,6 +375,8 @@ TileShape tile_shape(const Geom& g, bool wmma) {
 
 // K_gemm slices of g: asked for (split_k > 0), or automatic when the output has few tiles and
 // K_gemm is long (wgrad); never for a bf16 output. Sets g.k_per_split; returns the slice count.
+// The automatic count is ceil(264 / tiles) (t.fewer_splits: rounded down, so tiles x slices stays
+// within 264 blocks); version 2's rule picks, per tile, whichever of the two predicts less time.
 std::int64_t choose_splits(Geom& g, const TileShape& t, int split_k, bool bf16_out) {
   const std::int64_t k_steps = (static_cast<std::int64_t>(g.Kg) + kBK - 1) / kBK;
   if (k_steps == 0) {  // a dgrad phase no tap reaches: the kernel writes zeros
@@ -387,7 +390,7 @@ std::int64_t choose_splits(Geom& g, const TileShape& t, int split_k, bool bf16_o
                                ((static_cast<std::int64_t>(g.N) + t.bn - 1) / t.bn),
                        target = 2 * 132;
     if (!bf16_out && tiles < target && k_steps >= 32) {
-      splits = (target + tiles - 1) / tiles;
+      splits = t.fewer_splits ? target / tiles : (target + tiles - 1) / tiles;
       if (splits > k_steps / 16) splits = k_steps / 16;  // at least 16 steps of 32 per slice
     }
   }
@@ -428,14 +431,18 @@ TileShape mma_tile_shape(const Geom& g, ConvTile forced, int split_k, bool bf16_
       if (c.id == forced) return c.t;
       continue;
     }
-    Geom gc = g;
-    const std::int64_t splits = choose_splits(gc, c.t, split_k, bf16_out);
-    const std::int64_t tiles = (static_cast<std::int64_t>(g.M) + c.t.bm - 1) / c.t.bm *
-                               ((static_cast<std::int64_t>(g.N) + c.t.bn - 1) / c.t.bn);
-    const std::int64_t waves = (tiles * splits + kSms - 1) / kSms;
-    const double steps = g.Kg > 0 ? static_cast<double>(gc.k_per_split / kBK) : 1.0;
-    const double time = static_cast<double>(waves) * 2.0 * c.t.bm * c.t.bn * kBK * steps / c.flops_per_clk;
-    if (best_time < 0 || time < best_time) best = c.t, best_time = time;
+    for (const bool fewer : {false, true}) {  // the split count rounded up, then down
+      TileShape t = c.t;
+      t.fewer_splits = fewer;
+      Geom gc = g;
+      const std::int64_t splits = choose_splits(gc, t, split_k, bf16_out);
+      const std::int64_t tiles = (static_cast<std::int64_t>(g.M) + t.bm - 1) / t.bm *
+                                 ((static_cast<std::int64_t>(g.N) + t.bn - 1) / t.bn);
+      const std::int64_t waves = (tiles * splits + kSms - 1) / kSms;
+      const double steps = g.Kg > 0 ? static_cast<double>(gc.k_per_split / kBK) : 1.0;
+      const double time = static_cast<double>(waves) * 2.0 * t.bm * t.bn * kBK * steps / c.flops_per_clk;
+      if (best_time < 0 || time < best_time) best = t, best_time = time;
+    }
   }
   return best;
 }

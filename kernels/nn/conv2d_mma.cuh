@@ -41,8 +41,9 @@
 // memory bound above the MMA rate (512 x 64 just under it: its 512-row A tile is written once per
 // 64 columns). Their cost: one block (8 warps) per SM, so nothing hides a block's barrier and
 // pipeline fill, and 2-4x fewer tiles per layer.
-// The choice (conv2d.cu, mma_tile_shape): per GEMM (each dgrad phase), the tile of least predicted
-// time, ceil(tiles * split-K slices / 132) * (one tile's FLOPs per slice / its bound): the large
+// The choice (conv2d.cu, mma_tile_shape): per GEMM (each dgrad phase), the tile and split-K count
+// (rounded up or down) of least predicted time, ceil(tiles * split-K slices / 132) * (one tile's
+// FLOPs per slice / its bound): the large
 // tiles where each SM gets several of them or exactly one, the 128 x 128 / 128 x 64 ones on the
 // 7 x 7 and 14 x 14 layers at 112 px, where a large tile would leave SMs idle. Forced with
 // Conv2dParams::mma_tile. Predictions per ResNet-10 layer in docs/nn-kernels.md (predicted, not

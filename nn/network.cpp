@@ -34,9 +34,7 @@ void* native(Stream* s) { return s != nullptr ? s->native() : nullptr; }
 // need vector operands (C, K multiples of 8), so the others (an unpadded stem) keep the automatic one.
 dk::Conv2dParams with_kernel(dk::Conv2dParams p, dk::ConvOp op, int version) {
   if (p.math != dk::ConvMath::wmma_bf16 || version == 0) return p;
-  const void* a = op == dk::ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
-  const void* b = op == dk::ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
-  if (version == 1 || dk::conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a, b)) {
+  if (version == 1 || dk::conv2d_vector_operands(p, op)) {
     p.bf16_kernel = version;
   }
   return p;

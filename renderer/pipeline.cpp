@@ -189,7 +189,6 @@ void Renderer::ensure(std::int64_t batch) {
   pnormal_ = options_.save_for_backward ? DeviceBuffer(dev, px * 3 * f) : DeviceBuffer();
   color_ = DeviceBuffer(dev, px * 3 * f);
   edge_mask_ = DeviceBuffer(dev, std::max<std::size_t>(b * static_cast<std::size_t>(model_.triangles()), 16));
-  albedo_ = DeviceBuffer();
   capacity_ = batch;
 }
 
@@ -271,7 +270,6 @@ void Renderer::run(Tensor& out, Stream* stream) {
   void* s = stream ? stream->native() : nullptr;
   const std::int64_t v = model_.vertices(), t = model_.triangles();
   const int h = options_.height, w = options_.width;
-  const std::int64_t px = batch * h * w;
 
   dk::RenderSetupParams sp;
   sp.batch = batch;
@@ -343,9 +341,10 @@ void Renderer::run(Tensor& out, Stream* stream) {
   dk::rasterize(dev, rp, s);
   stage(RenderStage::rasterize);
 
-  // Forward only (no backward will read the per-pixel UVs and normals; colour-map modes have no
-  // backward): compose interpolates per pixel itself, bit-identical, and the interpolate stage is
-  // empty. Otherwise the UVs and normals are interpolated into the buffers the backward reads.
+  // Forward only (no backward will read the per-pixel UVs and normals; colour-map modes, vertex
+  // colours included, have no backward): compose interpolates per pixel itself, bit-identical, and
+  // the interpolate stage is empty. Otherwise the UVs and normals are interpolated into the buffers
+  // the backward reads.
   const bool fused = !options_.save_for_backward || colour_map_mode();
   fused_ = fused;
   if (!fused) {
@@ -368,15 +367,6 @@ void Renderer::run(Tensor& out, Stream* stream) {
     ip.channels = 3;
     ip.out = static_cast<float*>(pnormal_.data());
     dk::interpolate(dev, ip, s);
-    if (vertex_colors_) {
-      if (albedo_.bytes() < static_cast<std::size_t>(px) * 3 * sizeof(float)) {
-        albedo_ = DeviceBuffer(dev, static_cast<std::size_t>(capacity_ * h * w) * 3 * sizeof(float));
-      }
-      ip.attr = static_cast<const float*>(vcolor_.data());
-      ip.attr_batched = false;
-      ip.out = static_cast<float*>(albedo_.data());
-      dk::interpolate(dev, ip, s);
-    }
   }
   stage(RenderStage::interpolate);
 
@@ -406,7 +396,6 @@ void Renderer::run(Tensor& out, Stream* stream) {
   } else {
     cp.uv = static_cast<const float*>(uv_.data());
     cp.normal = static_cast<const float*>(pnormal_.data());
-    if (vertex_colors_) cp.albedo = static_cast<const float*>(albedo_.data());
   }
   if (override_h_ > 0) {
     cp.textures = static_cast<const float*>(override_tex_.data());

@@ -171,7 +171,7 @@ class Renderer {
   bool given_ = false;
   std::int64_t batch_ = 0, capacity_ = 0;
   DeviceBuffer factors_, setup_, expr_coef_, verts_, cam_, clip_, vnormal_, keys_, rast_, uv_, pnormal_, color_,
-      vcolor_, albedo_, override_tex_, edge_mask_;
+      vcolor_, override_tex_, edge_mask_;
   int override_h_ = 0, override_w_ = 0;
   bool vertex_colors_ = false;
   bool fused_ = false;

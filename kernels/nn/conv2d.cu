@@ -592,11 +592,8 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
     std::int64_t splits;
   };
   // Whether version 2 runs (as launch_gemm decides), for its own choice of tiles.
-  const __nv_bfloat16* a16 = op == ConvOp::forward ? p.x_bf16 : p.dy_bf16;
-  const __nv_bfloat16* b16 = op == ConvOp::wgrad ? p.x_bf16 : p.w_bf16;
   const bool v3 = wmma && p.bf16_kernel == 3;  // vector operands: checked by check_conv2d_params
-  const bool v2 = wmma && p.bf16_kernel != 1 && !v3 &&
-                  conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a16, b16);
+  const bool v2 = wmma && p.bf16_kernel != 1 && !v3 && conv2d_vector_operands(p, op);
   const int phases_h = op == ConvOp::dgrad ? p.shape.stride_h : 1, phases_w = op == ConvOp::dgrad ? p.shape.stride_w : 1;
   std::vector<Gemm> gemms;
   bool any_split = false;

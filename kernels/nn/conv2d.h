@@ -128,6 +128,12 @@ inline bool conv2d_vector_operands(int in_channels, int out_channels, const void
   const auto aligned = [](const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; };
   return in_channels % 8 == 0 && out_channels % 8 == 0 && aligned(a) && aligned(b);
 }
+// The same for the bf16 operands op reads from p: (x, w) forward, (dy, w) dgrad, (dy, x) wgrad.
+inline bool conv2d_vector_operands(const Conv2dParams& p, ConvOp op) {
+  const void* a = op == ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
+  const void* b = op == ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
+  return conv2d_vector_operands(p.shape.in_channels, p.shape.out_channels, a, b);
+}
 
 // Throws deeper::Error (naming `what`) when the shape is unusable.
 void check_conv2d_shape(const Conv2dShape& s, const char* what);

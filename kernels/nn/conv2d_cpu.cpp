@@ -110,9 +110,7 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op) {
   DEEPER_CHECK(p.bf16_kernel >= 0 && p.bf16_kernel <= 3, "{}: unknown bf16_kernel {} (0 automatic, 1, 2, 3)", what,
                p.bf16_kernel);
   if (p.bf16_kernel >= 2) {
-    const void* a = op == ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
-    const void* b = op == ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
-    DEEPER_CHECK(bf16 && conv2d_vector_operands(sh.in_channels, sh.out_channels, a, b),
+    DEEPER_CHECK(bf16 && conv2d_vector_operands(p, op),
                  "{}: bf16_kernel {} needs math wmma_bf16, C ({}) and K ({}) multiples of 8 and 16-byte aligned "
                  "bf16 operands",
                  what, p.bf16_kernel, sh.in_channels, sh.out_channels);
@@ -120,10 +118,7 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op) {
   DEEPER_CHECK(p.mma_tile <= ConvTile::m512n64, "{}: unknown mma_tile {}", what,
                static_cast<unsigned>(p.mma_tile));
   if (p.mma_tile != ConvTile::automatic) {
-    const void* a = op == ConvOp::forward ? static_cast<const void*>(p.x_bf16) : p.dy_bf16;
-    const void* b = op == ConvOp::wgrad ? static_cast<const void*>(p.x_bf16) : p.w_bf16;
-    DEEPER_CHECK(bf16 && (p.bf16_kernel == 0 || p.bf16_kernel == 2) &&
-                     conv2d_vector_operands(sh.in_channels, sh.out_channels, a, b),
+    DEEPER_CHECK(bf16 && (p.bf16_kernel == 0 || p.bf16_kernel == 2) && conv2d_vector_operands(p, op),
                  "{}: mma_tile {} is a tile of bf16 kernel version 2, which does not run here (math, bf16_kernel "
                  "1 or 3, or C ({}) / K ({}) not multiples of 8 or unaligned operands)",
                  what, static_cast<unsigned>(p.mma_tile), sh.in_channels, sh.out_channels);

@@ -2,6 +2,7 @@
 #include "kernels/emu/mma_sync.h"
 
 #include "kernels/emu/async_copy.h"
+#include "kernels/emu/bf16_bits.h"
 #include "kernels/emu/shared_memory.h"
 #include "kernels/emu/thread_context.h"
 
@@ -13,6 +14,7 @@
 namespace deeper::emu {
 namespace {
 
+using detail::bf16_bits_to_float;
 using detail::WarpOp;
 
 [[noreturn]] void lane_fail(const std::string& what) { detail::thread_fail(what.c_str()); }
@@ -28,13 +30,6 @@ void require_full_warp(const char* op) {
     lane_fail(fmt::format("{} needs all 32 lanes of the warp, but warp {} of this {}-thread block has {}", op, warp,
                           threads, lanes));
   }
-}
-
-float bf16_to_float(std::uint32_t bits16) {
-  const std::uint32_t bits = bits16 << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -57,12 +52,14 @@ void complete_mma(void* const* slots, unsigned) {
     const unsigned g = lane / 4, t = lane % 4;
     for (unsigned i = 0; i < 4; ++i) {
       for (unsigned h = 0; h < 2; ++h) {
-        A[g + 8 * (i % 2)][2 * t + h + 8 * (i / 2)] = bf16_to_float(s->a[i] >> (16 * h) & 0xFFFFu);
+        A[g + 8 * (i % 2)][2 * t + h + 8 * (i / 2)] = bf16_bits_to_float(static_cast<std::uint16_t>(s->a[i] >> (16 * h)));
       }
       C[g + 8 * (i / 2)][2 * t + i % 2] = s->c[i];
     }
     for (unsigned i = 0; i < 2; ++i) {
-      for (unsigned h = 0; h < 2; ++h) B[2 * t + h + 8 * i][g] = bf16_to_float(s->b[i] >> (16 * h) & 0xFFFFu);
+      for (unsigned h = 0; h < 2; ++h) {
+        B[2 * t + h + 8 * i][g] = bf16_bits_to_float(static_cast<std::uint16_t>(s->b[i] >> (16 * h)));
+      }
     }
   }
   // Every lane's inputs are read above before any output is written: d may alias c (and another

@@ -2,11 +2,11 @@
 // kernels/common/wgmma.cuh for the descriptor and fragment layouts.
 #include "kernels/emu/wgmma.h"
 
+#include "kernels/emu/bf16_bits.h"
 #include "kernels/emu/thread_context.h"
 
 #include "core/error.h"
 
-#include <cstring>
 #include <string>
 
 namespace deeper::emu {
@@ -15,15 +15,6 @@ namespace {
 using detail::WgmmaOp;
 
 [[noreturn]] void thread_fail(const std::string& what) { detail::thread_fail(what.c_str()); }
-
-float bf16_at(const unsigned char* p) {
-  std::uint16_t h;
-  std::memcpy(&h, p, sizeof h);
-  const std::uint32_t bits = std::uint32_t{h} << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
 
 // A decoded matrix descriptor: byte offsets in the block's dynamic shared memory.
 struct Desc {
@@ -66,7 +57,7 @@ void perform(const WgmmaOp& op) {
                               "bytes of dynamic shared memory (start {}, LBO {}, SBO {})",
                               mn, k, operand, off, bytes, d.start, d.lbo, d.sbo));
     }
-    return bf16_at(smem + off);
+    return detail::bf16_load(smem + off);
   };
   const int r0 = 16 * static_cast<int>(me.warp % 4) + static_cast<int>(me.lane / 4);
   const int c0 = 2 * static_cast<int>(me.lane % 4);

@@ -8,25 +8,44 @@
 // 64 x BN; or BM = 64, BN = 128 (the GEMMs only 64 rows tall: wgrad of the 64-channel layers),
 // each warpgroup owning 64 x 64, so that no MMA is spent on rows past M:
 //   - global -> shared with cp.async, 16 bytes per thread per chunk (zero fill for structural zeros),
-//     K steps of kStepK = 64, kStages = 3 stages (the loads of step t + 2 overlap the MMAs of t);
+//     K steps of kStepK = 64 in kStages stages, the copies of step t + kPrefetch issued at step t
+//     (kPrefetch = kStages - 2: 4 stages and 2 ahead on 27 KiB stages, 3 and 1 ahead on 36 KiB);
 //   - shared memory in wgmma's interleaved layout: 8 x 8 core matrices of 128 bytes, placed 144
 //     bytes apart within a row of them, so that the 8 chunks a quarter-warp writes (8 consecutive
 //     chunks of one tile row) fall in 8 distinct 16-byte bank groups: no bank conflicts for
 //     cp.async, as version 2's 8-element row padding. The operands stored [mn][kk] (forward's A and
 //     B, dgrad's A) are K-major (LBO 144, SBO 8 x 144), those stored [kk][mn] (wgrad's A, the B of
 //     dgrad and wgrad) MN-major (the wgmma transpose flag; LBO = BM/8 or BN/8 x 144, SBO 144);
-//   - per step and warpgroup: 4 wgmma m64nBNk16 from the descriptors, one commit, then a wait for
-//     all (the stage is reloaded two steps later, after the next barrier);
+//   - per step and warpgroup: 4 wgmma m64nBNk16 from the descriptors, one commit, then
+//     wgmma_wait<1>: one group stays in flight, so the tensor cores run step t's group while the
+//     threads pass the next barrier and issue the next copies. Stage hazard: after step t's barrier
+//     every thread has waited for its step t - 2 group, but step t - 1's may still read its stage;
+//     the copies issued then go to step t + kPrefetch's stage = step t - 2's (mod kStages), never
+//     t - 1's or t's. wgmma_wait<0> drains before the epilogue;
 //   - epilogue from registers (wgmma's accumulator fragment is mma.sync's m16n8 C fragment per warp,
 //     so version 2's store_pair writes it).
-// Shared memory per stage: (BM + BN) / 8 x 8 x 144 bytes = 36 KiB (128 x 128), 27 KiB (128 x 64,
-// 64 x 128); 3 stages: 108 or 81 KiB, two blocks per SM.
+// Shared memory per stage: (BM + BN) / 8 x 8 x 144 bytes = 36 KiB (128 x 128), 27 KiB (128 x 64, 64
+// x 128). The stage count, predicted (counted, not measured) for an H100 (228 KiB of shared memory
+// per SM, 227 per block, 1 reserved per block; 132 SMs, ~1.75 GHz under load; bf16 dense peak
+// ~4,096 FLOP/clk/SM): a 128 x 128 x 64 step is 2.1 MFLOP = 512 clk of an SM's peak, ~1,000 clk per
+// block with two blocks per SM sharing the tensor cores; a 128 x 64 step half that. Copies issued
+// kPrefetch steps ahead have kPrefetch block steps to land: with 3 stages at 128 x 128 (108 KiB,
+// two blocks) 1 step, ~1,000 clk; 4 stages there (144 KiB) would leave one block per SM and cover
+// the same ~1,000 clk in 2 steps of a lone block, with no second block to fill its barriers and
+// epilogue. At 128 x 64 and 64 x 128, 4 stages (108 KiB) still leave two blocks and cover 2 steps,
+// ~1,000 clk (3 stages, 81 KiB: ~500 clk, under an L2 miss). Little's law agrees: at peak a 128 x
+// 128 block consumes 32 KiB of operands per 512 SM clk (64 B/clk/SM; 128 x 64: 24 KiB per 256, 96
+// B/clk), so ~1,000 clk of latency needs 64 KiB (96 KiB) in flight per SM: 2 blocks x 1 stage x 32
+// KiB (2 x 2 x 24 KiB). Bytes per FLOP do not depend on the pipeline (the tile sets them): 64 FLOP
+// per global byte at 128 x 128, 43 at 128 x 64.
 // Cost per 128 x 128 x 64 step: 2.1 MFLOP; shared-memory traffic: 32 KiB written by cp.async, and
 // wgmma reads A (8 KiB per warpgroup) and B (16 KiB, read by both warpgroups): 80 KiB, 26 FLOP per
-// byte (version 2: 16). Bounds on an H100 (132 SMs, ~1.75 GHz under load): the bf16 dense peak
-// ~4,096 FLOP/clk/SM (~990 TF/s) and shared memory 128 B/clk/SM (~3,300 FLOP/clk at 26 FLOP/B): the
-// kernel can reach ~80% of peak before shared memory binds; the barrier and the wait-for-all per
-// step cost the rest (two blocks per SM hide part of it). Predicted: 500-650 TF/s on the 3 x 3 convs.
+// byte (version 2: 16); shared memory at 128 B/clk/SM (~3,300 FLOP/clk at 26 FLOP/B) lets the
+// kernel reach ~80% of peak before it binds. Predicted, not measured: with one group in flight the
+// tensor cores idle only when a block's barrier and copy issue outlast the other block's work and
+// its own group in flight; 550-700 TF/s on the 3 x 3 convs (with a wait for all per step: 500-650).
+// ptxas -v (sm_90a, CUDA 13.0; the 9 instantiations): 88-127 registers, no spills, no wgmma
+// serialisation warning; __launch_bounds__(256, 2) and 108 KiB each: two blocks per SM.
 //
 // Needs sm_90a (DEEPER_CUDA_SM90A); under the emulator it runs everywhere (kernels/emu/wgmma.h).
 #pragma once
@@ -46,7 +65,7 @@ namespace {
 
 template <ConvOp Op, int BM, int BN>
 struct WgmmaLayout {
-  static constexpr int kBM = BM, kStepK = 64, kStages = 3;
+  static constexpr int kBM = BM, kStepK = 64;
   static constexpr bool split_m = BM == 128;        // warpgroups own 64-row halves (else 64-column halves)
   static constexpr int wg_n = split_m ? BN : BN / 2;  // the wgmma's N
   static constexpr int kCoreGap = 144;                     // bytes between core matrices in a row of them
@@ -59,6 +78,11 @@ struct WgmmaLayout {
   static constexpr int a_bytes = (a_k_major ? kBM : kStepK) / 8 * group_bytes(a_len);
   static constexpr int b_bytes = (b_k_major ? BN : kStepK) / 8 * group_bytes(b_len);
   static constexpr int stage_bytes = a_bytes + b_bytes;
+  // Stages: 4 where 4 still leave two blocks per SM (27 KiB stages: 108 KiB), else 3 (36 KiB: 108
+  // KiB); the copies run kPrefetch = kStages - 2 steps ahead, so that with step t - 1's wgmmas still
+  // pending while step t's are issued, the stage being refilled is step t - 2's (see the header).
+  static constexpr int kStages = 4 * stage_bytes <= 113 * 1024 ? 4 : 3;
+  static constexpr int kPrefetch = kStages - 2;
   static constexpr std::size_t shared_bytes = std::size_t{kStages} * stage_bytes;
   static constexpr int a_chunks = kBM * kStepK / 8 / kThreads, b_chunks = BN * kStepK / 8 / kThreads;
   // Descriptor strides: LBO along K, SBO along M / N (wgmma.cuh).
@@ -69,6 +93,7 @@ struct WgmmaLayout {
   static_assert(a_chunks >= 1 && b_chunks >= 1 && ((BM == 128 && (BN == 64 || BN == 128)) || (BM == 64 && BN == 128)));
   static_assert(kThreads == 256 && kThreads % (a_len / 8) == 0 && kThreads % (b_len / 8) == 0);
   static_assert(shared_bytes <= 113 * 1024, "two blocks per SM");
+  static_assert(kPrefetch >= 1 && kPrefetch + 2 <= kStages, "a stage refilled at step t is neither t - 1's nor t's");
 
   // Byte offset of the 8-element chunk (row, col) of a tile with rows of `len` elements.
   __device__ static int chunk_offset(int len, int row, int col) {
@@ -115,9 +140,10 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
   CONV_UNROLL
   for (int i = 0; i < WN / 2; ++i) acc[i] = 0.0f;
 
-  // Prologue: stages 0 .. kStages - 2 in flight (a group per stage, empty past the end).
+  // Prologue: the copies of steps 0 .. kPrefetch - 1 in flight (a group per step, empty past the
+  // end, so that "at most kPrefetch - 1 groups pending" always means "step t's stage has landed").
   CONV_UNROLL
-  for (int st = 0; st < L::kStages - 1; ++st) {
+  for (int st = 0; st < L::kPrefetch; ++st) {
     if (st < steps) load_stage(st, k_begin + st * L::kStepK);
     cp_async_commit();
   }
@@ -125,16 +151,21 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
   // or 8 core matrices (MN-major).
   const int a_wg = L::split_m ? wg * (L::a_k_major ? 64 / 8 * L::group_bytes(L::a_len) : 64 / 8 * L::kCoreGap) : 0;
   const int b_wg = L::split_m ? 0 : wg * (L::b_k_major ? 64 / 8 * L::group_bytes(L::b_len) : 64 / 8 * L::kCoreGap);
+  // Mainloop with one wgmma group in flight: step t's group is issued while step t - 1's may still
+  // run, and waited for at the end of step t + 1.
   for (int t = 0; t < steps; ++t) {
-    cp_async_wait<L::kStages - 2>();
+    cp_async_wait<L::kPrefetch - 1>();
     fence_proxy_async_shared();  // this thread's landed copies, before the wgmmas of any thread read them
-    __syncthreads();             // step t's stage is complete; every wgmma of step t - 1 has finished
-    const int next = t + L::kStages - 1;
+    // After this barrier: step t's stage is complete, and every thread has waited for its wgmmas
+    // of step t - 2 (the wgmma_wait<1> that ended step t - 1), so step t - 2's stage, (t +
+    // kPrefetch) % kStages, may be refilled. Step t - 1's group may still be reading its stage.
+    __syncthreads();
+    const int next = t + L::kPrefetch;
     if (next < steps) load_stage(next % L::kStages, k_begin + next * L::kStepK);
     cp_async_commit();
     const unsigned char* as = smem + (t % L::kStages) * L::stage_bytes;
     const unsigned char* bs = as + L::a_bytes;
-    wgmma_fence();
+    wgmma_fence();  // the PTX ISA's fence before the first wgmma after the accumulators' last access
     CONV_UNROLL
     for (int i = 0; i < WN / 2; ++i) wgmma_fence_operand(acc[i]);
     CONV_UNROLL
@@ -145,10 +176,13 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
       wgmma_m64nNk16_bf16<WN, L::a_k_major ? 0 : 1, L::b_k_major ? 0 : 1>(acc, da, db, 1);
     }
     wgmma_commit();
-    wgmma_wait<0>();
+    wgmma_wait<1>();  // step t - 1's group has finished; step t's may still run
     CONV_UNROLL
     for (int i = 0; i < WN / 2; ++i) wgmma_fence_operand(acc[i]);
   }
+  wgmma_wait<0>();  // drain: the last step's group, before the epilogue reads the accumulators
+  CONV_UNROLL
+  for (int i = 0; i < WN / 2; ++i) wgmma_fence_operand(acc[i]);
   cp_async_wait<0>();  // only empty groups can be pending here; leave none behind
 
   // Epilogue: acc[4 j + 2 h + e] is (row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e) of

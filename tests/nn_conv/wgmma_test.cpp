@@ -1,6 +1,8 @@
 // conv2d bf16 kernel version 3 (sm_90a wgmma, kernels/nn/conv2d_wgmma.cuh) under the emulator, beyond
 // emu_test.cpp's bit-for-bit comparison of versions 1-3: with split-K and accumulate it is held to
-// the double reference, and the 64 x 128 tile of short GEMMs (its refusals are in emu_test.cpp).
+// the double reference, the 64 x 128 tile of short GEMMs (its refusals are in emu_test.cpp), and
+// the pipeline with one wgmma group in flight on each tile, over enough K steps that a stage
+// refilled while a pending wgmma still reads it would show.
 #include "core/error.h"
 #include "kernels/nn/conv2d.h"
 
@@ -58,6 +60,45 @@ TEST(ConvWgmmaEmu, ShortGemmsTakeTheColumnSplitTile) {
       const auto v3 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, s, a, b, opt);
       EXPECT_EQ(v2.f32, v3.f32) << op_name(op) << " C " << s.in_channels << " K " << s.out_channels;
       EXPECT_TRUE(close_to(v3.f32, expected(op, s, widen(to_bf16(a)), widen(to_bf16(b))), 1e-5)) << op_name(op);
+    }
+  }
+}
+
+TEST(ConvWgmmaEmu, OneGroupInFlightNeverReadsARefilledStage) {
+  // Each K step's wgmma group is waited for only at the end of the next step; the copies issued
+  // meanwhile go kPrefetch = kStages - 2 steps ahead (128 x 128: 3 stages, 1 ahead; 128 x 64 and
+  // 64 x 128: 4 stages, 2 ahead). A copy issued into the stage that the pending group reads
+  // poisons it under the emulator (cp.async fills its destination with NaN at issue; the deferred
+  // wgmma reads shared memory at the wait). Steps per GEMM (K = 64 each) >= kStages + 2, so the
+  // stage ring wraps at least once past the first refill of every stage; version 3 against
+  // version 2 (a separate pipeline: 4 stages of K = 32, mma.sync) bit for bit, and the reference.
+  struct Case {
+    const char* name;
+    dk::Conv2dShape shape;
+    std::vector<dk::ConvOp> ops;
+  };
+  const Case cases[] = {
+      // 128 x 128 tiles (M and N_gemm above 64): forward and dgrad K_gemm 648 (11 steps), wgrad
+      // N P Q = 289 (5 steps)
+      {"128x128 3x3", make_shape(1, 9, 9, 72, 72, 3, 3, 1, 1, 1, 1, 1, 1), {dk::ConvOp::forward, dk::ConvOp::dgrad}},
+      {"128x128 1x1", make_shape(1, 17, 17, 72, 72, 1, 1, 1, 1, 0, 0, 0, 0), {dk::ConvOp::wgrad}},
+      // 128 x 64 tiles (N_gemm 40): forward and dgrad K_gemm 360 (6 steps)
+      {"128x64 3x3", make_shape(1, 9, 9, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1), {dk::ConvOp::forward, dk::ConvOp::dgrad}},
+      // 64 x 128 tiles (wgrad M = K = 40, N_gemm = C = 72): 289 (5 steps)
+      {"64x128 1x1", make_shape(1, 17, 17, 72, 40, 1, 1, 1, 1, 0, 0, 0, 0), {dk::ConvOp::wgrad}},
+  };
+  for (const auto& c : cases) {
+    for (const auto op : c.ops) {
+      const auto [a, b] = op_operands(op, c.shape, 59);
+      RunOptions opt;
+      opt.split_k = 1;
+      opt.bf16_kernel = 2;
+      const auto v2 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+      opt.bf16_kernel = 3;
+      const auto v3 = run_op(Device::emu(), op, dk::ConvMath::wmma_bf16, c.shape, a, b, opt);
+      EXPECT_EQ(v2.f32, v3.f32) << c.name << " " << op_name(op);
+      EXPECT_TRUE(close_to(v3.f32, expected(op, c.shape, widen(to_bf16(a)), widen(to_bf16(b))), 1e-5))
+          << c.name << " " << op_name(op);
     }
   }
 }

@@ -8,6 +8,13 @@
 // render alone (render/<case>). In an sm_90a build the wmma_bf16 cases run again with conv kernel
 // version 3 (wgmma; the `_v3` rows).
 //
+// The render and the step: step/<case> is deeper-train's step, which on a GPU renders the next
+// batch on a second stream during the backward pass (nn/data.h, prefetch). On a GPU,
+// step_serial/<case> is the same trainer rendering each batch inside its step, on the network's
+// stream. Counters: render_share = render alone / serial step (the render's cost as a share of a
+// step, issue 3's "< 10%" measure); render_exposed = (step - (serial step - render)) / step, the
+// share of the prefetched step that the render still adds (0 when it hides completely).
+//
 // FLOPs per image: layout.train_flops() = 3 x the forward pass (nn/resnet10.h; 5.36 GFLOP at 224,
 // 1.42 at 112). MFU divides the achieved rate by a nominal dense bf16 peak of 989 TFLOP/s (H100 and
 // H200 SXM; the spec sheet's figure, not a measurement): a lower bound of the fraction of the
@@ -68,8 +75,23 @@ std::vector<Case> cases(const Device& device) {
 
 struct Bench {
   std::unique_ptr<nn::Trainer> trainer;
-  double step_s = 0, render_s = 0;
+  double step_s = 0, serial_s = 0, render_s = 0;
 };
+
+// Times `trainer.step()` with the given prefetch mode; returns seconds per step and sets the rate
+// counters.
+double time_steps(benchmark::State& state, const Device& device, nn::Trainer& trainer, nn::RenderPrefetch mode,
+                  double flops, std::int64_t batch) {
+  trainer.set_prefetch(mode);
+  trainer.step();  // the first step of a mode prefetches for the timed ones
+  Stream stream(device);
+  const double s = bench::timed_loop(state, stream, [&] { trainer.step(); });
+  const double images = static_cast<double>(batch) * static_cast<double>(state.iterations());
+  state.counters["images_per_s"] = images / s;
+  state.counters["TFLOP_per_s"] = images * flops / s / 1e12;
+  if (device.backend == Backend::cuda) state.counters["MFU"] = images * flops / s / 1e12 / kPeakBf16Tflops;
+  return s / static_cast<double>(state.iterations());
+}
 
 }  // namespace
 
@@ -110,18 +132,28 @@ int main(int argc, char** argv) {
                             ->UseManualTime()
                             ->Unit(benchmark::kMillisecond)
                             ->Iterations(device.backend == Backend::cuda ? 10 : 3);
+                        if (device.backend == Backend::cuda) {
+                          benchmark::RegisterBenchmark(("step_serial/" + k.name).c_str(),
+                                                       [raw, flops, batch, device](benchmark::State& state) {
+                                                         raw->serial_s = time_steps(state, device, *raw->trainer,
+                                                                                    nn::RenderPrefetch::off, flops, batch);
+                                                         if (raw->render_s > 0) state.counters["render_share"] = raw->render_s / raw->serial_s;
+                                                       })
+                              ->UseManualTime()
+                              ->Unit(benchmark::kMillisecond)
+                              ->Iterations(10);
+                        }
                         benchmark::RegisterBenchmark(("step/" + k.name).c_str(),
                                                      [raw, flops, batch, device](benchmark::State& state) {
-                                                       Stream stream(device);
-                                                       const double s = bench::timed_loop(state, stream, [&] { raw->trainer->step(); });
-                                                       const double images = static_cast<double>(batch) * static_cast<double>(state.iterations());
-                                                       raw->step_s = s / static_cast<double>(state.iterations());
-                                                       state.counters["images_per_s"] = images / s;
-                                                       state.counters["TFLOP_per_s"] = images * flops / s / 1e12;
-                                                       if (device.backend == Backend::cuda) {
-                                                         state.counters["MFU"] = images * flops / s / 1e12 / kPeakBf16Tflops;
+                                                       raw->step_s = time_steps(state, device, *raw->trainer,
+                                                                                nn::RenderPrefetch::automatic, flops, batch);
+                                                       if (raw->render_s > 0 && raw->serial_s > 0) {
+                                                         state.counters["render_share"] = raw->render_s / raw->serial_s;
+                                                         state.counters["render_exposed"] =
+                                                             (raw->step_s - (raw->serial_s - raw->render_s)) / raw->step_s;
+                                                       } else if (raw->render_s > 0) {
+                                                         state.counters["render_share"] = raw->render_s / raw->step_s;
                                                        }
-                                                       if (raw->render_s > 0) state.counters["render_share"] = raw->render_s / raw->step_s;
                                                      })
                             ->UseManualTime()
                             ->Unit(benchmark::kMillisecond)

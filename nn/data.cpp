@@ -2,6 +2,7 @@
 #include "nn/data.h"
 
 #include "core/error.h"
+#include "core/log.h"
 #include "kernels/common/random.h"
 #include "kernels/common/random_streams.h"
 #include "kernels/runtime/nvtx.h"
@@ -77,9 +78,25 @@ std::vector<render::ImageFactors> draw_factors(const TrainConfig& c, const rende
   return f;
 }
 
+RenderPrefetch parse_render_prefetch(std::string_view name) {
+  if (name == "auto") return RenderPrefetch::automatic;
+  if (name == "on") return RenderPrefetch::on;
+  if (name == "off") return RenderPrefetch::off;
+  fail("render prefetch '{}' is not one of auto, on, off", name);
+}
+
+const char* render_prefetch_name(RenderPrefetch mode) {
+  switch (mode) {
+    case RenderPrefetch::automatic: return "auto";
+    case RenderPrefetch::on: return "on";
+    case RenderPrefetch::off: return "off";
+  }
+  return "?";
+}
+
 FaceData::FaceData(const Device& device, const TrainConfig& config, const render::FaceModel& model,
                    std::int64_t max_batch)
-    : device_(device), config_(config) {
+    : device_(device), config_(config), max_batch_(max_batch) {
   DEEPER_CHECK(max_batch >= 1, "FaceData: max_batch {} must be at least 1", max_batch);
   identities_ = render::make_identities(model, static_cast<std::uint64_t>(config.render.identity_seed), config.model.classes);
   model_ = std::make_unique<render::RenderModel>(device, model, identities_);
@@ -89,22 +106,97 @@ FaceData::FaceData(const Device& device, const TrainConfig& config, const render
   renderer_ = std::make_unique<render::Renderer>(*model_, o);
   train_ = render_sampling(config, static_cast<std::uint64_t>(config.train.seed));
   eval_ = render_sampling(config, eval_seed(static_cast<std::uint64_t>(config.train.seed)));
-  const std::int64_t S = config.model.input_size;
-  images_ = Tensor::empty({max_batch, S, S, 3}, DType::f32, device, Layout::nhwc);
-  labels_ = DeviceBuffer(device, static_cast<std::size_t>(max_batch) * sizeof(std::int32_t));
-  host_labels_.resize(static_cast<std::size_t>(max_batch));
+  allocate(slots_[0]);
+}
+
+FaceData::~FaceData() {
+  // The buffers must outlive a prefetch still queued on the render stream.
+  try {
+    if (render_stream_) render_stream_->synchronize();
+  } catch (const std::exception& e) {
+    log::warn("FaceData: the render stream failed while closing: {}", e.what());
+  }
+}
+
+void FaceData::allocate(Slot& slot) {
+  const std::int64_t S = config_.model.input_size;
+  slot.images = Tensor::empty({max_batch_, S, S, 3}, DType::f32, device_, Layout::nhwc);
+  slot.labels = DeviceBuffer(device_, static_cast<std::size_t>(max_batch_) * sizeof(std::int32_t));
+  slot.host_labels.resize(static_cast<std::size_t>(max_batch_));
+  if (device_.backend == Backend::cuda) {
+    slot.rendered = std::make_unique<Event>(device_);
+    slot.released = std::make_unique<Event>(device_);
+  }
+}
+
+void FaceData::render_into(Slot& slot, const render::FactorSampling& sampling, std::uint64_t first, std::int64_t batch,
+                           Stream* stream) {
+  DEEPER_CHECK(batch >= 1 && batch <= max_batch_, "FaceData::render: batch {} is not in [1, {}]", batch, max_batch_);
+  slot.factors = draw_factors(config_, sampling, first, batch);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    slot.host_labels[static_cast<std::size_t>(i)] = slot.factors[static_cast<std::size_t>(i)].identity;
+  }
+  Tensor out = slot.images.slice(0, batch);
+  renderer_->render(slot.factors, out, stream);
+  copy_bytes(slot.labels.data(), device_, slot.host_labels.data(), Device::cpu(),
+             static_cast<std::size_t>(batch) * sizeof(std::int32_t), stream);
+}
+
+void FaceData::finish_prefetch() {
+  if (prefetched_ && render_stream_) render_stream_->synchronize();
 }
 
 void FaceData::render(const render::FactorSampling& sampling, std::uint64_t first, std::int64_t batch, Stream* stream) {
   DEEPER_NVTX_RANGE("data.render");
-  DEEPER_CHECK(batch >= 1 && batch <= images_.dim(0), "FaceData::render: batch {} is not in [1, {}]", batch,
-               images_.dim(0));
-  factors_ = draw_factors(config_, sampling, first, batch);
-  for (std::int64_t i = 0; i < batch; ++i) host_labels_[static_cast<std::size_t>(i)] = factors_[static_cast<std::size_t>(i)].identity;
-  Tensor out = images_.slice(0, batch);
-  renderer_->render(factors_, out, stream);
-  copy_bytes(labels_.data(), device_, host_labels_.data(), Device::cpu(), static_cast<std::size_t>(batch) * sizeof(std::int32_t),
-             stream);
+  finish_prefetch();  // the workspace is shared; the prefetched batch (in the back buffer) stays
+  Slot& slot = slots_[front_];
+  render_into(slot, sampling, first, batch, stream);
+  slot.batch = 0;  // not a training batch of the feed
+}
+
+bool FaceData::acquire(std::uint64_t first, std::int64_t batch) {
+  DEEPER_NVTX_RANGE("data.acquire");
+  Slot& back = slots_[1 - front_];
+  if (prefetched_ && back.first == first && back.batch == batch) {
+    prefetched_ = false;
+    front_ = 1 - front_;
+    if (back.rendered) wait_for_event(nullptr, *back.rendered);
+    back.in_use = true;
+    ++prefetch_hits_;
+    return true;
+  }
+  finish_prefetch();  // a different batch: drop it
+  prefetched_ = false;
+  Slot& slot = slots_[front_];
+  render_into(slot, train_, first, batch, nullptr);
+  slot.first = first;
+  slot.batch = batch;
+  slot.in_use = true;
+  return false;
+}
+
+void FaceData::prefetch(std::uint64_t first, std::int64_t batch) {
+  DEEPER_NVTX_RANGE("data.prefetch");
+  DEEPER_CHECK(batch >= 1 && batch <= max_batch_, "FaceData::prefetch: batch {} is not in [1, {}]", batch, max_batch_);
+  finish_prefetch();  // one in flight at a time: the workspace is shared
+  prefetched_ = false;
+  if (!render_stream_) render_stream_ = std::make_unique<Stream>(device_, StreamOrder::concurrent);
+  Slot& back = slots_[1 - front_];
+  if (!back.images.defined()) allocate(back);
+  if (back.in_use) release_slot(back);  // never released: everything queued so far may still read it
+  if (back.released && back.released->recorded()) wait_for_event(render_stream_.get(), *back.released);
+  render_into(back, train_, first, batch, render_stream_.get());
+  back.first = first;
+  back.batch = batch;
+  if (back.rendered) back.rendered->record(*render_stream_);
+  prefetched_ = true;
+}
+
+void FaceData::release() { release_slot(slots_[front_]); }
+
+void FaceData::release_slot(Slot& slot) {
+  if (slot.released) slot.released->record(nullptr);
+  slot.in_use = false;
 }
 
 }  // namespace deeper::nn

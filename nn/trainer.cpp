@@ -112,6 +112,12 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : config_(std::move
                    layout.param_buffer_elements);
   }
   segments_ = weight_decay_segments(layout);
+  set_prefetch(options_.prefetch);
+}
+
+void Trainer::set_prefetch(RenderPrefetch mode) {
+  options_.prefetch = mode;
+  prefetch_ = mode == RenderPrefetch::on || (mode == RenderPrefetch::automatic && options_.device.backend == Backend::cuda);
 }
 
 Trainer::~Trainer() = default;
@@ -124,7 +130,7 @@ LossResult Trainer::step() {
   DEEPER_NVTX_RANGE("train.step");
   const std::int64_t B = config_.train.batch, t = state_.step, total = config_.total_steps();
   const double lr = learning_rate(config_.schedule, t, total);
-  data_->render(data_->train_sampling(), state_.train_counter, B);
+  data_->acquire(state_.train_counter, B);  // prefetched during the last step, or rendered now
   std::uint16_t* bf16 = bf16_ ? static_cast<std::uint16_t*>(bf16_->data()) : nullptr;
   const NetworkBuffersT<float> b = store_buffers(*store_, bf16);
   net_->forward(b, data_->images().data<float>(), B, BnMode::train);
@@ -134,7 +140,10 @@ LossResult Trainer::step() {
                         ? fmt::format("the last good checkpoint, step {}, is kept in {}", last_checkpoint_step_,
                                       checkpoint_path().string())
                         : std::string("no checkpoint was written before it"));
+  // The next batch renders on the render stream while the backward pass and the optimizer run.
+  if (prefetch_ && t + 1 < total) data_->prefetch(state_.train_counter + static_cast<std::uint64_t>(B), B);
   net_->backward(b);
+  data_->release();  // the stem's weight gradient was the last reader of the images
   {
     DEEPER_NVTX_RANGE("optimizer");
     const OptimizerConfig& o = config_.optimizer;

@@ -3,9 +3,15 @@
 // parameters and biases), with the learning rate of the schedule (nn/schedule.h).
 //
 //   step t (0-based; TrainingState::step counts the steps done):
-//     render images [train_counter, train_counter + B) of the training sampling; train_counter += B
+//     images [train_counter, train_counter + B) of the training sampling: rendered now, or already
+//       rendered during step t - 1 (prefetch, below)
 //     forward (BN training mode), loss  -> the NaN/Inf guard (stops before touching the weights)
-//     backward, optimizer step with lr = learning_rate(schedule, t, total), step number t + 1
+//     prefetch: queue the render of the next batch on the render stream
+//     backward, optimizer step with lr = learning_rate(schedule, t, total), step number t + 1;
+//     train_counter += B
+//   Prefetch (TrainerOptions::prefetch; on by default for cuda): the next batch renders into a second
+//   buffer on a stream beside the network's, so the render overlaps the backward pass and the
+//   optimizer instead of adding to the step (nn/data.h). The images are the same bits either way.
 //   every train.log_every steps: a metrics record (TrainMonitor); the progress bar shows images/s, ETA
 //   every eval.every steps and at the end: the held-out evaluation (BN inference mode) with accuracy
 //     overall and per factor level, as an "eval" metrics record
@@ -13,8 +19,9 @@
 //     finite first, so the last checkpoint is always a good one)
 // --resume loads the checkpoint (weights, BN statistics, optimizer state, step and counters) and
 // continues bit for bit on the cpu (every draw is a function of (seed, image index), the kernels
-// are deterministic there). NVTX ranges: "train.step", "data.render", "network.forward",
-// "network.loss", "network.backward", "optimizer", "evaluate", "checkpoint", and
+// are deterministic there). NVTX ranges: "train.step", "data.acquire" (holds the render when the
+// batch was not prefetched), "data.prefetch", "data.render" (evaluation), "render_batch",
+// "network.forward", "network.loss", "network.backward", "optimizer", "evaluate", "checkpoint", and
 // "profile steps A:B" around the steps chosen by --profile-steps.
 //
 // Evaluation levels (the "by_factor" object of an eval record; each level {"lo","hi","n","accuracy"}
@@ -49,6 +56,7 @@ struct TrainerOptions {
   Device device = Device::cpu();
   kernels::ConvMath math = kernels::ConvMath::simt_f32;
   int bf16_conv_kernel = 0;             // Network::set_bf16_conv_kernel (wmma_bf16): 0 automatic, 1, 2, 3
+  RenderPrefetch prefetch = RenderPrefetch::automatic;  // render batch t + 1 during step t (nn/data.h)
   bool resume = false;                  // continue from <output.dir>/checkpoint.safetensors
   std::int64_t profile_first = 0;       // --profile-steps A:B (1-based, inclusive); 0: none
   std::int64_t profile_last = 0;
@@ -91,6 +99,9 @@ class Trainer {
   TrainSummary run();
   // One training step (render, forward, loss, backward, optimizer); returns the loss and accuracy.
   LossResult step();
+  // Switches the render prefetch (TrainerOptions::prefetch) between steps; benchmarks time both
+  // ways on one trainer.
+  void set_prefetch(RenderPrefetch mode);
   // The held-out evaluation at the current weights (BN inference mode).
   EvalResult evaluate();
   void save_checkpoint_now();
@@ -115,6 +126,7 @@ class Trainer {
   kernels::ParamSegments segments_;
   TrainingState state_;
   std::int64_t last_checkpoint_step_ = -1;
+  bool prefetch_ = false;  // options_.prefetch resolved for the device
 };
 
 }  // namespace deeper::nn

@@ -211,7 +211,10 @@ void Renderer::render(std::span<const ImageFactors> factors, Tensor& out, Stream
     validate_factors(factors[i], model_.identity_count(), fmt::format("render: image {}", i));
   }
   ensure(static_cast<std::int64_t>(factors.size()));
-  if (!factors.empty()) copy_bytes(factors_.data(), model_.device(), factors.data(), Device::cpu(), factors.size_bytes());
+  // On the render stream: a stream that runs beside the default stream must not race its own copy.
+  if (!factors.empty()) {
+    copy_bytes(factors_.data(), model_.device(), factors.data(), Device::cpu(), factors.size_bytes(), stream);
+  }
   given_ = true;
   run(out, stream);
 }

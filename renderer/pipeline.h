@@ -115,7 +115,8 @@ class Renderer {
   // device; the nhwc layout tag is not required). Throws deeper::Error for bad sampling ranges, a
   // wrong output shape, dtype or device, or sampling.identity_count != the model's identity count.
   void render(const FactorSampling& sampling, std::uint64_t first, Tensor& out, Stream* stream = nullptr);
-  // The given factors (host memory, validated), one image each.
+  // The given factors (host memory, validated), one image each. With a CUDA stream their copy is
+  // queued on it too, so `factors` must stay alive until the stream has run it.
   void render(std::span<const ImageFactors> factors, Tensor& out, Stream* stream = nullptr);
 
   // Colour-map modes (for drawing analysis results on the face; cleared by passing an empty span):

@@ -2,7 +2,7 @@
 //
 //   deeper-train (--preset tiny|small|paper | --config FILE) [--set key=value]... [--out DIR]
 //                [--resume] [--steps N] [--profile-steps A:B] [--conv-math auto|simt_f32|wmma_bf16]
-//                [--conv-kernel auto|1|2|3] [--dry-run] [--device ...] [--seed S]
+//                [--conv-kernel auto|1|2|3] [--prefetch auto|on|off] [--dry-run] [--device ...] [--seed S]
 //
 // The configuration is a preset (configs/<name>.toml, compiled in) or a TOML file, then each --set
 // in order, then --steps, --seed and --out (docs/training.md lists every key). --dry-run prints the
@@ -16,7 +16,7 @@
 //
 // Exit status: 0 success, 1 runtime error (unreadable or invalid config file or checkpoint, unusable
 // device, a non-finite loss), 2 usage error (bad option, unknown preset, bad --set, bad
-// --profile-steps, bad --conv-math or --conv-kernel).
+// --profile-steps, bad --conv-math, --conv-kernel or --prefetch).
 #include "core/cli.h"
 #include "core/log.h"
 #include "kernels/runtime/device.h"
@@ -40,7 +40,8 @@ namespace {
 using namespace deeper;
 
 struct TrainArgs {
-  std::string preset, config, out, profile_steps, conv_math = "auto", conv_kernel = "auto";
+  std::string preset, config, out, profile_steps, conv_math = "auto", conv_kernel = "auto",
+              prefetch = "auto";
   std::vector<std::string> sets;
   std::int64_t steps = 0;
   bool resume = false;
@@ -133,6 +134,12 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
   if (a.conv_kernel != "auto" && a.conv_kernel != "1" && a.conv_kernel != "2" && a.conv_kernel != "3") {
     throw UsageError(fmt::format("--conv-kernel '{}': expected auto, 1, 2 or 3", a.conv_kernel));
   }
+  nn::RenderPrefetch prefetch = nn::RenderPrefetch::automatic;
+  try {
+    prefetch = nn::parse_render_prefetch(a.prefetch);
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("--prefetch: {}", e.what()));
+  }
   const DeviceChoice device = select_device(common.device);
   const kernels::ConvMath math =
       a.conv_math == "wmma_bf16" || (a.conv_math == "auto" && device.device.backend == Backend::cuda)
@@ -169,6 +176,7 @@ void run(const TrainArgs& a, const CLI::App& app, const CommonOptions& common) {
   }
   options.math = math;
   options.bf16_conv_kernel = a.conv_kernel == "auto" ? 0 : std::stoi(a.conv_kernel);
+  options.prefetch = prefetch;
   log::info("device {} ({}), conv math {}, {} steps x {} images", device.device.name(), device.why,
             options.math == kernels::ConvMath::wmma_bf16 ? "wmma_bf16" : "simt_f32", c.total_steps(), c.train.batch);
   nn::Trainer trainer(c, options);
@@ -214,6 +222,9 @@ int main(int argc, char** argv) {
         app.add_option("--conv-kernel", args.conv_kernel,
                        "the wmma_bf16 conv kernel: auto (version 2 where C and K are multiples of 8), 1, 2 or 3 "
                        "(sm_90a wgmma)");
+        app.add_option("--prefetch", args.prefetch,
+                       "render the next batch while the network trains on this one, on a second stream: auto (on "
+                       "for cuda), on or off");
         app.add_flag("--dry-run", args.dry_run, "print the resolved config, parameter count and layer table; write nothing");
       },
       [&](const CommonOptions& common) { run(args, *app_ptr, common); });

@@ -14,8 +14,10 @@ Modes:
   bf16_cl        torch.autocast(bfloat16) + channels_last (the usual fast eager recipe)
   compile_bf16   the same under torch.compile (default mode; compile time excluded)
 Timing: CUDA events around each step after --warmup steps, the median of --repeats. deeper's
-numbers are bench_train_step's step/paper_<size>px_b256_wmma_bf16 (images/s, render share), and its _v3 row
-(conv kernel version 3, sm_90a wgmma) where the build has one; ratios are against the default row.
+numbers are bench_train_step's step/paper_<size>px_b256_wmma_bf16 (images/s; the next batch renders
+on a second stream during the step), step_serial/... (each batch rendered inside its step) and
+render/... (the render alone; net-only = the serial step less it), and the _v3 rows (conv kernel
+version 3, sm_90a wgmma) where the build has them; ratios are against the default step row.
 
 Usage (GPU machine; torch needed, never installed by this script):
   bench/compare/train_vs_torch.py --bench build/release/bench/bench_train_step [--sizes 112,224]
@@ -115,23 +117,31 @@ def torch_images_per_s(torch, size, batch, mode, device, warmup, repeats):
 
 
 def deeper_rows(bench, device, sizes):
-    cmd = [bench, f"--device={device}", "--benchmark_format=json", "--benchmark_filter=(step|render)/"]
+    """bench_train_step's rows per size and variant ("" default kernels, "v3" conv kernel version 3):
+    the step (the next batch prefetched on a GPU), the serial step (rendered inside it) and the
+    render alone, as images/s; net-only is the serial step less the render."""
+    cmd = [bench, f"--device={device}", "--benchmark_format=json", "--benchmark_filter=(step|step_serial|render)/"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    by_name = {b["name"]: b for b in json.loads(out)["benchmarks"]}
     rows = {}
-    for b in json.loads(out)["benchmarks"]:
-        name = b["name"]
-        if not name.startswith("step/"):
-            continue
-        for size in sizes:
-            # step/paper_<size>px_b256_wmma_bf16 (the default kernels) and ..._v3 (conv kernel version 3)
-            for variant, suffix in (("", ""), ("v3", "_v3")):
-                if name == f"step/paper_{size}px_b256_wmma_bf16{suffix}" or (
-                        variant == "" and device == "cpu" and "tiny_64px" in name):
-                    share = b.get("render_share", 0.0)
-                    ips = b["images_per_s"]
-                    rows.setdefault(size, {})[variant] = dict(
-                        images_per_s=ips, render_share=share,
-                        net_only_images_per_s=ips / (1.0 - share) if 0 < share < 1 else ips, mfu=b.get("MFU"))
+    for size in sizes:
+        for variant, suffix in (("", ""), ("v3", "_v3")):
+            case = f"paper_{size}px_b256_wmma_bf16{suffix}"
+            if device == "cpu" and variant == "":
+                case = next((n.split("/", 1)[1] for n in by_name if n.startswith("step/tiny_64px")), case)
+            step = by_name.get(f"step/{case}")
+            if step is None:
+                continue
+            serial = by_name.get(f"step_serial/{case}", step)
+            render = by_name.get(f"render/{case}")
+            ips, serial_ips = step["images_per_s"], serial["images_per_s"]
+            net_only = ips
+            if render is not None and render["images_per_s"] > serial_ips:
+                net_only = 1.0 / (1.0 / serial_ips - 1.0 / render["images_per_s"])
+            rows.setdefault(size, {})[variant] = dict(
+                images_per_s=ips, serial_images_per_s=serial_ips, net_only_images_per_s=net_only,
+                render_share=serial.get("render_share", step.get("render_share", 0.0)),
+                render_exposed=step.get("render_exposed"), mfu=step.get("MFU"))
     return rows
 
 
@@ -176,8 +186,11 @@ def main():
             label = "deeper step" + (f" ({variant})" if variant else "")
             print(f"{size:>5} {label:<22} {v['images_per_s']:>12.1f} {v['images_per_s'] / (d or v)['images_per_s']:>15.2f}"
                   + (f"   MFU {v['mfu']:.3f}" if v.get("mfu") is not None else ""))
+            print(f"{size:>5} {'  render serial':<22} {v['serial_images_per_s']:>12.1f} "
+                  f"{v['serial_images_per_s'] / (d or v)['images_per_s']:>15.2f}   render share {v['render_share']:.2f}")
             print(f"{size:>5} {'  net-only':<22} {v['net_only_images_per_s']:>12.1f} "
-                  f"{v['net_only_images_per_s'] / (d or v)['images_per_s']:>15.2f}   render share {v['render_share']:.2f}")
+                  f"{v['net_only_images_per_s'] / (d or v)['images_per_s']:>15.2f}"
+                  + (f"   render exposed {v['render_exposed']:.2f}" if v.get("render_exposed") is not None else ""))
         for mode in modes:
             ips = torch_images_per_s(torch, size, batch, mode, device, a.warmup, a.repeats)
             ratio = ips / d["images_per_s"] if d else float("nan")

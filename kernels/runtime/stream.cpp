@@ -12,13 +12,17 @@ namespace deeper {
 // ------------------------------------------------------------------------------------------------
 // Stream
 
-Stream::Stream(Device device) : device_(device) {
+Stream::Stream(Device device, StreamOrder order) : device_(device) {
   if (device_.backend != Backend::cuda) return;
   const std::string unusable = cuda_unusable_reason(device_);
   if (!unusable.empty()) fail("cannot create a stream on {}: {}", device_.name(), unusable);
   const CudaDeviceScope scope(device_);
   cudaStream_t stream = nullptr;
-  DEEPER_CUDA_CHECK(cudaStreamCreate(&stream));
+  if (order == StreamOrder::concurrent) {
+    DEEPER_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  } else {
+    DEEPER_CUDA_CHECK(cudaStreamCreate(&stream));
+  }
   native_ = stream;
 }
 
@@ -101,9 +105,36 @@ void Event::record(Stream& stream) {
   recorded_ = true;
 }
 
+void Event::record(Stream* stream) {
+  if (stream != nullptr) return record(*stream);
+  if (device_.backend == Backend::cuda) {
+    DEEPER_CHECK(native_ != nullptr, "event on {} was moved from", device_.name());
+    const CudaDeviceScope scope(device_);
+    DEEPER_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(native_), nullptr));
+  } else {
+    host_time_ = std::chrono::steady_clock::now();
+  }
+  recorded_ = true;
+}
+
 void Event::synchronize() {
   DEEPER_CHECK(recorded_, "cannot wait for an event on {} that was never recorded", device_.name());
   if (native_ != nullptr) DEEPER_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(native_)));
+}
+
+void wait_for_event(Stream* stream, const Event& event) {
+  DEEPER_CHECK(event.recorded(), "cannot make a stream wait for an event on {} that was never recorded",
+               event.device().name());
+  if (stream != nullptr) {
+    DEEPER_CHECK(stream->device() == event.device(), "a stream of {} cannot wait for an event of {}",
+                 stream->device().name(), event.device().name());
+  }
+  if (event.device().backend != Backend::cuda) return;
+  DEEPER_CHECK(event.native_ != nullptr && (stream == nullptr || stream->native() != nullptr),
+               "event or stream on {} was moved from", event.device().name());
+  const CudaDeviceScope scope(event.device());
+  DEEPER_CUDA_CHECK(cudaStreamWaitEvent(stream != nullptr ? static_cast<cudaStream_t>(stream->native()) : nullptr,
+                                        static_cast<cudaEvent_t>(event.native_), 0));
 }
 
 double elapsed_ms(const Event& start, const Event& end) {

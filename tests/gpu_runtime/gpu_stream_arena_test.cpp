@@ -46,6 +46,32 @@ TEST(GpuStream, StreamHasANativeHandleAndEventsTimeCopies) {
   EXPECT_NO_THROW(moved.synchronize());
 }
 
+// A concurrent stream does not wait for the default stream, so an event must order them: a long
+// copy on the default stream, then (ordered by the event) a fill and a copy on the concurrent
+// stream; the host copy of the result on that stream sees the fill over the copied bytes.
+TEST(GpuStream, ConcurrentStreamsOrderWithTheDefaultStreamThroughEvents) {
+  DEEPER_REQUIRE_CUDA();
+  Stream side(gpu, StreamOrder::concurrent);
+  EXPECT_NE(side.native(), nullptr);
+  const std::size_t bytes = 64 << 20;
+  DeviceBuffer a(gpu, bytes), b(gpu, bytes);
+  fill_bytes(a.data(), gpu, 0x11, bytes);
+  copy_bytes(b.data(), gpu, a.data(), gpu, bytes);  // synchronous: b holds 0x11
+  Event copied(gpu);
+  fill_bytes(a.data(), gpu, 0x22, bytes, nullptr);
+  for (int i = 0; i < 8; ++i) copy_bytes(b.data(), gpu, a.data(), gpu, bytes, nullptr);  // b := 0x22, slowly
+  copied.record(nullptr);
+  wait_for_event(&side, copied);
+  fill_bytes(b.data(), gpu, 0x33, 4096, &side);  // after the copies, so it is not overwritten
+  std::vector<unsigned char> host(8192);
+  copy_bytes(host.data(), Device::cpu(), b.data(), gpu, host.size(), &side);
+  side.synchronize();
+  EXPECT_EQ(host[0], 0x33);
+  EXPECT_EQ(host[4095], 0x33);
+  EXPECT_EQ(host[4096], 0x22);
+  EXPECT_EQ(host[8191], 0x22);
+}
+
 TEST(GpuStream, HostAndCudaEventsDoNotMix) {
   DEEPER_REQUIRE_CUDA();
   Stream stream(gpu);

@@ -1,6 +1,6 @@
 // deeper-train trains for real: a short tiny run on the CPU (metrics, evaluation, checkpoint,
 // config.toml, summary), --resume continuing it, a non-finite loss stopping with exit 1 naming the
-// step, and a bad --conv-math or --conv-kernel.
+// step, and a bad --conv-math, --conv-kernel or --prefetch.
 #include <gtest/gtest.h>
 
 #include "tests/support/program_test.h"
@@ -78,6 +78,12 @@ TEST_F(TrainRun, BadConvKernelIsAUsageError) {
   const Outcome o = run("--preset tiny --dry-run --conv-kernel 4");
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.err.find("--conv-kernel '4'"), std::string::npos) << o.err;
+}
+
+TEST_F(TrainRun, BadPrefetchIsAUsageError) {
+  const Outcome o = run("--preset tiny --dry-run --prefetch yes");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("--prefetch: render prefetch 'yes' is not one of auto, on, off"), std::string::npos) << o.err;
 }
 
 }  // namespace

@@ -309,4 +309,99 @@ TEST(TrainData, Sh9LightingDrawsShCoefficientsAndKeepsTheOtherFactors) {
   EXPECT_NE(sh[0].sh[3], sh[1].sh[3]);
 }
 
+std::vector<float> host_images(const deeper::nn::FaceData& d, std::int64_t batch) {
+  const auto& t = d.images();
+  std::vector<float> out(static_cast<std::size_t>(batch * t.dim(1) * t.dim(2) * 3));
+  deeper::copy_bytes(out.data(), Device::cpu(), t.data_raw(), t.device(), out.size() * sizeof(float));
+  return out;
+}
+
+std::vector<std::int32_t> host_labels(const deeper::nn::FaceData& d, std::int64_t batch) {
+  std::vector<std::int32_t> out(static_cast<std::size_t>(batch));
+  deeper::copy_bytes(out.data(), Device::cpu(), d.labels(), d.images().device(), out.size() * sizeof(std::int32_t));
+  return out;
+}
+
+// The double-buffered feed: a prefetched batch is the batch render() gives, survives a render() in
+// between (the evaluation), and a prefetch of another range is dropped and the asked range rendered.
+TEST(TrainData, PrefetchedBatchesAreTheRenderedOnesAndMismatchesRenderAnew) {
+  TrainConfig c = overfit_config(fresh_dir("unused"));
+  c.render.yaw_deg = {-30.0, 30.0};
+  c.render.expressions = {"neutral", "happy"};
+  c.render.expression_intensity = {0.0, 1.0};
+  deeper::nn::FaceData reference(Device::cpu(), c, face_model(), 4);
+  auto expected = [&](std::uint64_t first) {
+    reference.render(reference.train_sampling(), first, 4);
+    return std::pair(host_images(reference, 4), host_labels(reference, 4));
+  };
+  const auto b0 = expected(0), b4 = expected(4), b8 = expected(8), b12 = expected(12);
+  ASSERT_NE(b0.first, b4.first);
+
+  deeper::nn::FaceData d(Device::cpu(), c, face_model(), 4);
+  EXPECT_FALSE(d.acquire(0, 4));  // nothing prefetched: rendered now
+  EXPECT_EQ(host_images(d, 4), b0.first);
+  EXPECT_EQ(host_labels(d, 4), b0.second);
+  d.prefetch(4, 4);
+  EXPECT_EQ(host_images(d, 4), b0.first);  // the current batch is untouched by the prefetch
+  d.release();
+  d.render(d.eval_sampling(), 0, 3);  // an evaluation batch between two steps
+  EXPECT_TRUE(d.acquire(4, 4));
+  EXPECT_EQ(host_images(d, 4), b4.first);
+  EXPECT_EQ(host_labels(d, 4), b4.second);
+  EXPECT_EQ(d.factors().size(), 4u);
+  d.prefetch(8, 4);
+  d.release();
+  EXPECT_FALSE(d.acquire(12, 4));  // not the prefetched range
+  EXPECT_EQ(host_images(d, 4), b12.first);
+  EXPECT_EQ(host_labels(d, 4), b12.second);
+  d.prefetch(8, 4);  // the same slot again, without a release in between
+  EXPECT_TRUE(d.acquire(8, 4));
+  EXPECT_EQ(host_images(d, 4), b8.first);
+  EXPECT_EQ(d.prefetch_hits(), 2);
+  EXPECT_THROW(d.prefetch(0, 5), deeper::Error);  // beyond max_batch
+  EXPECT_EQ(deeper::nn::parse_render_prefetch("auto"), deeper::nn::RenderPrefetch::automatic);
+  EXPECT_STREQ(deeper::nn::render_prefetch_name(deeper::nn::parse_render_prefetch("off")), "off");
+  EXPECT_THROW(deeper::nn::parse_render_prefetch("yes"), deeper::Error);
+}
+
+// Training with the next batch prefetched gives the same run as rendering each batch in its step:
+// the same losses and the same weights, bit for bit, evaluations in between included.
+TEST(Trainer, PrefetchedRunEqualsTheSerialRun) {
+  auto config = [](const fs::path& dir) {
+    TrainConfig c = overfit_config(dir);
+    c.train.steps = 4;
+    c.train.batch = 8;
+    c.train.log_every = 1;
+    c.eval.images = 8;
+    c.eval.every = 2;
+    c.render.yaw_deg = {-20.0, 20.0};
+    return c;
+  };
+  const auto a = fresh_dir("prefetch_off"), b = fresh_dir("prefetch_on");
+  for (const auto& [dir, mode] : {std::pair(a, deeper::nn::RenderPrefetch::off), std::pair(b, deeper::nn::RenderPrefetch::on)}) {
+    TrainerOptions o = quiet_options();
+    o.prefetch = mode;
+    Trainer t(config(dir), o);
+    t.run();
+    // Prefetched: every step after the first takes its batch from the step before, evaluations
+    // in between included.
+    EXPECT_EQ(t.data().prefetch_hits(), mode == deeper::nn::RenderPrefetch::on ? 3 : 0);
+  }
+  const auto layout = deeper::nn::resnet10_layout(config(a).model);
+  deeper::nn::ParameterStore sa(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
+      sb(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd);
+  deeper::nn::load_checkpoint(a / "checkpoint.safetensors", sa, config(a));
+  deeper::nn::load_checkpoint(b / "checkpoint.safetensors", sb, config(b));
+  EXPECT_EQ(sa.download_params(), sb.download_params());
+  const auto ra = read_metrics(a), rb = read_metrics(b);
+  ASSERT_EQ(ra.size(), rb.size());
+  ASSERT_EQ(ra.size(), 6u);  // 4 train records, 2 evaluations
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    EXPECT_EQ(ra[i]["kind"], rb[i]["kind"]);
+    EXPECT_EQ(ra[i]["loss"], rb[i]["loss"]) << "record " << i;
+  }
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
 }  // namespace

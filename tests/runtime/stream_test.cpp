@@ -69,6 +69,21 @@ TEST(Event, DevicesMustMatch) {
             std::string::npos);
 }
 
+TEST(Event, StreamsWaitOnlyForRecordedEventsOfTheirDevice) {
+  Stream concurrent(Device::emu(), StreamOrder::concurrent);  // a placeholder like any host stream
+  EXPECT_EQ(concurrent.native(), nullptr);
+  Event event(Device::emu());
+  std::string message = error_of([&] { wait_for_event(&concurrent, event); });
+  EXPECT_NE(message.find("never recorded"), std::string::npos) << message;
+  event.record(nullptr);  // the default stream
+  EXPECT_TRUE(event.recorded());
+  EXPECT_NO_THROW(wait_for_event(&concurrent, event));
+  EXPECT_NO_THROW(wait_for_event(nullptr, event));
+  Stream cpu_stream(Device::cpu());
+  message = error_of([&] { wait_for_event(&cpu_stream, event); });
+  EXPECT_NE(message.find("a stream of cpu cannot wait for an event of emu"), std::string::npos) << message;
+}
+
 TEST(Event, MoveKeepsTheRecording) {
   Stream stream(Device::cpu());
   Event a(Device::cpu());

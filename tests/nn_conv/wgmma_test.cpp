@@ -69,9 +69,9 @@ TEST(ConvWgmmaEmu, OneGroupInFlightNeverReadsARefilledStage) {
   // meanwhile go kPrefetch = kStages - 2 steps ahead (128 x 128: 3 stages, 1 ahead; 128 x 64 and
   // 64 x 128: 4 stages, 2 ahead). A copy issued into the stage that the pending group reads
   // poisons it under the emulator (cp.async fills its destination with NaN at issue; the deferred
-  // wgmma reads shared memory at the wait). Steps per GEMM (K = 64 each) >= kStages + 2, so the
-  // stage ring wraps at least once past the first refill of every stage; version 3 against
-  // version 2 (a separate pipeline: 4 stages of K = 32, mma.sync) bit for bit, and the reference.
+  // wgmma reads shared memory at the wait). Steps per GEMM (K = 64 each) >= kStages + 2, so every
+  // stage is refilled while earlier steps' groups may be pending; version 3 against version 2 (a
+  // separate pipeline: 4 stages of K = 32, mma.sync) bit for bit, and the reference.
   struct Case {
     const char* name;
     dk::Conv2dShape shape;
@@ -84,8 +84,8 @@ TEST(ConvWgmmaEmu, OneGroupInFlightNeverReadsARefilledStage) {
       {"128x128 1x1", make_shape(1, 17, 17, 72, 72, 1, 1, 1, 1, 0, 0, 0, 0), {dk::ConvOp::wgrad}},
       // 128 x 64 tiles (N_gemm 40): forward and dgrad K_gemm 360 (6 steps)
       {"128x64 3x3", make_shape(1, 9, 9, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1), {dk::ConvOp::forward, dk::ConvOp::dgrad}},
-      // 64 x 128 tiles (wgrad M = K = 40, N_gemm = C = 72): 289 (5 steps)
-      {"64x128 1x1", make_shape(1, 17, 17, 72, 40, 1, 1, 1, 1, 0, 0, 0, 0), {dk::ConvOp::wgrad}},
+      // 64 x 128 tiles (wgrad M = K = 40, N_gemm = C = 72): N P Q = 324 (6 steps)
+      {"64x128 1x1", make_shape(1, 18, 18, 72, 40, 1, 1, 1, 1, 0, 0, 0, 0), {dk::ConvOp::wgrad}},
   };
   for (const auto& c : cases) {
     for (const auto op : c.ops) {

@@ -262,6 +262,22 @@ DEEPER_HD_INLINE bool aa_neighbour(int i, int j, int k, int width, int height, i
   return true;
 }
 
+// The forward's walk over pixel (i, j) of image b: for each of its pairs (left, right, up, down, in
+// that order) whose blend targets it, blend(alpha, the neighbour's `channels` colour values). The
+// one walk of aa_pixel_forward and aa_pixel_forward_bf16, so both add the same terms in the same
+// order (bit-identical sums).
+template <typename T, typename Blend>
+DEEPER_HD_INLINE void aa_pixel_blends(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j, Blend&& blend) {
+  for (int k = 0; k < 4; ++k) {
+    int pi, pj, me, ni, nj;
+    bool vertical;
+    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
+    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
+    if (!pr.active || pr.target != me) continue;
+    blend(pr.alpha, p.color + ((b * p.height + nj) * p.width + ni) * p.channels);
+  }
+}
+
 // Forward of pixel (i, j) of image b into out (its `channels` values): out = color + the blends
 // of the pairs targeting it. The callers add the optional bf16 copy (the rounded out).
 template <typename T>
@@ -269,20 +285,14 @@ DEEPER_HD_INLINE void aa_pixel_forward(const AntialiasParamsT<T>& p, std::int64_
   const std::int64_t pixel = (b * p.height + j) * p.width + i;
   const T* cp = p.color + pixel * p.channels;
   for (std::int64_t c = 0; c < p.channels; ++c) out[c] = cp[c];
-  for (int k = 0; k < 4; ++k) {
-    int pi, pj, me, ni, nj;
-    bool vertical;
-    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
-    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
-    if (!pr.active || pr.target != me) continue;
-    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
-    for (std::int64_t c = 0; c < p.channels; ++c) out[c] += pr.alpha * (co[c] - cp[c]);
-  }
+  aa_pixel_blends(p, b, i, j, [&](T alpha, const T* co) {
+    for (std::int64_t c = 0; c < p.channels; ++c) out[c] += alpha * (co[c] - cp[c]);
+  });
 }
 
 // The bf16-only forward of the device kernels (out null, channels <= kAntialiasBf16OnlyChannels):
-// the same sums in the same order as aa_pixel_forward, accumulated in registers, written as bf16
-// only. (The cpu reference runs aa_pixel_forward into a per-thread scratch image instead.)
+// the sums of aa_pixel_forward (the same walk), accumulated in registers, written as bf16 only.
+// (The cpu reference runs aa_pixel_forward into a per-thread scratch image instead.)
 template <typename T>
 DEEPER_HD_INLINE void aa_pixel_forward_bf16(const AntialiasParamsT<T>& p, std::int64_t b, int i, int j) {
   constexpr int kC = static_cast<int>(kAntialiasBf16OnlyChannels);
@@ -293,20 +303,14 @@ DEEPER_HD_INLINE void aa_pixel_forward_bf16(const AntialiasParamsT<T>& p, std::i
 #pragma unroll
 #endif
   for (int c = 0; c < kC; ++c) acc[c] = c < p.channels ? cp[c] : T(0);
-  for (int k = 0; k < 4; ++k) {
-    int pi, pj, me, ni, nj;
-    bool vertical;
-    if (!aa_neighbour(i, j, k, p.width, p.height, pi, pj, vertical, me, ni, nj)) continue;
-    const AaPair<T> pr = aa_pair(p, b, pi, pj, vertical);
-    if (!pr.active || pr.target != me) continue;
-    const T* co = p.color + ((b * p.height + nj) * p.width + ni) * p.channels;
+  aa_pixel_blends(p, b, i, j, [&](T alpha, const T* co) {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif
     for (int c = 0; c < kC; ++c) {
-      if (c < p.channels) acc[c] += pr.alpha * (co[c] - cp[c]);
+      if (c < p.channels) acc[c] += alpha * (co[c] - cp[c]);
     }
-  }
+  });
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif

@@ -15,6 +15,7 @@
 #include "nn/parameters.h"
 
 #include <algorithm>
+#include <array>
 #include <cuda_bf16.h>
 #include <type_traits>
 
@@ -175,10 +176,19 @@ struct NetworkT<T>::Plan {
   std::uint16_t* dr_bf16 = nullptr;
   T* dlogits = nullptr;
   T* de = nullptr;
-  T* ones = nullptr;
-  T* zeros = nullptr;
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
+
+  // Every conv: the stem, then conv1, conv2 and the projection of each stage.
+  std::array<Conv*, 13> convs() {
+    std::array<Conv*, 13> out{&stem};
+    for (int k = 0; k < 4; ++k) {
+      out[1 + 3 * k] = &stage[k].conv1;
+      out[2 + 3 * k] = &stage[k].conv2;
+      out[3 + 3 * k] = &stage[k].proj;
+    }
+    return out;
+  }
 };
 
 template <typename T>
@@ -237,17 +247,9 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
 
   // The largest map (per image) among conv outputs and the pooled map, and the widest channel count.
   std::int64_t max_map = P.pool_h * P.pool_w * P.stem.shape.out_channels;
-  std::int64_t max_channels = 1;
   std::size_t ws = 0;
-  std::vector<const Conv*> convs = {&P.stem};
-  for (auto& st : P.stage) {
-    convs.push_back(&st.conv1);
-    convs.push_back(&st.conv2);
-    convs.push_back(&st.proj);
-  }
-  for (const Conv* c : convs) {
+  for (const Conv* c : P.convs()) {
     max_map = std::max(max_map, c->per_image());
-    max_channels = std::max<std::int64_t>(max_channels, c->shape.out_channels);
     if (device_ws) {
       const std::int64_t rows = max_batch_ * c->shape.out_height() * c->shape.out_width();
       ws = std::max(ws, dk::batchnorm_workspace_bytes(rows, c->shape.out_channels));
@@ -307,8 +309,6 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
     }
     P.dlogits = cv.template take<T>(N * classes, "grad.logits");
     P.de = cv.template take<T>(N * w3, "grad.embedding");
-    P.ones = cv.template take<T>(max_channels, "ones");
-    P.zeros = cv.template take<T>(max_channels, "zeros");
     if (device_ws) P.workspace = cv.template take<unsigned char>(static_cast<std::int64_t>(ws), "bn.workspace");
     P.workspace_bytes = ws;
   };
@@ -317,9 +317,6 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
   arena_ = std::make_unique<Arena>(device_, counter.total());
   Carver alloc(arena_.get());
   carve(alloc);
-  const std::vector<T> ones(static_cast<std::size_t>(max_channels), T(1)), zeros(ones.size(), T(0));
-  copy_bytes(P.ones, device_, ones.data(), Device::cpu(), ones.size() * sizeof(T));
-  copy_bytes(P.zeros, device_, zeros.data(), Device::cpu(), zeros.size() * sizeof(T));
   plan_ = std::move(plan);
 }
 
@@ -416,22 +413,7 @@ void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const
     dk::check_conv2d_shape(shape, "Network<double> conv forward");
     dk::cpu_impl::conv2d_forward_ref<double>(shape, x, b.params + c.weight, y);
   }
-  if (c.bias >= 0) bias_add(c, b, y, s);
-}
-
-template <typename T>
-void NetworkT<T>::bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s) {
-  // y = 1 · (y - 0) · 1 + bias: the BN-apply pass with unit scale adds a per-channel vector.
-  dk::BatchNormApplyParamsT<T> a;
-  a.rows = batch_ * c.shape.out_height() * c.shape.out_width();
-  a.channels = c.shape.out_channels;
-  a.x = y;
-  a.y = y;
-  a.bn.gamma = plan_->ones;
-  a.bn.invstd = plan_->ones;
-  a.bn.mean = plan_->zeros;
-  a.bn.beta = b.params + c.bias;
-  bn_apply(device_, a, s);
+  // The conv bias is not added here: every conv feeds a BN, which takes it as x_bias (forward()).
 }
 
 template <typename T>
@@ -439,16 +421,6 @@ void NetworkT<T>::conv_backward(const Conv& c, const NetworkBuffersT<T>& b, cons
                                 T* dy, const std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s) {
   dk::Conv2dShape shape = c.shape;
   shape.batch = batch_;
-  const std::int64_t rows = batch_ * shape.out_height() * shape.out_width();
-  if (c.bias >= 0) {  // d bias = column sums of dy
-    dk::LinearBackwardParamsT<T> lb;
-    lb.rows = rows;
-    lb.in_features = 1;
-    lb.out_features = shape.out_channels;
-    lb.dy = dy;
-    lb.dbias = b.grads + c.bias;
-    linear_bwd(device_, lb, s);
-  }
   if constexpr (std::is_same_v<T, float>) {
     dk::Conv2dParams p;
     p.shape = shape;
@@ -532,11 +504,12 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     ch.beta = b.params + c.beta;
     ch.eps = eps;
     if (train) {
-      ch.mean = c.save_mean;
+      ch.mean = c.save_mean;  // of the conv output without its bias: training BN is blind to the bias
       ch.invstd = c.save_invstd;
     } else {
-      ch.mean = b.stats + c.running_mean;
+      ch.mean = b.stats + c.running_mean;  // of conv output + bias
       ch.var = b.stats + c.running_var;
+      if (c.bias >= 0) ch.x_bias = b.params + c.bias;
     }
     return ch;
   };
@@ -550,6 +523,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     st.momentum = momentum;
     st.running_mean = b.stats + c.running_mean;
     st.running_var = b.stats + c.running_var;
+    if (c.bias >= 0) st.x_bias = b.params + c.bias;  // the running mean is that of conv output + bias
     st.save_mean = c.save_mean;
     st.save_invstd = c.save_invstd;
     if (P.workspace != nullptr) {
@@ -696,6 +670,15 @@ void NetworkT<T>::backward(const NetworkBuffersT<T>& b, Stream* stream) {
   void* s = native(stream);
   const ModelConfig& m = layout_.model;
   const std::int64_t N = batch_;
+
+  // Conv biases: each conv feeds a training-mode BN, which is blind to a per-channel shift of its
+  // input, so d loss / d bias is exactly 0 (the column sums of the BN's input gradient, which sum to
+  // zero by construction). Written as zeros instead of summing a map of rounding noise.
+  for (const Conv* c : P.convs()) {
+    if (c->bias >= 0) {
+      fill_bytes(b.grads + c->bias, device_, 0, static_cast<std::size_t>(c->shape.out_channels) * sizeof(T), stream);
+    }
+  }
 
   // Loss -> logits -> embedding.
   dk::CrossEntropyParamsT<T> ce;

@@ -19,15 +19,19 @@
 //          logits = e fc.weight^T + fc.bias                                       lab 11
 // BN training mode normalises with the batch statistics and updates the running statistics
 // (momentum 1 - model.bn_momentum in PyTorch's convention); inference mode uses the running
-// statistics. The conv bias (model.conv_bias) is added by a BN-apply pass with unit scale (it has
-// no effect on training-mode outputs, but it shifts the running mean, as in Keras and PyTorch).
+// statistics. The conv bias (model.conv_bias) never touches the conv output in memory: each conv
+// feeds a BN, which takes the bias as its x_bias (kernels/nn/batchnorm.h). Training mode is blind to
+// it (the batch mean moves with it), so the batch statistics are those of the conv output and only
+// the running mean adds the bias, as it would in Keras and PyTorch; inference mode normalises conv
+// output + bias with the running statistics. This saves a read and a write of every conv output.
 //
 // Backward (after forward in training mode and loss): dlogits = (softmax - onehot) / N; fc
 // gradients; avg-pool backward; per stage the fused BN backward of the tail (relu mask, bn2 and
 // proj_bn), conv2 wgrad + dgrad, bn1 backward (relu), conv1 and proj wgrad + dgrad (the proj dgrad
 // accumulates into the stage input's gradient); max-pool backward; stem BN backward; stem wgrad.
-// Every gradient in the buffer is overwritten (not accumulated); conv bias gradients are the column
-// sums of the conv output gradients (zero up to rounding, since BN follows).
+// Every gradient in the buffer is overwritten (not accumulated); conv bias gradients are exactly
+// zero (a training-mode BN follows every conv, and its input gradient's column sums are zero by
+// construction), written as zeros rather than summed from rounding noise.
 //
 // Input gradient (input_gradient, after a forward in inference mode): d(Σ_b Σ_j d_logits[b, j] ·
 // logits[b, j]) / d images, i.e. for one-hot rows the gradient of the logit of class c_b with
@@ -178,7 +182,6 @@ class NetworkT {
   // dy_bf16: the bf16 copy of dy (wmma_bf16), written by the batch-norm backward that produced dy.
   void conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* dy,
                      const std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
-  void bias_add(const Conv& c, const NetworkBuffersT<T>& b, T* y, void* s);
   void conv_input_grad(const Conv& c, const NetworkBuffersT<T>& b, const T* dy, T* dx, bool accumulate, void* s);
   void to_bf16(const T* in, std::uint16_t* out, std::int64_t count, void* s);
   // The stem's bf16 input (padded to the stem's pad_channels when padded) from the fp32 images.

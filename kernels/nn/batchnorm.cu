@@ -70,7 +70,8 @@ __global__ void __launch_bounds__(kLanes* kRowLanes)
   p.save_invstd[c] = static_cast<float>(1.0 / sqrt(var + static_cast<double>(p.eps)));
   if (p.running_mean != nullptr) {
     const double m = p.momentum;
-    p.running_mean[c] = static_cast<float>((1.0 - m) * p.running_mean[c] + m * mean);
+    const double biased_mean = mean + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
+    p.running_mean[c] = static_cast<float>((1.0 - m) * p.running_mean[c] + m * biased_mean);
     p.running_var[c] = static_cast<float>((1.0 - m) * p.running_var[c] + m * var * n / (n - 1.0));
   }
 }
@@ -89,9 +90,11 @@ __device__ __forceinline__ void channel_affine(const BatchNormChannels& bn, std:
     const Pack<V> var = nn::load<V>(bn.var + c0);
     for (int j = 0; j < V; ++j) inv.v[j] = 1.0f / sqrtf(var.v[j] + bn.eps);
   }
+  // (x + x_bias - m) · scale + b = x · scale + (b - (m - x_bias) · scale)
+  const Pack<V> xb = bn.x_bias != nullptr ? nn::load<V>(bn.x_bias + c0) : Pack<V>{};
   for (int j = 0; j < V; ++j) {
     scale[j] = g.v[j] * inv.v[j];
-    shift[j] = b.v[j] - m.v[j] * scale[j];
+    shift[j] = b.v[j] - (m.v[j] - xb.v[j]) * scale[j];
   }
 }
 
@@ -231,7 +234,7 @@ __global__ void __launch_bounds__(nn::kElementwiseThreads) bn_backward_apply_ker
 
 bool channels_aligned(const BatchNormChannels& bn) {
   return nn::aligned16(bn.gamma) && nn::aligned16(bn.beta) && nn::aligned16(bn.mean) && nn::aligned16(bn.invstd) &&
-         nn::aligned16(bn.var);
+         nn::aligned16(bn.var) && nn::aligned16(bn.x_bias);
 }
 
 }  // namespace

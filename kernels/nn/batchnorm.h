@@ -8,7 +8,11 @@
 //   save_mean_c = mean_c,  save_invstd_c = 1 / sqrt(var_c + eps),
 //   running_mean_c = (1 - momentum) · running_mean_c + momentum · mean_c,
 //   running_var_c  = (1 - momentum) · running_var_c  + momentum · var_c · rows / (rows - 1)
-// (PyTorch's BatchNorm2d; Keras's momentum 0.99 is PyTorch's 0.01). Needs rows >= 2. Kernel: blocks
+// (PyTorch's BatchNorm2d; Keras's momentum 0.99 is PyTorch's 0.01). With x_bias (a per-channel
+// vector b, the bias of the convolution before the BN, never added to x in memory) the statistics
+// describe x + b: the running mean tracks mean_c + b_c, the variance is unchanged, and save_mean
+// stays the mean of x itself, which is what the training-mode apply and backward take with x (a
+// training-mode BN is blind to a per-channel shift of its input). Needs rows >= 2. Kernel: blocks
 // of 32 channels x 8 row lanes, each block sums a share of the rows in fp64 (Σx and Σx², so no
 // cancellation short of |mean|/std ~ 1e7), partials go to the workspace, and a second kernel
 // combines them per channel in fp64, in a fixed order (deterministic). Bytes: 4·rows·C read.
@@ -16,7 +20,9 @@
 // batchnorm_apply (training forward part 2, and inference forward): for each element,
 //   z = gamma_c · (x - mean_c) · invstd_c + beta_c   [+ r  | + the same of a second BN on r]
 //   y = relu(z) or z
-// where invstd may be absent, then it is 1 / sqrt(var_c + eps) (inference from running stats).
+// where invstd may be absent, then it is 1 / sqrt(var_c + eps) (inference from running stats), and
+// x is read as x + x_bias_c when the channels carry an x_bias (inference with the running mean of
+// x + b; see batchnorm_stats).
 // The residual variants are the ResNet basic block's tail, relu(bn2(conv2) + bn_sc(conv_sc)), in one
 // pass: bytes 8·rows·C (plain BN), 12 (identity residual), 12 (BN'd residual), instead of the
 // 8 + 12 + 8 of separate BN, add and ReLU passes. Elementwise, grid-stride, float4 when C % 4 == 0.
@@ -51,6 +57,7 @@ struct BatchNormChannelsT {
   const T* invstd = nullptr;
   const T* var = nullptr;  // used when invstd is null (inference: the running variance)
   T eps = T(1e-5);
+  const T* x_bias = nullptr;  // optional: normalise x + x_bias (batchnorm_apply only; null: 0)
 };
 
 enum class BnResidual {
@@ -67,6 +74,7 @@ struct BatchNormStatsParamsT {
   T momentum = T(0.1);
   T* running_mean = nullptr;  // updated in place; both may be null (no running statistics)
   T* running_var = nullptr;
+  const T* x_bias = nullptr;  // optional: the running mean is that of x + x_bias (save_mean is x's)
   T* save_mean = nullptr;    // channels, written
   T* save_invstd = nullptr;  // channels, written
   void* workspace = nullptr;  // batchnorm_workspace_bytes(rows, channels), 16-byte aligned; not used on the cpu

@@ -149,7 +149,8 @@ void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
     if (p.running_mean != nullptr) {
       const double m = static_cast<double>(p.momentum);
       const double unbiased = squares[c] / (n - 1);
-      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * mean[c]);
+      const double biased_mean = mean[c] + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
+      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * biased_mean);
       p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + m * unbiased);
     }
   }
@@ -174,18 +175,23 @@ void batchnorm_apply(const BatchNormApplyParamsT<T>& p) {
   check_batchnorm_apply_params(p);
   const std::int64_t C = p.channels;
   std::vector<T> invstd(static_cast<std::size_t>(C)), r_invstd(static_cast<std::size_t>(C));
+  std::vector<T> center(static_cast<std::size_t>(C)), r_center(static_cast<std::size_t>(C));  // mean - x_bias
   for (std::int64_t c = 0; c < C; ++c) {
     invstd[c] = channel_invstd(p.bn, c);
-    if (p.residual == BnResidual::batchnorm) r_invstd[c] = channel_invstd(p.r_bn, c);
+    center[c] = p.bn.mean[c] - (p.bn.x_bias != nullptr ? p.bn.x_bias[c] : T(0));
+    if (p.residual == BnResidual::batchnorm) {
+      r_invstd[c] = channel_invstd(p.r_bn, c);
+      r_center[c] = p.r_bn.mean[c] - (p.r_bn.x_bias != nullptr ? p.r_bn.x_bias[c] : T(0));
+    }
   }
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < p.rows; ++r) {
     for (std::int64_t c = 0; c < C; ++c) {
       const std::int64_t i = r * C + c;
-      T z = p.bn.gamma[c] * ((p.x[i] - p.bn.mean[c]) * invstd[c]) + p.bn.beta[c];
+      T z = p.bn.gamma[c] * ((p.x[i] - center[c]) * invstd[c]) + p.bn.beta[c];
       if (p.residual == BnResidual::identity) z += p.r[i];
       if (p.residual == BnResidual::batchnorm) {
-        z += p.r_bn.gamma[c] * ((p.r[i] - p.r_bn.mean[c]) * r_invstd[c]) + p.r_bn.beta[c];
+        z += p.r_bn.gamma[c] * ((p.r[i] - r_center[c]) * r_invstd[c]) + p.r_bn.beta[c];
       }
       p.y[i] = p.relu ? relu_value(z) : z;
       if (p.y_bf16 != nullptr) p.y_bf16[i] = float_to_bf16_bits(static_cast<float>(p.y[i]));

@@ -341,6 +341,63 @@ TEST(BatchNormInference, RunningStatisticsNormaliseOnEveryBackend) {
   }
 }
 
+// x_bias (the bias of the conv before the BN, never added in memory): the running mean is that of
+// x + b while save_mean stays x's, and the apply normalises x + b, both residual BNs included, on
+// the float4 path (C = 8) and the scalar one (C = 5).
+TEST(BatchNormInputBias, StatisticsAndApplyTreatTheInputAsXPlusTheBias) {
+  for (const std::int64_t C : {8, 5}) {
+    const std::int64_t rows = 12;
+    const auto x = random_vector(rows * C, 31, -2.0, 2.0), r = random_vector(rows * C, 32);
+    const auto bias = random_vector(C, 33, -1.0, 1.0), r_bias = random_vector(C, 34, -1.0, 1.0);
+    const auto gamma = random_vector(C, 35, 0.5, 1.5), beta = random_vector(C, 36), mean = random_vector(C, 37),
+               var = random_vector(C, 38, 0.1, 2.0), r_mean = random_vector(C, 39), r_var = random_vector(C, 40, 0.1, 2.0);
+    for (const Device& device : {kCpu, kEmu}) {
+      const std::string where = std::string(device.backend == deeper::Backend::cpu ? "cpu" : "emu") + ", C " +
+                                std::to_string(C);
+      std::vector<float> run_mean(C, 0.5f), run_var(C, 1.0f), save_mean(C), invstd(C);
+      std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
+      dk::BatchNormStatsParams s;
+      s.x = x.data();
+      s.rows = rows;
+      s.channels = C;
+      s.eps = 1e-3f;
+      s.momentum = 0.25f;
+      s.running_mean = run_mean.data();
+      s.running_var = run_var.data();
+      s.x_bias = bias.data();
+      s.save_mean = save_mean.data();
+      s.save_invstd = invstd.data();
+      s.workspace = ws.data();
+      dk::batchnorm_stats(device, s);
+      for (std::int64_t c = 0; c < C; ++c) {
+        double m = 0;
+        for (std::int64_t i = 0; i < rows; ++i) m += x[i * C + c];
+        m /= static_cast<double>(rows);
+        EXPECT_NEAR(save_mean[c], m, 1e-6) << where;
+        EXPECT_NEAR(run_mean[c], 0.75 * 0.5 + 0.25 * (m + bias[c]), 1e-6) << where;
+      }
+      auto y = poisoned(rows * C);
+      dk::BatchNormApplyParams a;
+      a.rows = rows;
+      a.channels = C;
+      a.x = x.data();
+      a.bn = {gamma.data(), beta.data(), mean.data(), nullptr, var.data(), 1e-3f, bias.data()};
+      a.residual = BnResidual::batchnorm;
+      a.r = r.data();
+      a.r_bn = {gamma.data(), beta.data(), r_mean.data(), nullptr, r_var.data(), 1e-3f, r_bias.data()};
+      a.y = y.data();
+      dk::batchnorm_apply(device, a);
+      std::vector<double> want(y.size());
+      for (std::int64_t i = 0; i < rows * C; ++i) {
+        const std::int64_t c = i % C;
+        want[i] = gamma[c] * (x[i] + bias[c] - mean[c]) / std::sqrt(var[c] + 1e-3) + beta[c] +
+                  gamma[c] * (r[i] + r_bias[c] - r_mean[c]) / std::sqrt(r_var[c] + 1e-3) + beta[c];
+      }
+      expect_close(y, want, 1e-5, 1e-5, where);
+    }
+  }
+}
+
 TEST(BatchNormApply, ReluKeepsNaNAndTheOutputMayAliasTheInput) {
   const std::int64_t rows = 4, C = 4;
   std::vector<float> x = {1, -1, 2, std::numeric_limits<float>::quiet_NaN(), 0, 0, 0, 0, -3, 3, -3, 3, 5, 6, 7, 8};

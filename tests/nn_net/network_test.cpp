@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
+#include <string>
 
 namespace {
 
@@ -198,6 +200,65 @@ TEST(NetworkModes, TrainingUpdatesRunningStatisticsInferenceReadsThem) {
   // Inference now reads the new statistics.
   y = net.forward(b, images.data(), 4, BnMode::inference);
   EXPECT_NE(std::vector<float>(y, y + 4 * m.classes), inference);
+}
+
+// The conv bias is the BN's x_bias (never added to the conv output in memory). What that must keep:
+// training mode is blind to it (the same logits with every conv bias zeroed) while the running mean
+// moves with it; inference normalises conv output + bias. With bn_momentum 0 the running statistics
+// become the batch's, so the biased and the zero-bias nets' statistics differ by exactly the biases
+// in the means, and each net in inference mode with its own statistics gives the same logits, while
+// the zero-bias net with the biased net's statistics does not (the bias matters in inference).
+TEST(NetworkConvBias, TrainingIsBlindToItAndInferenceNormalisesConvOutputPlusBias) {
+  auto m = tiny_model({8, 8, 16, 16}, 24, 6);
+  m.bn_momentum = 0.0;  // running statistics := batch statistics
+  const auto layout = deeper::nn::resnet10_layout(m);
+  const auto with_bias = random_params(layout, 7);
+  auto zero_bias = with_bias;
+  std::vector<std::pair<const deeper::nn::ParamView*, const deeper::nn::ParamView*>> bias_and_mean;
+  for (const auto& v : layout.params) {
+    if (v.kind != ParamKind::conv_bias) continue;
+    const std::string conv = v.name.substr(0, v.name.rfind('.'));  // "stage2.conv1.bias" -> "stage2.conv1"
+    const auto layer = std::find_if(layout.layers.begin(), layout.layers.end(),
+                                    [&](const deeper::nn::LayerInfo& L) { return L.name == conv; });
+    ASSERT_NE(layer, layout.layers.end()) << v.name;
+    bias_and_mean.emplace_back(&v, &layout.param(layer->bn + ".running_mean"));
+    for (std::int64_t i = 0; i < v.numel; ++i) {
+      ASSERT_NE(with_bias[static_cast<std::size_t>(v.offset + i)], 0.0f);
+      zero_bias[static_cast<std::size_t>(v.offset + i)] = 0.0f;
+    }
+  }
+  ASSERT_EQ(bias_and_mean.size(), 13u);
+  std::vector<float> initial(static_cast<std::size_t>(layout.stat_buffer_elements), 0.0f);
+  for (const auto& v : layout.stats) {
+    if (v.kind == ParamKind::bn_running_var) std::fill_n(initial.begin() + v.offset, v.numel, 1.0f);
+  }
+  const auto images = random_images(4, m.input_size, 5);
+  const std::size_t n = static_cast<std::size_t>(4 * m.classes);
+  for (const Device& device : {kCpu, kEmu}) {
+    const std::string where = device.backend == deeper::Backend::cpu ? "cpu" : "emu";
+    NetworkT<float> net(device, layout, 4);
+    auto run = [&](const std::vector<float>& params, std::vector<float>& st, BnMode mode) {
+      const float* y = net.forward({params.data(), nullptr, st.data(), nullptr}, images.data(), 4, mode);
+      return std::vector<float>(y, y + n);
+    };
+    auto biased = initial, plain = initial;
+    expect_close(run(with_bias, biased, BnMode::train), run(zero_bias, plain, BnMode::train), 1e-5, 1e-4,
+                 where + ": training mode, with and without biases");
+    for (const auto& [bias, mean] : bias_and_mean) {
+      for (std::int64_t i = 0; i < bias->numel; ++i) {
+        const auto k = static_cast<std::size_t>(mean->offset + i);
+        EXPECT_NEAR(biased[k] - plain[k], with_bias[static_cast<std::size_t>(bias->offset + i)], 1e-5)
+            << where << " " << mean->name << "[" << i << "]";
+      }
+    }
+    auto s1 = biased, s2 = plain, s3 = biased;
+    const auto want = run(with_bias, s1, BnMode::inference);
+    expect_close(run(zero_bias, s2, BnMode::inference), want, 1e-5, 1e-4, where + ": inference, each net its statistics");
+    const auto unshifted = run(zero_bias, s3, BnMode::inference);
+    double largest = 0;
+    for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, static_cast<double>(std::abs(unshifted[i] - want[i])));
+    EXPECT_GT(largest, 1e-3) << where << ": the biases must matter in inference mode";
+  }
 }
 
 TEST(NetworkMemory, AStepAllocatesNothingAndTheArenaIsSizedAtConstruction) {

@@ -136,10 +136,13 @@ void FaceData::render_into(Slot& slot, const render::FactorSampling& sampling, s
   for (std::int64_t i = 0; i < batch; ++i) {
     slot.host_labels[static_cast<std::size_t>(i)] = slot.factors[static_cast<std::size_t>(i)].identity;
   }
-  Tensor out = slot.images.slice(0, batch);
-  renderer_->render(slot.factors, out, stream);
+  // The host-to-device copies go first: from pageable memory CUDA may synchronise the stream before
+  // copying, which is free while it is idle but would hold the host for the whole render after it
+  // (and so keep the network's next kernels from being queued beside the prefetch).
   copy_bytes(slot.labels.data(), device_, slot.host_labels.data(), Device::cpu(),
              static_cast<std::size_t>(batch) * sizeof(std::int32_t), stream);
+  Tensor out = slot.images.slice(0, batch);
+  renderer_->render(slot.factors, out, stream);  // copies the factors, then queues the stages
 }
 
 void FaceData::finish_prefetch() {

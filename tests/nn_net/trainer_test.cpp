@@ -86,6 +86,44 @@ std::vector<nlohmann::json> read_metrics(const fs::path& dir) {
   return out;
 }
 
+// 6 steps of 8 images whose draws differ from image to image (yaw, expression and intensity), on a
+// step-dependent cosine schedule with weight decay: the runs that must match bit for bit.
+TrainConfig varied_config(const fs::path& dir) {
+  TrainConfig c = overfit_config(dir);
+  c.train.steps = 6;
+  c.train.batch = 8;
+  c.train.log_every = 1;
+  c.eval.images = 0;
+  c.schedule.kind = deeper::nn::ScheduleKind::cosine;
+  c.schedule.warmup_steps = 2;
+  c.render.yaw_deg = {-20.0, 20.0};
+  c.render.expressions = {"neutral", "happy", "sad"};
+  c.render.expression_intensity = {0.0, 1.0};
+  c.optimizer.weight_decay = 1e-3;
+  return c;
+}
+
+// The checkpoints in a and b hold the same training state, weights, statistics and momentum, and
+// both metrics logs the same records (kind and loss), bit for bit.
+void expect_same_runs(const fs::path& a, const fs::path& b, const TrainConfig& config, std::size_t records) {
+  const auto layout = deeper::nn::resnet10_layout(config.model);
+  deeper::nn::ParameterStore sa(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
+      sb(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd);
+  const auto state_a = deeper::nn::load_checkpoint(a / "checkpoint.safetensors", sa, config);
+  const auto state_b = deeper::nn::load_checkpoint(b / "checkpoint.safetensors", sb, config);
+  EXPECT_EQ(state_a, state_b);
+  EXPECT_EQ(sa.download_params(), sb.download_params());
+  EXPECT_EQ(sa.download_stats(), sb.download_stats());
+  EXPECT_EQ(sa.download_optimizer_state(0), sb.download_optimizer_state(0));
+  const auto ra = read_metrics(a), rb = read_metrics(b);
+  ASSERT_EQ(ra.size(), records);
+  ASSERT_EQ(rb.size(), records);
+  for (std::size_t i = 0; i < records; ++i) {
+    EXPECT_EQ(ra[i]["kind"], rb[i]["kind"]) << "record " << i;
+    EXPECT_EQ(ra[i]["loss"], rb[i]["loss"]) << "record " << i;
+  }
+}
+
 TEST(Trainer, OverfitsEightIdentitiesToFullAccuracy) {
   const auto dir = fresh_dir("overfit");
   const auto t0 = std::chrono::steady_clock::now();
@@ -126,59 +164,33 @@ TEST(Trainer, OverfitsEightIdentitiesToFullAccuracy) {
 
 // A run interrupted after 3 of 6 steps and resumed equals the straight run, bit for bit.
 TEST(Trainer, ResumeContinuesBitIdentically) {
-  auto config = [](const fs::path& dir) {
-    TrainConfig c = overfit_config(dir);
-    c.train.steps = 6;
-    c.train.batch = 8;
-    c.train.log_every = 1;
-    c.eval.images = 0;
-    c.schedule.kind = deeper::nn::ScheduleKind::cosine;  // depends on the step: resume must keep it
-    c.schedule.warmup_steps = 2;
-    c.render.yaw_deg = {-20.0, 20.0};  // draws that differ from image to image
-    c.render.expressions = {"neutral", "happy", "sad"};
-    c.render.expression_intensity = {0.0, 1.0};
-    c.optimizer.weight_decay = 1e-3;
-    return c;
-  };
   const auto a = fresh_dir("resume_a"), b = fresh_dir("resume_b");
+  const TrainConfig ca = varied_config(a), cb = varied_config(b);
   {
-    Trainer straight(config(a), quiet_options());
+    Trainer straight(ca, quiet_options());
     straight.run();
   }
   {
     TrainerOptions o = quiet_options();
     o.stop_after = 3;
-    Trainer first(config(b), o);
+    Trainer first(cb, o);
     const auto s = first.run();
     EXPECT_EQ(s.end_step, 3);
   }
   {
     TrainerOptions o = quiet_options();
     o.resume = true;
-    Trainer second(config(b), o);
+    Trainer second(cb, o);
     EXPECT_EQ(second.state().step, 3);
     const auto s = second.run();
     EXPECT_EQ(s.start_step, 3);
     EXPECT_EQ(s.end_step, 6);
   }
-  const auto layout = deeper::nn::resnet10_layout(config(a).model);
-  deeper::nn::ParameterStore sa(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
-      sb(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd);
-  const auto state_a = deeper::nn::load_checkpoint(a / "checkpoint.safetensors", sa, config(a));
-  const auto state_b = deeper::nn::load_checkpoint(b / "checkpoint.safetensors", sb, config(b));
-  EXPECT_EQ(state_a, state_b);
-  EXPECT_EQ(sa.download_params(), sb.download_params());
-  EXPECT_EQ(sa.download_stats(), sb.download_stats());
-  EXPECT_EQ(sa.download_optimizer_state(0), sb.download_optimizer_state(0));
-  // The metrics of both runs agree on every step's loss.
-  const auto ra = read_metrics(a), rb = read_metrics(b);
-  ASSERT_EQ(ra.size(), 6u);
-  ASSERT_EQ(rb.size(), 6u);
-  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(ra[i]["loss"], rb[i]["loss"]) << "step " << i + 1;
+  expect_same_runs(a, b, ca, 6);  // every step's loss too
   // A resumed run beyond its end is refused.
   TrainerOptions o = quiet_options();
   o.resume = true;
-  EXPECT_THROW(Trainer(config(a), o), deeper::Error);
+  EXPECT_THROW(Trainer(ca, o), deeper::Error);
   fs::remove_all(a);
   fs::remove_all(b);
 }
@@ -375,13 +387,9 @@ TEST(TrainData, PrefetchedBatchesAreTheRenderedOnesAndMismatchesRenderAnew) {
 // the same losses and the same weights, bit for bit, evaluations in between included.
 TEST(Trainer, PrefetchedRunEqualsTheSerialRun) {
   auto config = [](const fs::path& dir) {
-    TrainConfig c = overfit_config(dir);
-    c.train.steps = 4;
-    c.train.batch = 8;
-    c.train.log_every = 1;
+    TrainConfig c = varied_config(dir);
     c.eval.images = 8;
     c.eval.every = 2;
-    c.render.yaw_deg = {-20.0, 20.0};
     return c;
   };
   const auto a = fresh_dir("prefetch_off"), b = fresh_dir("prefetch_on");
@@ -392,21 +400,9 @@ TEST(Trainer, PrefetchedRunEqualsTheSerialRun) {
     t.run();
     // Prefetched: every step after the first takes its batch from the step before, evaluations
     // in between included.
-    EXPECT_EQ(t.data().prefetch_hits(), mode == deeper::nn::RenderPrefetch::on ? 3 : 0);
+    EXPECT_EQ(t.data().prefetch_hits(), mode == deeper::nn::RenderPrefetch::on ? 5 : 0);
   }
-  const auto layout = deeper::nn::resnet10_layout(config(a).model);
-  deeper::nn::ParameterStore sa(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd),
-      sb(Device::cpu(), layout, deeper::nn::OptimizerKind::sgd);
-  deeper::nn::load_checkpoint(a / "checkpoint.safetensors", sa, config(a));
-  deeper::nn::load_checkpoint(b / "checkpoint.safetensors", sb, config(b));
-  EXPECT_EQ(sa.download_params(), sb.download_params());
-  const auto ra = read_metrics(a), rb = read_metrics(b);
-  ASSERT_EQ(ra.size(), rb.size());
-  ASSERT_EQ(ra.size(), 6u);  // 4 train records, 2 evaluations
-  for (std::size_t i = 0; i < ra.size(); ++i) {
-    EXPECT_EQ(ra[i]["kind"], rb[i]["kind"]);
-    EXPECT_EQ(ra[i]["loss"], rb[i]["loss"]) << "record " << i;
-  }
+  expect_same_runs(a, b, config(a), 9);  // 6 train records, 3 evaluations
   fs::remove_all(a);
   fs::remove_all(b);
 }

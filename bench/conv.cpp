@@ -9,7 +9,9 @@
 // Sizes: batch 256 at input resolution 112 and 224 px on a GPU (math simt_f32 and wmma_bf16, the
 // latter also as wmma_bf16_v1: kernel version 1 forced, and wmma_bf16_narrow: version 2 on version
 // 1's tiles, without the 64 x 64 warp tiles, to isolate what they and the tile rule change),
-// batch 2 at 112 px on the CPU (the fp32 reference; math is ignored there). wmma_bf16 writes fp32
+// batch 2 at 112 px on the CPU: simt_f32 is the cpu backend (im2col + OpenBLAS sgemm,
+// kernels/nn/conv2d_cpu_gemm.h) and cpu_ref the reference loops it replaced (conv2d_*_ref<float>), side
+// by side in the same run. wmma_bf16 writes fp32
 // outputs (forward and dgrad, like wgrad); automatic split-K. Operands hold small multiples of 1/8
 // (exact in bf16). GPU work is timed with CUDA events, CPU work with the host clock; one warm-up
 // call first.
@@ -86,7 +88,7 @@ Buffers& buffers_for(std::int64_t batch, int res) {
 }
 
 void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, int bf16_kernel, dk::ConvTile tile,
-             const dk::NamedConvShape& layer, int res) {
+             bool reference, const dk::NamedConvShape& layer, int res) {
   const auto& s = layer.shape;
   Buffers& b = buffers_for(s.batch, res);
   dk::Conv2dParams p;
@@ -102,7 +104,14 @@ void BM_conv(benchmark::State& state, dk::ConvOp op, dk::ConvMath math, int bf16
   p.dy_bf16 = static_cast<const __nv_bfloat16*>(b.dy16.data());
   p.y = p.dx = p.dw = static_cast<float*>(b.out.data());
   deeper::Stream stream(g.device);
+  namespace ci = dk::cpu_impl;
   const double seconds = deeper::bench::timed_loop(state, stream, [&] {
+    if (reference) {  // the cpu's reference loops
+      if (op == dk::ConvOp::forward) ci::conv2d_forward_ref<float>(s, p.x, p.w, p.y);
+      if (op == dk::ConvOp::dgrad) ci::conv2d_dgrad_ref<float>(s, p.dy, p.w, p.dx);
+      if (op == dk::ConvOp::wgrad) ci::conv2d_wgrad_ref<float>(s, p.x, p.dy, p.dw);
+      return;
+    }
     if (op == dk::ConvOp::forward) dk::conv2d_forward(g.device, p, stream.native());
     if (op == dk::ConvOp::dgrad) dk::conv2d_dgrad(g.device, p, stream.native());
     if (op == dk::ConvOp::wgrad) dk::conv2d_wgrad(g.device, p, stream.native());
@@ -138,6 +147,7 @@ int main(int argc, char** argv) {
           int bf16_kernel;
           dk::ConvTile tile;
           const char* name;
+          bool reference = false;  // the cpu's reference loops instead of the backend
         };
         constexpr auto kAuto = dk::ConvTile::automatic;
         std::vector<Variant> variants =
@@ -145,7 +155,8 @@ int main(int argc, char** argv) {
                                        {dk::ConvMath::wmma_bf16, 1, kAuto, "wmma_bf16_v1"},
                                        {dk::ConvMath::wmma_bf16, 0, dk::ConvTile::narrow, "wmma_bf16_narrow"},
                                        {dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}}
-                : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"}};
+                : std::vector<Variant>{{dk::ConvMath::simt_f32, 0, kAuto, "simt_f32"},
+                                       {dk::ConvMath::simt_f32, 0, kAuto, "cpu_ref", true}};
 #if DEEPER_CUDA_SM90A
         // version 3 (sm_90a wgmma): the layers with vector operands (no stem row)
         if (gpu) variants.insert(variants.begin() + 1, {dk::ConvMath::wmma_bf16, 3, kAuto, "wmma_bf16_v3"});
@@ -163,6 +174,7 @@ int main(int argc, char** argv) {
                 const dk::ConvMath math = v.math;
                 const int kernel = v.bf16_kernel;
                 const dk::ConvTile tile = v.tile;
+                const bool reference = v.reference;
                 // the stem (C = 3) takes version 1, where a version-2 tile is an error
                 // and version 3 needs vector operands too
                 if ((tile != kAuto || kernel == 3) &&
@@ -170,7 +182,7 @@ int main(int argc, char** argv) {
                   continue;
                 }
                 benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
-                  BM_conv(st, op, math, kernel, tile, layer, res);
+                  BM_conv(st, op, math, kernel, tile, reference, layer, res);
                 })
                     ->UseManualTime()
                     ->Unit(benchmark::kMillisecond);

@@ -40,9 +40,6 @@ dk::Conv2dParams with_kernel(dk::Conv2dParams p, dk::ConvOp op, int version) {
   }
   return p;
 }
-void conv_fwd(const Device& d, const dk::Conv2dParams& p, int version, void* s) {
-  dk::conv2d_forward(d, with_kernel(p, dk::ConvOp::forward, version), s);
-}
 void conv_dgrad(const Device& d, const dk::Conv2dParams& p, int version, void* s) {
   dk::conv2d_dgrad(d, with_kernel(p, dk::ConvOp::dgrad, version), s);
 }
@@ -253,6 +250,12 @@ NetworkT<T>::NetworkT(Device device, NetworkLayout layout, std::int64_t max_batc
     if (device_ws) {
       const std::int64_t rows = max_batch_ * c->shape.out_height() * c->shape.out_width();
       ws = std::max(ws, dk::batchnorm_workspace_bytes(rows, c->shape.out_channels));
+      // The conv's statistics epilogue (wmma_bf16): 2 partials per row tile and channel, for any
+      // tile and any batch up to max_batch (fewer rows never need more tiles).
+      if (bf16) {
+        const auto tiles = static_cast<std::size_t>(dk::conv2d_stat_row_tiles_bound(rows));
+        ws = std::max(ws, tiles * 2 * static_cast<std::size_t>(c->shape.out_channels) * sizeof(double));
+      }
     }
   }
   const std::int64_t N = max_batch_, classes = m.classes, w3 = m.widths[3];
@@ -380,9 +383,10 @@ void NetworkT<T>::stem_input_to_bf16(const T* images, void* s) {
 
 template <typename T>
 void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16,
-                               T* y, void* s) {
+                               T* y, void* s, int* stat_tiles) {
   dk::Conv2dShape shape = c.shape;
   shape.batch = batch_;
+  if (stat_tiles != nullptr) *stat_tiles = 0;
   if constexpr (std::is_same_v<T, float>) {
     dk::Conv2dParams p;
     p.shape = shape;
@@ -407,7 +411,19 @@ void NetworkT<T>::conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const
       p.x = x;
       p.w = b.params + c.weight;
     }
-    conv_fwd(device_, p, bf16_kernel_, s);
+    p = with_kernel(p, dk::ConvOp::forward, bf16_kernel_);
+    if (stat_tiles != nullptr && epilogue_stats_ && plan_->workspace != nullptr) {
+      const int tiles = dk::conv2d_stat_row_tiles(device_, p);  // 0: this conv has no statistics epilogue
+      if (tiles > 0) {
+        DEEPER_CHECK(static_cast<std::size_t>(tiles) * 2 * static_cast<std::size_t>(shape.out_channels) *
+                             sizeof(double) <=
+                         plan_->workspace_bytes,
+                     "Network: BN workspace too small for the {} row tiles of {}", tiles, c.name);
+        p.stat_partials = static_cast<double*>(plan_->workspace);
+        *stat_tiles = tiles;
+      }
+    }
+    dk::conv2d_forward(device_, p, s);
   } else {
     (void)x_bf16, (void)s;
     dk::check_conv2d_shape(shape, "Network<double> conv forward");
@@ -493,6 +509,7 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   trained_forward_ = false;
   inference_forward_ = false;
   have_loss_ = false;
+  epilogue_stat_convs_ = 0;
   void* s = native(stream);
   const ModelConfig& m = layout_.model;
   const T eps = static_cast<T>(m.bn_epsilon), momentum = static_cast<T>(1.0 - m.bn_momentum);
@@ -513,7 +530,9 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     }
     return ch;
   };
-  auto stats = [&](const Conv& c) {
+  // The BN statistics of c.out: from the partials c's conv epilogue left in the workspace (tiles > 0,
+  // so nothing may run in between that uses the workspace), else by batchnorm_stats.
+  auto stats = [&](const Conv& c, int tiles) {
     if (!train) return;
     dk::BatchNormStatsParamsT<T> st;
     st.x = c.out;
@@ -526,6 +545,14 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     if (c.bias >= 0) st.x_bias = b.params + c.bias;  // the running mean is that of conv output + bias
     st.save_mean = c.save_mean;
     st.save_invstd = c.save_invstd;
+    if constexpr (std::is_same_v<T, float>) {
+      if (tiles > 0) {
+        ++epilogue_stat_convs_;
+        return dk::batchnorm_stats_from_partials(device_, st, static_cast<const double*>(P.workspace), tiles, s);
+      }
+    } else {
+      (void)tiles;  // the network of doubles runs on the cpu: no statistics epilogue
+    }
     if (P.workspace != nullptr) {
       DEEPER_CHECK(dk::batchnorm_workspace_bytes(st.rows, st.channels) <= P.workspace_bytes,
                    "Network: BN workspace too small for {} rows", st.rows);
@@ -533,6 +560,8 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
     }
     bn_stats(device_, st, s);
   };
+  int tiles = 0;
+  int* const want_tiles = train ? &tiles : nullptr;  // the statistics epilogue in training mode only
   // y = relu(bn(c.out) [+ bn(residual.out)]), and its bf16 copy y_bf16 (the next conv's operand) when
   // not null, in one pass.
   auto apply = [&](const Conv& c, T* y, const Conv* residual, std::uint16_t* y_bf16) {
@@ -554,8 +583,8 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
 
   // Stem.
   if (bf16) stem_input_to_bf16(images, s);
-  conv_forward(P.stem, b, images, P.x_bf16, P.stem.out, s);
-  stats(P.stem);
+  conv_forward(P.stem, b, images, P.x_bf16, P.stem.out, s, want_tiles);
+  stats(P.stem, tiles);
   apply(P.stem, P.s1, nullptr, nullptr);
   dk::MaxPoolParamsT<T> mp;
   mp.batch = batch;
@@ -576,13 +605,14 @@ const T* NetworkT<T>::forward(const NetworkBuffersT<T>& b, const T* images, std:
   const std::uint16_t* in_bf16 = P.p_bf16;
   for (int k = 0; k < 4; ++k) {
     Stage& st = P.stage[k];
-    conv_forward(st.conv1, b, in, in_bf16, st.conv1.out, s);
-    stats(st.conv1);
+    conv_forward(st.conv1, b, in, in_bf16, st.conv1.out, s, want_tiles);
+    stats(st.conv1, tiles);
     apply(st.conv1, st.h, nullptr, bf16 ? st.h_bf16 : nullptr);
-    conv_forward(st.conv2, b, st.h, st.h_bf16, st.conv2.out, s);
-    conv_forward(st.proj, b, in, in_bf16, st.proj.out, s);
-    stats(st.conv2);
-    stats(st.proj);
+    // Each conv's statistics right after it: the partials of its epilogue share one workspace.
+    conv_forward(st.conv2, b, st.h, st.h_bf16, st.conv2.out, s, want_tiles);
+    stats(st.conv2, tiles);
+    conv_forward(st.proj, b, in, in_bf16, st.proj.out, s, want_tiles);
+    stats(st.proj, tiles);
     apply(st.conv2, st.o, &st.proj, bf16 && k < 3 ? st.o_bf16 : nullptr);
     in = st.o;
     in_bf16 = st.o_bf16;

@@ -137,6 +137,16 @@ class NetworkT {
   // vector operands, the others keep the automatic choice. Throws deeper::Error outside 0..3.
   void set_bf16_conv_kernel(int version);
   int bf16_conv_kernel() const { return bf16_kernel_; }
+  // BN statistics in the conv epilogue (training mode, wmma_bf16 on cuda or emu, the convs that run
+  // bf16 kernel version 2): the forward conv writes per-row-tile Σy, Σy² into the BN workspace
+  // (Conv2dParams::stat_partials) and batchnorm_stats_from_partials finishes them, instead of
+  // batchnorm_stats reading y again. The other convs (version 1 or 3, the unpadded stem, the cpu)
+  // keep batchnorm_stats. On by default; off runs batchnorm_stats everywhere (tests, comparisons).
+  void set_epilogue_bn_stats(bool on) { epilogue_stats_ = on; }
+  bool epilogue_bn_stats() const { return epilogue_stats_; }
+  // How many of the 13 convs took their BN statistics from the epilogue in the last forward (0 for
+  // an inference forward).
+  int epilogue_stat_convs() const { return epilogue_stat_convs_; }
   bool stem_channels_padded() const;  // whether the next forward's stem runs padded
 
   // images: batch x S x S x 3 (device memory, S = model.input_size). Returns the logits (batch x
@@ -177,8 +187,10 @@ class NetworkT {
   struct Conv;
   struct Stage;
   struct Plan;
+  // stat_tiles (training forward, or null): set to the row tiles whose BN partials the conv wrote
+  // into the BN workspace (its statistics epilogue), or 0 where it wrote none.
   void conv_forward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* y,
-                    void* s);
+                    void* s, int* stat_tiles = nullptr);
   // dy_bf16: the bf16 copy of dy (wmma_bf16), written by the batch-norm backward that produced dy.
   void conv_backward(const Conv& c, const NetworkBuffersT<T>& b, const T* x, const std::uint16_t* x_bf16, T* dy,
                      const std::uint16_t* dy_bf16, T* dx, bool accumulate_dx, void* s);
@@ -203,6 +215,8 @@ class NetworkT {
   bool inference_forward_ = false;  // the last forward ran in BnMode::inference (input_gradient)
   bool pad_stem_ = true;            // set_stem_channel_padding
   int bf16_kernel_ = 0;             // set_bf16_conv_kernel
+  bool epilogue_stats_ = true;      // set_epilogue_bn_stats
+  int epilogue_stat_convs_ = 0;     // epilogue_stat_convs
   bool pad_active_ = false;         // pad_stem_ as of the last forward
   const T* images_ = nullptr;
   T* sample_loss_ = nullptr;

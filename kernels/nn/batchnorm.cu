@@ -249,6 +249,12 @@ void batchnorm_stats(const BatchNormStatsParams& p, void* stream) {
          static_cast<const double*>(partials), splits);
 }
 
+void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits, void* stream) {
+  const unsigned channel_blocks = static_cast<unsigned>((p.channels + kLanes - 1) / kLanes);
+  launch(bn_stats_final_kernel, dim3(channel_blocks), dim3(kLanes, kRowLanes), 0, stream, "batchnorm_stats_final", p,
+         partials, splits);
+}
+
 void batchnorm_apply(const BatchNormApplyParams& p, void* stream) {
   const bool res_bn = p.residual == BnResidual::batchnorm;
   const bool vec = p.channels % 4 == 0 && nn::aligned16(p.x) && nn::aligned16(p.y) && nn::aligned16(p.r) &&

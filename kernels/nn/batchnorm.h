@@ -17,6 +17,12 @@
 // cancellation short of |mean|/std ~ 1e7), partials go to the workspace, and a second kernel
 // combines them per channel in fp64, in a fixed order (deterministic). Bytes: 4·rows·C read.
 //
+// batchnorm_stats_from_partials: the second half of batchnorm_stats alone, from partial sums some
+// other kernel wrote in the workspace layout (for split k and channel c: Σx at partials[(2k)·C + c],
+// Σx² at [(2k+1)·C + c], fp64): the convolution's statistics epilogue (Conv2dParams::stat_partials,
+// splits = conv2d_stat_row_tiles), which saves batchnorm_stats' read of x. The same fixed-order
+// combination and formulas (x_bias as above); p.x and p.workspace are not used.
+//
 // batchnorm_apply (training forward part 2, and inference forward): for each element,
 //   z = gamma_c · (x - mean_c) · invstd_c + beta_c   [+ r  | + the same of a second BN on r]
 //   y = relu(z) or z
@@ -133,6 +139,8 @@ std::size_t batchnorm_workspace_bytes(std::int64_t rows, std::int64_t channels);
 // Throw deeper::Error when the parameters are unusable (`device_side`: the workspace is needed).
 template <typename T>
 void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>& p, bool device_side);
+void check_batchnorm_stats_from_partials_params(const BatchNormStatsParamsT<float>& p, const double* partials,
+                                                int splits);
 template <typename T>
 void check_batchnorm_apply_params(const BatchNormApplyParamsT<T>& p);
 template <typename T>
@@ -141,6 +149,9 @@ void check_batchnorm_backward_params(const BatchNormBackwardParamsT<T>& p, bool 
 namespace cpu_impl {
 template <typename T>
 void batchnorm_stats(const BatchNormStatsParamsT<T>& p);
+// The final kernel's order: split k goes to row lane k % 8, each lane adds its splits in order, then
+// the 8 lane sums are added in lane order (so the cpu result equals the device one bit for bit).
+void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits);
 template <typename T>
 void batchnorm_apply(const BatchNormApplyParamsT<T>& p);
 template <typename T>
@@ -148,11 +159,13 @@ void batchnorm_backward(const BatchNormBackwardParamsT<T>& p);
 }  // namespace cpu_impl
 namespace emu_impl {
 void batchnorm_stats(const BatchNormStatsParams& p, void* stream);
+void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits, void* stream);
 void batchnorm_apply(const BatchNormApplyParams& p, void* stream);
 void batchnorm_backward(const BatchNormBackwardParams& p, void* stream);
 }  // namespace emu_impl
 namespace cuda_impl {
 void batchnorm_stats(const BatchNormStatsParams& p, void* stream);
+void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits, void* stream);
 void batchnorm_apply(const BatchNormApplyParams& p, void* stream);
 void batchnorm_backward(const BatchNormBackwardParams& p, void* stream);
 }  // namespace cuda_impl
@@ -160,6 +173,9 @@ void batchnorm_backward(const BatchNormBackwardParams& p, void* stream);
 // Run on `device`'s backend (every pointer memory of that device); `stream` is a Stream::native()
 // handle, nullptr for the default stream.
 void batchnorm_stats(const Device& device, const BatchNormStatsParams& p, void* stream = nullptr);
+// partials: 2 * splits * channels doubles (memory of `device`), splits >= 1.
+void batchnorm_stats_from_partials(const Device& device, const BatchNormStatsParams& p, const double* partials,
+                                   int splits, void* stream = nullptr);
 void batchnorm_apply(const Device& device, const BatchNormApplyParams& p, void* stream = nullptr);
 void batchnorm_backward(const Device& device, const BatchNormBackwardParams& p, void* stream = nullptr);
 

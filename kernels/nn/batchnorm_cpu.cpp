@@ -70,6 +70,21 @@ void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>& p, bool device
                "batchnorm_stats: the workspace must be 16-byte aligned");
 }
 
+void check_batchnorm_stats_from_partials_params(const BatchNormStatsParamsT<float>& p, const double* partials,
+                                                int splits) {
+  const char* op = "batchnorm_stats_from_partials";
+  check_sizes(op, p.rows, p.channels, 2);
+  DEEPER_CHECK(p.save_mean != nullptr && p.save_invstd != nullptr, "{}: null save_mean or save_invstd", op);
+  DEEPER_CHECK((p.running_mean == nullptr) == (p.running_var == nullptr),
+               "{}: give both running_mean and running_var, or neither", op);
+  DEEPER_CHECK(p.eps > 0.0f && std::isfinite(p.eps), "{}: eps {} must be positive", op, p.eps);
+  DEEPER_CHECK(p.momentum >= 0.0f && p.momentum <= 1.0f, "{}: momentum {} is outside [0, 1]", op, p.momentum);
+  DEEPER_CHECK(partials != nullptr, "{}: null partials", op);
+  DEEPER_CHECK(reinterpret_cast<std::uintptr_t>(partials) % alignof(double) == 0, "{}: partials must be 8-byte aligned",
+               op);
+  DEEPER_CHECK(splits >= 1, "{}: {} splits; needs at least 1", op, splits);
+}
+
 template <typename T>
 void check_batchnorm_apply_params(const BatchNormApplyParamsT<T>& p) {
   check_sizes("batchnorm_apply", p.rows, p.channels, 1);
@@ -152,6 +167,36 @@ void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
       const double biased_mean = mean[c] + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
       p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * biased_mean);
       p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + m * unbiased);
+    }
+  }
+}
+
+void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits) {
+  check_batchnorm_stats_from_partials_params(p, partials, splits);
+  constexpr int kRowLanes = 8;  // bn_stats_final_kernel's lanes (batchnorm.cu), for its order of additions
+  const std::int64_t C = p.channels;
+  for (std::int64_t c = 0; c < C; ++c) {
+    double total[2] = {0.0, 0.0};
+    for (int lane = 0; lane < kRowLanes; ++lane) {
+      double acc[2] = {0.0, 0.0};
+      for (int k = lane; k < splits; k += kRowLanes) {
+        acc[0] += partials[(2 * static_cast<std::int64_t>(k)) * C + c];
+        acc[1] += partials[(2 * static_cast<std::int64_t>(k) + 1) * C + c];
+      }
+      total[0] += acc[0];
+      total[1] += acc[1];
+    }
+    const double n = static_cast<double>(p.rows);
+    const double mean = total[0] / n;
+    double var = total[1] / n - mean * mean;
+    var = var > 0.0 ? var : 0.0;
+    p.save_mean[c] = static_cast<float>(mean);
+    p.save_invstd[c] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
+    if (p.running_mean != nullptr) {
+      const double m = p.momentum;
+      const double biased_mean = mean + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
+      p.running_mean[c] = static_cast<float>((1.0 - m) * p.running_mean[c] + m * biased_mean);
+      p.running_var[c] = static_cast<float>((1.0 - m) * p.running_var[c] + m * var * n / (n - 1.0));
     }
   }
 }
@@ -270,6 +315,19 @@ void batchnorm_stats(const Device& device, const BatchNormStatsParams& p, void* 
       return emu_impl::batchnorm_stats(p, stream);
     case Backend::cuda:
       return DEEPER_CUDA_KERNEL(cuda_impl::batchnorm_stats(p, stream));
+  }
+}
+
+void batchnorm_stats_from_partials(const Device& device, const BatchNormStatsParams& p, const double* partials,
+                                   int splits, void* stream) {
+  check_batchnorm_stats_from_partials_params(p, partials, splits);
+  switch (device.backend) {
+    case Backend::cpu:
+      return cpu_impl::batchnorm_stats_from_partials(p, partials, splits);
+    case Backend::emu:
+      return emu_impl::batchnorm_stats_from_partials(p, partials, splits, stream);
+    case Backend::cuda:
+      return DEEPER_CUDA_KERNEL(cuda_impl::batchnorm_stats_from_partials(p, partials, splits, stream));
   }
 }
 

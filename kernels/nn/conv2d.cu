@@ -449,13 +449,13 @@ TileShape mma_tile_shape(const Geom& g, ConvTile forced, int split_k, bool bf16_
 
 // Launches a tensor-core conv kernel that takes `shared` bytes of dynamic shared memory (above
 // the 48 KiB default: the limit is raised first) with blocks of kThreads.
-template <typename Kernel>
-void launch_with_shared(Kernel kernel, dim3 grid, std::size_t shared, void* stream, const char* name, const Geom& g,
-                        const __nv_bfloat16* a16, const __nv_bfloat16* b16, const Out& o) {
+template <typename Kernel, typename... Args>
+void launch_with_shared(Kernel kernel, dim3 grid, std::size_t shared, void* stream, const char* name,
+                        const Args&... args) {
 #if !defined(DEEPER_EMU)
   DEEPER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
 #endif
-  launch(kernel, grid, dim3(kThreads), shared, stream, name, g, a16, b16, o);
+  launch(kernel, grid, dim3(kThreads), shared, stream, name, args...);
 }
 
 // Version 3's tile (conv2d_wgmma.cuh): 64 x 128 for a GEMM at most 64 tall and wider than 64 (the
@@ -525,8 +525,10 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
   // Version 2 (conv2d_mma.cuh) for the 16-byte case unless version 1 is asked for.
   if (vec && p.bf16_kernel == 3) return launch_wgmma(op, g, t, grid, o, a16, b16, name, stream);
   const bool v2 = vec && p.bf16_kernel != 1;
+  // The statistics epilogue (forward with stat_partials; check_conv2d_params admits it on version 2 only).
+  double* stats = op == ConvOp::forward ? p.stat_partials : nullptr;
   auto mma = [&](auto kernel, std::size_t shared) {
-    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o);
+    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o, stats);
   };
   auto tiles = [&](auto op_tag, auto vec_tag) {
     constexpr ConvOp kOp = decltype(op_tag)::value;
@@ -535,6 +537,11 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
       if (v2) {
         auto tile = [&](auto bm, auto bn) {
           constexpr int kBm = decltype(bm)::value, kBn = decltype(bn)::value;
+          if constexpr (kOp == ConvOp::forward) {
+            if (stats != nullptr) {
+              return mma(conv_mma_kernel<kOp, kBm, kBn, true>, MmaLayout<kOp, kBm, kBn>::shared_bytes);
+            }
+          }
           return mma(conv_mma_kernel<kOp, kBm, kBn>, MmaLayout<kOp, kBm, kBn>::shared_bytes);
         };
         using I = std::integral_constant<int, 64>;
@@ -608,6 +615,8 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
       gemms.push_back(e);
     }
   }
+  // stat_partials: check_conv2d_params admitted it on version 2 with split_k = 1 only, so the
+  // forward GEMM runs unsplit and launch_gemm writes one partial pair per row tile.
   // Split slices atomicAdd into the fp32 output: zero all of it first unless accumulating.
   if (any_split && !o.accumulate) {
     const std::int64_t count = op == ConvOp::forward  ? p.shape.y_elements()
@@ -624,6 +633,14 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
 }
 
 }  // namespace
+
+int conv2d_stat_row_tiles(const Conv2dParams& p) {
+  // The dispatcher admits version 2 only (vector operands, bf16_kernel 0 or 2, split_k = 1), so the
+  // tile is run()'s choice for version 2 on the forward GEMM.
+  const Geom g = make_geom(p.shape, ConvOp::forward);
+  const TileShape t = mma_tile_shape(g, p.mma_tile, p.split_k, p.y_bf16 != nullptr);
+  return static_cast<int>((static_cast<std::int64_t>(g.M) + t.bm - 1) / t.bm);
+}
 
 void conv2d_forward(const Conv2dParams& p, void* stream) {
   run(p, ConvOp::forward, p.math == ConvMath::wmma_bf16 ? "conv2d_forward_wmma_bf16" : "conv2d_forward_simt_f32",

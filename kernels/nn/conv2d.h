@@ -39,6 +39,14 @@
 // the K_gemm range is divided among grid.z blocks that add into the fp32 output with atomicAdd
 // (zeroed first unless accumulate), so such results are not bit-reproducible; split_k = 1 is.
 //
+// BN statistics in the epilogue (Conv2dParams::stat_partials; forward, version 2 only): each block
+// also reduces the fp32 values it stores, per output column n over its tile's valid rows (m < M),
+// to Σy and Σy² in fp64 (per thread in fp64, then across the 8 lanes sharing a column with shuffles
+// and across the warps of a column through shared memory, in a fixed order: deterministic, no
+// atomics), and stores them as stat_partials[(2t)·K + n] and [(2t+1)·K + n] for row tile t
+// (blockIdx.x) -- the BatchNorm workspace layout with splits = conv2d_stat_row_tiles(), which
+// batchnorm_stats_from_partials combines. This replaces batchnorm_stats' read of y (4 bytes per
+// value) with 16 bytes per (row tile, channel) written.
 // Limits: M, N_gemm, K_gemm < 2^31 (GEMM indices are 32-bit; tensor offsets are 64-bit); all sizes
 // >= 1; paddings >= 0; bf16 output is not combined with
 // accumulate or split-K. Errors (deeper::Error, one line naming the op): zero or negative sizes,
@@ -120,6 +128,12 @@ struct Conv2dParams {
   // Version 2's block tile on cuda and emu (tests and benchmarks force one); anything but automatic
   // is an error where version 2 does not run. The cpu backend ignores it.
   ConvTile mma_tile = ConvTile::automatic;
+  // Optional (forward only): fp64 per-row-tile column sums Σy and Σy² of the fp32 output y (see
+  // "BN statistics in the epilogue" above), 2 * conv2d_stat_row_tiles(device, p) * K doubles,
+  // 8-byte aligned. Needs math wmma_bf16 on version 2 (bf16_kernel 0 or 2 with vector operands),
+  // the cuda or emu backend, an fp32 output y, no accumulate and split_k = 1; anything else is an
+  // error.
+  double* stat_partials = nullptr;
 };
 
 // Whether the bf16 operands a, b of a conv with C input and K output channels can be moved 8 values
@@ -140,6 +154,15 @@ void check_conv2d_shape(const Conv2dShape& s, const char* what);
 // Throws deeper::Error when the parameters of `op` are unusable (shape, pointers, combinations).
 void check_conv2d_params(const Conv2dParams& p, ConvOp op);
 
+// The number of GEMM row tiles (blocks along M) of the forward conv p on `device`, i.e. the
+// `splits` of its stat_partials; 0 where the epilogue statistics cannot run for p (cpu backend,
+// simt_f32, bf16 kernel version 1 or 3, operands that are not vector operands, accumulate, split_k
+// != 1): the caller then uses batchnorm_stats on y. Does not look at p.stat_partials or y.
+int conv2d_stat_row_tiles(const Device& device, const Conv2dParams& p);
+// An upper bound of conv2d_stat_row_tiles for any tile version 2 can choose (its shortest tile has
+// 64 rows) on a forward GEMM of `rows` = N*P*Q rows: ceil(rows / 64).
+std::int64_t conv2d_stat_row_tiles_bound(std::int64_t rows);
+
 namespace cpu_impl {
 // The reference: direct loops, OpenMP over images (forward, dgrad) or output channels (wgrad),
 // accumulating in T. Instantiated for float and double; double is the gradient-check oracle.
@@ -158,11 +181,13 @@ void conv2d_wgrad(const Conv2dParams& p);
 }  // namespace cpu_impl
 
 namespace emu_impl {
+int conv2d_stat_row_tiles(const Conv2dParams& p);  // p eligible (see the dispatcher)
 void conv2d_forward(const Conv2dParams& p, void* stream);
 void conv2d_dgrad(const Conv2dParams& p, void* stream);
 void conv2d_wgrad(const Conv2dParams& p, void* stream);
 }  // namespace emu_impl
 namespace cuda_impl {
+int conv2d_stat_row_tiles(const Conv2dParams& p);
 void conv2d_forward(const Conv2dParams& p, void* stream);
 void conv2d_dgrad(const Conv2dParams& p, void* stream);
 void conv2d_wgrad(const Conv2dParams& p, void* stream);

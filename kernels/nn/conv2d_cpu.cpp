@@ -123,6 +123,21 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op) {
                  "1 or 3, or C ({}) / K ({}) not multiples of 8 or unaligned operands)",
                  what, static_cast<unsigned>(p.mma_tile), sh.in_channels, sh.out_channels);
   }
+  if (p.stat_partials != nullptr) {
+    DEEPER_CHECK(op == ConvOp::forward, "{}: stat_partials (BN statistics in the epilogue) is a forward output only",
+                 what);
+    DEEPER_CHECK(p.y != nullptr, "{}: stat_partials needs the fp32 output y", what);
+    DEEPER_CHECK(!p.accumulate, "{}: stat_partials sums the values stored; it needs a set (not accumulated) output",
+                 what);
+    DEEPER_CHECK(p.split_k == 1, "{}: stat_partials needs split_k = 1 (got {}): a tile's sums need its whole K range",
+                 what, p.split_k);
+    DEEPER_CHECK(bf16 && p.bf16_kernel != 1 && p.bf16_kernel != 3 && conv2d_vector_operands(p, op),
+                 "{}: stat_partials is written by bf16 kernel version 2 only (math wmma_bf16, bf16_kernel 0 or 2, C "
+                 "({}) and K ({}) multiples of 8, 16-byte aligned operands); use batchnorm_stats otherwise",
+                 what, sh.in_channels, sh.out_channels);
+    DEEPER_CHECK(reinterpret_cast<std::uintptr_t>(p.stat_partials) % alignof(double) == 0,
+                 "{}: stat_partials must be 8-byte aligned", what);
+  }
   if (out_bf16 != nullptr) {
     DEEPER_CHECK(bf16, "{}: a bf16 output needs math wmma_bf16", what);
     DEEPER_CHECK(!p.accumulate, "{}: accumulate applies to the fp32 output only; the bf16 output is set", what);
@@ -316,10 +331,27 @@ void check_cuda_kernel_built(const Conv2dParams& p, const char* what) {
 }
 }  // namespace
 
+std::int64_t conv2d_stat_row_tiles_bound(std::int64_t rows) { return rows > 0 ? (rows + 63) / 64 : 0; }
+
+int conv2d_stat_row_tiles(const Device& device, const Conv2dParams& p) {
+  if (device.backend == Backend::cpu || p.math != ConvMath::wmma_bf16 || p.bf16_kernel == 1 || p.bf16_kernel == 3 ||
+      !conv2d_vector_operands(p, ConvOp::forward) || p.accumulate || p.split_k != 1) {
+    return 0;
+  }
+  check_conv2d_shape(p.shape, "conv2d_stat_row_tiles");
+  if (device.backend == Backend::emu) return emu_impl::conv2d_stat_row_tiles(p);
+  int tiles = 0;
+  DEEPER_CUDA_KERNEL(tiles = cuda_impl::conv2d_stat_row_tiles(p));
+  return tiles;
+}
+
 void conv2d_forward(const Device& device, const Conv2dParams& p, void* stream) {
   check_conv2d_params(p, ConvOp::forward);
   switch (device.backend) {
     case Backend::cpu:
+      DEEPER_CHECK(p.stat_partials == nullptr,
+                   "conv2d_forward: stat_partials needs the cuda or emu backend (bf16 kernel version 2); on the cpu "
+                   "use batchnorm_stats");
       return cpu_impl::conv2d_forward(p);
     case Backend::emu:
       return emu_impl::conv2d_forward(p, stream);

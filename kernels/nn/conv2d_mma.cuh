@@ -14,7 +14,11 @@
 //   - mma.sync m16n8k16 (bf16 in, fp32 accumulate): each warp owns a wm x wn tile = wm/16 x wn/8
 //     MMA tiles, (wm + wn) / 16 ldmatrix.x4 per 16-deep step;
 //   - the epilogue writes each thread's accumulator pairs (two adjacent columns) straight from
-//     registers, as float2 / bf16x2 when both columns are in range and N is even.
+//     registers, as float2 / bf16x2 when both columns are in range and N is even;
+//   - with Stats (forward with Conv2dParams::stat_partials, a separate instantiation) it also sums
+//     the stored values per column in fp64 (thread, then a lane butterfly, then the warp rows through
+//     the freed pipeline memory in a fixed order) and stores the tile's Σ, Σ² per column (conv2d.h,
+//     "BN statistics in the epilogue"; its cost in docs/nn-kernels.md).
 //
 // Tiles (ConvTile; shared memory for 4 stages forward / dgrad / wgrad; registers from ptxas -v,
 // sm_90, nvcc 13, no spills; blocks per SM on an H100 by registers and its 227 KiB):
@@ -26,6 +30,9 @@
 //   128 x 256  2 x 4   64 x 64    120 / 106 / 100 218-225  1
 //   512 x 64   8 x 1   64 x 64    180 / 178 / 148 222-242  1
 // (a 64 x 64 warp tile holds 128 fp32 accumulators, 16 + 16 fragment registers per thread).
+// The forward's statistics epilogue (Stats) instantiations, sm_90a, nvcc 13, ptxas -v: 124 / 70 /
+// 72 / 229 / 224 / 242 registers for the six tiles above (the plain forward: 123 / 78 / 76 / 228 /
+// 224 / 242), no spills, the same shared memory, so the same blocks per SM.
 //
 // Counts per kBK = 32 step (mma_tile_flops_per_clk): FLOPs 2 * BM * BN * 32; shared-memory bytes
 // = cp.async writes (BM + BN) * 32 * 2 + ldmatrix reads 8 warps * (wm + wn) * 32 * 2. An H100 SM
@@ -118,10 +125,23 @@ __device__ __forceinline__ void store_pair(const Out& o, const Geom& g, int m, i
   if (o.bf16) *reinterpret_cast<__nv_bfloat162*>(o.bf16 + i) = __floats2bfloat162_rn(v0, v1);
 }
 
-template <ConvOp Op, int BM, int BN>
+// Epilogue with BN statistics (Stats): the per-column Σ and Σ² of a warp's stored values, fp64,
+// staged per warp row in shared memory as red[warp_m][column][2] (BM / wm x BN x 2 doubles, at most
+// 8 KiB, within every tile's pipeline memory).
+template <int BM, int BN>
+constexpr std::size_t mma_stat_shared_bytes() {
+  return std::size_t{MmaLayout<ConvOp::forward, BM, BN>::warps_m} * BN * 2 * sizeof(double);
+}
+
+// Stats (forward only): also writes the column sums of its tile's valid rows to
+// stats[(2 * blockIdx.x) * N + n] and [(2 * blockIdx.x + 1) * N + n] (conv2d.h, "BN statistics in
+// the epilogue"); stats is unused otherwise.
+template <ConvOp Op, int BM, int BN, bool Stats = false>
 __global__ void __launch_bounds__(kThreads) conv_mma_kernel(Geom g, const __nv_bfloat16* a, const __nv_bfloat16* b,
-                                                            Out o) {
+                                                            Out o, double* stats) {
+  static_assert(!Stats || Op == ConvOp::forward, "the statistics epilogue is the forward op's");
   using L = MmaLayout<Op, BM, BN>;
+  static_assert(!Stats || mma_stat_shared_bytes<BM, BN>() <= L::shared_bytes);
   DEEPER_DYNAMIC_SHARED(__nv_bfloat16, smem);
   __nv_bfloat16* a_tiles = smem;                            // [stage][a_stage]
   __nv_bfloat16* b_tiles = smem + L::kStages * L::a_stage;  // [stage][b_stage]
@@ -221,13 +241,75 @@ __global__ void __launch_bounds__(kThreads) conv_mma_kernel(Geom g, const __nv_b
 
   // Epilogue: c0, c1 at (row lane/4, columns 2*(lane%4) + {0, 1}), c2, c3 eight rows below.
   const int er = lane / 4, ec = 2 * (lane % 4);
-  CONV_UNROLL
-  for (int i = 0; i < L::fm; ++i) {
+  if constexpr (!Stats) {
+    CONV_UNROLL
+    for (int i = 0; i < L::fm; ++i) {
+      CONV_UNROLL
+      for (int j = 0; j < L::fn; ++j) {
+        const int m = m0 + wm0 + 16 * i + er, n = n0 + wn0 + 8 * j + ec;
+        store_pair(o, g, m, n, acc[i][j][0], acc[i][j][1]);
+        store_pair(o, g, m + 8, n, acc[i][j][2], acc[i][j][3]);
+      }
+    }
+  } else {
+    // The pipeline's shared memory becomes red[warps_m][BN][2] once every warp is done reading it.
+    __syncthreads();
+    double* red = reinterpret_cast<double*>(smem);
+    const int warp_m = warp / L::warps_n;
+    // Column pair by column pair (j outer), so only 4 fp64 sums are live beside the accumulators.
     CONV_UNROLL
     for (int j = 0; j < L::fn; ++j) {
-      const int m = m0 + wm0 + 16 * i + er, n = n0 + wn0 + 8 * j + ec;
-      store_pair(o, g, m, n, acc[i][j][0], acc[i][j][1]);
-      store_pair(o, g, m + 8, n, acc[i][j][2], acc[i][j][3]);
+      const int n = n0 + wn0 + 8 * j + ec;
+      double sum[2][2] = {{0.0, 0.0}, {0.0, 0.0}};  // [column n, n + 1][Σ, Σ²]
+      CONV_UNROLL
+      for (int i = 0; i < L::fm; ++i) {
+        const int m = m0 + wm0 + 16 * i + er;
+        store_pair(o, g, m, n, acc[i][j][0], acc[i][j][1]);
+        store_pair(o, g, m + 8, n, acc[i][j][2], acc[i][j][3]);
+        CONV_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          if (m + 8 * h < g.M) {  // rows past M are not stored, so not counted
+            CONV_UNROLL
+            for (int e = 0; e < 2; ++e) {
+              const double v = acc[i][j][2 * h + e];
+              sum[e][0] += v;
+              sum[e][1] += v * v;
+            }
+          }
+        }
+      }
+      // The 8 lanes of a column (equal lane % 4) hold its 8 row slices: a butterfly over lane / 4.
+      CONV_UNROLL
+      for (int d = 4; d < 32; d *= 2) {
+        CONV_UNROLL
+        for (int e = 0; e < 2; ++e) {
+          sum[e][0] += __shfl_xor_sync(0xffffffffu, sum[e][0], d);
+          sum[e][1] += __shfl_xor_sync(0xffffffffu, sum[e][1], d);
+        }
+      }
+      if (er == 0) {
+        const int c = wn0 + 8 * j + ec;  // column within the tile
+        CONV_UNROLL
+        for (int e = 0; e < 2; ++e) {
+          red[(warp_m * BN + c + e) * 2] = sum[e][0];
+          red[(warp_m * BN + c + e) * 2 + 1] = sum[e][1];
+        }
+      }
+    }
+    __syncthreads();
+    // One thread per column adds the warp rows in order and stores the tile's two partials.
+    for (int c = tid; c < BN; c += kThreads) {
+      const int n = n0 + c;
+      if (n >= g.N) continue;
+      double s1 = 0.0, s2 = 0.0;
+      CONV_UNROLL
+      for (int w = 0; w < L::warps_m; ++w) {
+        s1 += red[(w * BN + c) * 2];
+        s2 += red[(w * BN + c) * 2 + 1];
+      }
+      const std::int64_t t = blockIdx.x;
+      stats[(2 * t) * g.N + n] = s1;
+      stats[(2 * t + 1) * g.N + n] = s2;
     }
   }
 }

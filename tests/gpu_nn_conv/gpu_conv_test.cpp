@@ -105,6 +105,30 @@ TEST(GpuConv, Bf16OutputAndAccumulate) {
   }
 }
 
+// The BN statistics epilogue (Conv2dParams::stat_partials) on the GPU, on every ResNet-10 layer
+// with vector operands at batch 8, 112 px, for every version-2 tile: each (row tile, column) pair of
+// partials is the fp64 Σ y and Σ y² of the kernel's own output over the tile's rows (1e-12), the
+// output is bit for bit the kernel's without the epilogue, and the tile count is ceil(M / BM).
+TEST(GpuConv, StatisticsEpilogueMatchesTheSumsOfTheOutputOnEveryTile) {
+  DEEPER_REQUIRE_CUDA();
+  const std::pair<dk::ConvTile, int> tiles[] = {{dk::ConvTile::m128n128, 128}, {dk::ConvTile::m128n64, 128},
+                                                {dk::ConvTile::m64n128, 64},   {dk::ConvTile::m256n128, 256},
+                                                {dk::ConvTile::m128n256, 128}, {dk::ConvTile::m512n64, 512}};
+  for (const auto& layer : dk::resnet10_conv_shapes(8, 112)) {
+    const auto& s = layer.shape;
+    if (!vector_shape(s)) continue;  // the C = 3 stem: no version 2
+    const auto x = bf16_values(s.x_elements(), 11), w = bf16_values(s.w_elements(), 12);
+    const std::int64_t M = s.batch * s.out_height() * s.out_width();
+    for (const auto& [tile, rows] : tiles) {
+      const StatRun plain = run_forward_stats(Device::cuda(0), s, x, w, tile, false);
+      const StatRun r = run_forward_stats(Device::cuda(0), s, x, w, tile);
+      EXPECT_EQ(r.tiles, (M + rows - 1) / rows) << layer.name << " tile " << rows;
+      EXPECT_EQ(r.y, plain.y) << layer.name << " tile " << rows << ": the epilogue changed the output";
+      EXPECT_TRUE(partials_match(r.y, r.partials, M, s.out_channels, rows, r.tiles)) << layer.name << " tile " << rows;
+    }
+  }
+}
+
 }  // namespace
 #else
 TEST(GpuConv, NeedsTheNvccPass) { GTEST_SKIP() << "built without the CUDA kernels (DEEPER_WITH_CUDA=OFF)"; }

@@ -36,8 +36,9 @@ struct NetRun {
   double loss = 0;
 };
 
+// epilogue_stats: Network::set_epilogue_bn_stats; epilogue_convs (optional): epilogue_stat_convs().
 NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch,
-           bool pad_stem = true) {
+           bool pad_stem = true, bool epilogue_stats = true, int* epilogue_convs = nullptr) {
   const auto layout = deeper::nn::resnet10_layout(m);
   const auto p = net_test::random_params(layout, 5);
   DeviceBuffer params = net_test::upload(device, p);
@@ -51,9 +52,11 @@ NetRun run(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfi
   DeviceBuffer labels = net_test::upload(device, net_test::random_labels(batch, m.classes, 13));
   deeper::nn::Network net(device, layout, batch, math);
   net.set_stem_channel_padding(pad_stem);
+  net.set_epilogue_bn_stats(epilogue_stats);
   NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
                            static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
   const float* logits = net.forward(b, static_cast<float*>(images.data()), batch, BnMode::train);
+  if (epilogue_convs != nullptr) *epilogue_convs = net.epilogue_stat_convs();
   const auto r = net.loss(static_cast<std::int32_t*>(labels.data()));
   net.backward(b);
   NetRun out;
@@ -119,6 +122,23 @@ TEST(GpuNetwork, PaddedBf16StemMatchesThePlainStemAndTheCpu) {
   expect_grads_close(layout, padded, plain, 1e-2, "padded vs plain");
   net_test::expect_close(padded.logits, cpu.logits, 1e-2, 1e-2, "padded gpu vs cpu logits");
   expect_grads_close(layout, padded, cpu, 5e-2, "padded gpu vs cpu");
+}
+
+// BN statistics from the conv epilogue (version 2's stat_partials, all 13 convs with the padded
+// stem) against batchnorm_stats on the GPU: the same training step up to the order of the fp64
+// sums (logits, loss, running statistics, every gradient).
+TEST(GpuNetwork, EpilogueBnStatisticsMatchBatchnormStats) {
+  DEEPER_REQUIRE_CUDA();
+  const auto layout = deeper::nn::resnet10_layout(kModel);
+  int with = -1, without = -1;
+  const NetRun epi = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8, true, true, &with);
+  const NetRun old = run(Device::cuda(0), dk::ConvMath::wmma_bf16, kModel, 8, true, false, &without);
+  EXPECT_EQ(with, 13);
+  EXPECT_EQ(without, 0);
+  net_test::expect_close(epi.logits, old.logits, 1e-4, 1e-4, "epilogue vs batchnorm_stats logits");
+  EXPECT_NEAR(epi.loss, old.loss, 1e-5 * (1 + old.loss));
+  net_test::expect_close(epi.stats, old.stats, 1e-5, 1e-5, "epilogue vs batchnorm_stats running statistics");
+  expect_grads_close(layout, epi, old, 1e-3, "epilogue vs batchnorm_stats");
 }
 
 // The three channel-pad kernels at the lab's stem shapes (batch 8 at 112 px: 8 x 112 x 112 x 3

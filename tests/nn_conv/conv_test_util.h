@@ -11,6 +11,7 @@
 
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -257,6 +258,79 @@ inline RunResult run_op(const deeper::Device& device, dk::ConvOp op, dk::ConvMat
   if (opt.f32_out) r.f32 = download<float>(out);
   if (opt.bf16_out) r.bf16 = download<__nv_bfloat16>(out16);
   return r;
+}
+
+// The forward conv with the BN statistics epilogue (Conv2dParams::stat_partials) on `device`, bf16
+// operands rounded from (x, w), split_k = 1, version 2 tile `tile`: its fp32 output (NaN before),
+// its partials (NaN before: 2 * tiles * K) and conv2d_stat_row_tiles' count. With stats = false
+// the same conv without the epilogue (partials empty).
+struct StatRun {
+  std::vector<float> y;
+  std::vector<__nv_bfloat16> y_bf16;
+  std::vector<double> partials;
+  int tiles = 0;
+};
+inline StatRun run_forward_stats(const deeper::Device& device, const dk::Conv2dShape& s, const std::vector<float>& x,
+                                 const std::vector<float>& w, dk::ConvTile tile, bool stats = true,
+                                 bool bf16_out = false) {
+  const deeper::DeviceBuffer xb = upload(device, to_bf16(x)), wb = upload(device, to_bf16(w));
+  const std::vector<float> nan(static_cast<std::size_t>(s.y_elements()), std::numeric_limits<float>::quiet_NaN());
+  deeper::DeviceBuffer y = upload(device, nan), y16 = upload(device, to_bf16(nan));
+  dk::Conv2dParams p;
+  p.shape = s;
+  p.math = dk::ConvMath::wmma_bf16;
+  p.x_bf16 = static_cast<const __nv_bfloat16*>(xb.data());
+  p.w_bf16 = static_cast<const __nv_bfloat16*>(wb.data());
+  p.y = static_cast<float*>(y.data());
+  p.y_bf16 = bf16_out ? static_cast<__nv_bfloat16*>(y16.data()) : nullptr;
+  p.split_k = 1;
+  p.mma_tile = tile;
+  StatRun r;
+  r.tiles = dk::conv2d_stat_row_tiles(device, p);
+  const std::vector<double> nan_partials(
+      static_cast<std::size_t>(stats ? 2 * static_cast<std::int64_t>(r.tiles) * s.out_channels : 1),
+      std::numeric_limits<double>::quiet_NaN());
+  deeper::DeviceBuffer partials = upload(device, nan_partials);
+  if (stats) p.stat_partials = static_cast<double*>(partials.data());
+  dk::conv2d_forward(device, p);
+  r.y = download<float>(y);
+  if (bf16_out) r.y_bf16 = download<__nv_bfloat16>(y16);
+  if (stats) r.partials = download<double>(partials);
+  return r;
+}
+
+// Whether partials (2 * tiles * K, the BN workspace layout) hold, for row tile t of `rows` rows
+// and column n, Σ y and Σ y² over the tile's rows m < M of the M x K output y, in fp64 up to the
+// order of additions (1e-12 of Σ |y| resp. Σ y²).
+inline ::testing::AssertionResult partials_match(const std::vector<float>& y, const std::vector<double>& partials,
+                                                 std::int64_t M, std::int64_t K, std::int64_t rows, int tiles) {
+  if ((M + rows - 1) / rows != tiles) {
+    return ::testing::AssertionFailure() << tiles << " row tiles, want ceil(" << M << " / " << rows << ")";
+  }
+  if (partials.size() != static_cast<std::size_t>(2 * tiles * K)) {
+    return ::testing::AssertionFailure() << partials.size() << " partials, want " << 2 * tiles * K;
+  }
+  int bad = 0;
+  ::testing::AssertionResult result = ::testing::AssertionSuccess();
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    for (std::int64_t n = 0; n < K; ++n) {
+      double s1 = 0, s2 = 0, a1 = 0;
+      for (std::int64_t m = t * rows; m < std::min(M, (t + 1) * rows); ++m) {
+        const double v = y[static_cast<std::size_t>(m * K + n)];
+        s1 += v, s2 += v * v, a1 += std::abs(v);
+      }
+      const double g1 = partials[static_cast<std::size_t>(2 * t * K + n)];
+      const double g2 = partials[static_cast<std::size_t>((2 * t + 1) * K + n)];
+      if (!(std::abs(g1 - s1) <= 1e-12 * a1 + 1e-300) || !(std::abs(g2 - s2) <= 1e-12 * s2 + 1e-300)) {
+        if (++bad == 1) {
+          result = ::testing::AssertionFailure() << "tile " << t << " column " << n << ": sums " << g1 << ", " << g2
+                                                 << "; want " << s1 << ", " << s2;
+        }
+      }
+    }
+  }
+  if (bad > 0) result << " (" << bad << " of " << tiles * K << " pairs off)";
+  return result;
 }
 
 inline const char* op_name(dk::ConvOp op) {

@@ -423,3 +423,63 @@ TEST(BatchNormApply, ReluKeepsNaNAndTheOutputMayAliasTheInput) {
 }
 
 }  // namespace
+
+// batchnorm_stats_from_partials (the second half of batchnorm_stats, fed by another kernel's
+// partials: the conv's statistics epilogue) on partials built on the host from x in row blocks
+// (1, 5 and 13 splits: fewer and more than the final kernel's 8 row lanes): the emulated kernel
+// and the cpu loop agree bit for bit (same order of additions), and both match batchnorm_stats on
+// x, running statistics and x_bias included.
+TEST(BatchNormStatsFromPartials, MatchesBatchnormStatsAndTheCpuLoopBitForBit) {
+  const std::int64_t rows = 91, C = 12;
+  auto x = random_vector(static_cast<std::size_t>(rows * C), 41);
+  for (std::size_t i = 0; i < x.size(); i += 3) x[i] += 2.0f;  // means away from zero
+  const auto bias = random_vector(static_cast<std::size_t>(C), 42);
+  const auto rm0 = random_vector(static_cast<std::size_t>(C), 43);
+  const std::vector<float> rv0(static_cast<std::size_t>(C), 0.75f);
+  struct Out {
+    std::vector<float> mean, invstd, rm, rv;
+  };
+  auto run = [&](const Device& d, const std::vector<double>* partials, int splits) {
+    Out o{poisoned(C), poisoned(C), rm0, rv0};
+    std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
+    dk::BatchNormStatsParams s;
+    s.x = partials != nullptr ? nullptr : x.data();
+    s.rows = rows;
+    s.channels = C;
+    s.momentum = 0.3f;
+    s.running_mean = o.rm.data();
+    s.running_var = o.rv.data();
+    s.x_bias = bias.data();
+    s.save_mean = o.mean.data();
+    s.save_invstd = o.invstd.data();
+    s.workspace = ws.data();
+    if (partials != nullptr) {
+      dk::batchnorm_stats_from_partials(d, s, partials->data(), splits);
+    } else {
+      dk::batchnorm_stats(d, s);
+    }
+    return o;
+  };
+  const Out want = run(kCpu, nullptr, 0);
+  for (const int splits : {1, 5, 13}) {
+    SCOPED_TRACE(::testing::Message() << splits << " splits");
+    std::vector<double> partials(static_cast<std::size_t>(2 * splits * C), 0.0);
+    const std::int64_t per = (rows + splits - 1) / splits;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < C; ++c) {
+        const double v = x[static_cast<std::size_t>(r * C + c)];
+        partials[static_cast<std::size_t>(2 * (r / per) * C + c)] += v;
+        partials[static_cast<std::size_t>((2 * (r / per) + 1) * C + c)] += v * v;
+      }
+    }
+    const Out emu = run(kEmu, &partials, splits), cpu = run(kCpu, &partials, splits);
+    EXPECT_EQ(0, std::memcmp(emu.mean.data(), cpu.mean.data(), C * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(emu.invstd.data(), cpu.invstd.data(), C * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(emu.rm.data(), cpu.rm.data(), C * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(emu.rv.data(), cpu.rv.data(), C * sizeof(float)));
+    expect_close(cpu.mean, want.mean, 1e-7, 1e-6, "save_mean");
+    expect_close(cpu.invstd, want.invstd, 0, 1e-6, "save_invstd");
+    expect_close(cpu.rm, want.rm, 1e-7, 1e-6, "running_mean");
+    expect_close(cpu.rv, want.rv, 0, 1e-6, "running_var");
+  }
+}

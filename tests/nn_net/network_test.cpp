@@ -99,7 +99,10 @@ struct FloatRun {
   std::int64_t correct = 0;
 };
 
-FloatRun run_float(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch) {
+// epilogue_stats: Network::set_epilogue_bn_stats; epilogue_convs (optional): the forward's
+// epilogue_stat_convs().
+FloatRun run_float(const Device& device, dk::ConvMath math, const deeper::nn::ModelConfig& m, std::int64_t batch,
+                   bool epilogue_stats = true, int* epilogue_convs = nullptr, int bf16_kernel = 0) {
   const auto layout = deeper::nn::resnet10_layout(m);
   const auto p = random_params(layout, 5);
   DeviceBuffer params = upload(device, p);
@@ -113,9 +116,12 @@ FloatRun run_float(const Device& device, dk::ConvMath math, const deeper::nn::Mo
   DeviceBuffer images = upload(device, random_images(batch, m.input_size, 11));
   DeviceBuffer labels = upload(device, random_labels(batch, m.classes, 13));
   NetworkT<float> net(device, layout, batch, math);
+  net.set_epilogue_bn_stats(epilogue_stats);
+  net.set_bf16_conv_kernel(bf16_kernel);
   NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
                            static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
   const float* logits = net.forward(b, static_cast<float*>(images.data()), batch, BnMode::train);
+  if (epilogue_convs != nullptr) *epilogue_convs = net.epilogue_stat_convs();
   const auto r = net.loss(static_cast<std::int32_t*>(labels.data()));
   net.backward(b);
   FloatRun out;
@@ -155,6 +161,24 @@ TEST(NetworkParity, EmuMatchesCpuForwardAndBackwardWmmaBf16) {
   const FloatRun f32 = run_float(kCpu, dk::ConvMath::simt_f32, m, 4);
   EXPECT_NEAR(cpu.loss, f32.loss, 0.05 * (1 + f32.loss));
   EXPECT_NE(cpu.logits, f32.logits);
+}
+
+// BN statistics from the forward conv's epilogue (wmma_bf16, version 2 on emu): all 13 convs take
+// them (the stem runs channel-padded), and the training step equals the batchnorm_stats path (the
+// same fp64 sums in another order) in logits, loss, gradients, running statistics and activations.
+// Where version 2 does not run (bf16 kernel 1), or on the cpu, no conv does and batchnorm_stats runs.
+TEST(NetworkEpilogueStats, TrainingStepEqualsTheBatchnormStatsPath) {
+  const auto m = tiny_model({8, 8, 16, 8}, 20, 6);
+  int with = -1, without = -1, v1 = -1, cpu = -1;
+  const FloatRun epi = run_float(kEmu, dk::ConvMath::wmma_bf16, m, 4, true, &with);
+  const FloatRun old = run_float(kEmu, dk::ConvMath::wmma_bf16, m, 4, false, &without);
+  EXPECT_EQ(with, 13);
+  EXPECT_EQ(without, 0);
+  expect_runs_close(epi, old, 2e-5, "epilogue statistics vs batchnorm_stats");
+  run_float(kEmu, dk::ConvMath::wmma_bf16, m, 2, true, &v1, 1);
+  EXPECT_EQ(v1, 0);
+  run_float(kCpu, dk::ConvMath::wmma_bf16, m, 2, true, &cpu);
+  EXPECT_EQ(cpu, 0);
 }
 
 // The float cpu network agrees with the double one (the gradient-check oracle).
@@ -275,6 +299,32 @@ TEST(NetworkMemory, AStepAllocatesNothingAndTheArenaIsSizedAtConstruction) {
   for (std::int64_t batch : {8, 5, 2}) {
     net.forward(b, images.data(), batch, BnMode::train);
     net.loss(labels.data());
+    net.backward(b);
+  }
+  EXPECT_EQ(DeviceBuffer::allocation_count(), count);
+}
+
+// The same on emu with wmma_bf16 and the statistics epilogue (its partials in the BN workspace
+// sized at construction): smaller batches need no more room, and nothing is allocated per step.
+TEST(NetworkMemory, TheEpilogueStatisticsAllocateNothingPerStep) {
+  const auto m = tiny_model({8, 8, 16, 8}, 20, 6);
+  const auto layout = deeper::nn::resnet10_layout(m);
+  const auto p = random_params(layout, 3);
+  DeviceBuffer params = upload(kEmu, p), grads(kEmu, p.size() * sizeof(float));
+  DeviceBuffer stats = upload(kEmu, std::vector<float>(static_cast<std::size_t>(layout.stat_buffer_elements), 1.0f));
+  DeviceBuffer bf16(kEmu, p.size() * sizeof(std::uint16_t));
+  deeper::nn::params_to_bf16(kEmu, static_cast<const float*>(params.data()), static_cast<std::uint16_t*>(bf16.data()),
+                             static_cast<std::int64_t>(p.size()));
+  DeviceBuffer images = upload(kEmu, random_images(4, m.input_size, 1));
+  DeviceBuffer labels = upload(kEmu, random_labels(4, m.classes, 2));
+  NetworkT<float> net(kEmu, layout, 4, dk::ConvMath::wmma_bf16);
+  NetworkBuffersT<float> b{static_cast<float*>(params.data()), static_cast<float*>(grads.data()),
+                           static_cast<float*>(stats.data()), static_cast<std::uint16_t*>(bf16.data())};
+  const auto count = DeviceBuffer::allocation_count();
+  for (std::int64_t batch : {4, 3, 2}) {
+    net.forward(b, static_cast<const float*>(images.data()), batch, BnMode::train);
+    EXPECT_EQ(net.epilogue_stat_convs(), 13) << "batch " << batch;
+    net.loss(static_cast<const std::int32_t*>(labels.data()));
     net.backward(b);
   }
   EXPECT_EQ(DeviceBuffer::allocation_count(), count);

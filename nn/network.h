@@ -138,10 +138,10 @@ class NetworkT {
   void set_bf16_conv_kernel(int version);
   int bf16_conv_kernel() const { return bf16_kernel_; }
   // BN statistics in the conv epilogue (training mode, wmma_bf16 on cuda or emu, the convs that run
-  // bf16 kernel version 2): the forward conv writes per-row-tile Σy, Σy² into the BN workspace
+  // bf16 kernel version 2 or 3): the forward conv writes per-row-tile Σy, Σy² into the BN workspace
   // (Conv2dParams::stat_partials) and batchnorm_stats_from_partials finishes them, instead of
-  // batchnorm_stats reading y again. The other convs (version 1 or 3, the unpadded stem, the cpu)
-  // keep batchnorm_stats. On by default; off runs batchnorm_stats everywhere (tests, comparisons).
+  // batchnorm_stats reading y again. The other convs (version 1, the unpadded stem, the cpu) keep
+  // batchnorm_stats. On by default; off runs batchnorm_stats everywhere (tests, comparisons).
   void set_epilogue_bn_stats(bool on) { epilogue_stats_ = on; }
   bool epilogue_bn_stats() const { return epilogue_stats_; }
   // How many of the 13 convs took their BN statistics from the epilogue in the last forward (0 for

@@ -467,16 +467,26 @@ TileShape wgmma_tile_shape(const Geom& g) {
 }
 
 // Launches version 3 of the bf16 kernel on grid (from wgmma_tile_shape's tile t).
+// stats: the forward's statistics epilogue (Conv2dParams::stat_partials), or null.
 void launch_wgmma(ConvOp op, const Geom& g, const TileShape& t, dim3 grid, const Out& o, const __nv_bfloat16* a16,
-                  const __nv_bfloat16* b16, const char* name, void* stream) {
+                  const __nv_bfloat16* b16, double* stats, const char* name, void* stream) {
   auto go = [&](auto kernel, std::size_t shared) {
-    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o);
+    launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o, stats);
+  };
+  auto tile = [&](auto op_tag, auto bm, auto bn) {
+    constexpr ConvOp kOp = decltype(op_tag)::value;
+    constexpr int kBm = decltype(bm)::value, kBn = decltype(bn)::value;
+    if constexpr (kOp == ConvOp::forward) {
+      if (stats != nullptr) return go(conv_wgmma_kernel<kOp, kBm, kBn, true>, WgmmaLayout<kOp, kBm, kBn>::shared_bytes);
+    }
+    go(conv_wgmma_kernel<kOp, kBm, kBn>, WgmmaLayout<kOp, kBm, kBn>::shared_bytes);
   };
   auto tiles = [&](auto op_tag) {
-    constexpr ConvOp kOp = decltype(op_tag)::value;
-    if (t.bm == 64) return go(conv_wgmma_kernel<kOp, 64, 128>, WgmmaLayout<kOp, 64, 128>::shared_bytes);
-    if (t.bn == 64) return go(conv_wgmma_kernel<kOp, 128, 64>, WgmmaLayout<kOp, 128, 64>::shared_bytes);
-    go(conv_wgmma_kernel<kOp, 128, 128>, WgmmaLayout<kOp, 128, 128>::shared_bytes);
+    using I = std::integral_constant<int, 64>;
+    using II = std::integral_constant<int, 128>;
+    if (t.bm == 64) return tile(op_tag, I{}, II{});
+    if (t.bn == 64) return tile(op_tag, II{}, I{});
+    tile(op_tag, II{}, II{});
   };
   switch (op) {
     case ConvOp::forward:
@@ -522,11 +532,12 @@ void launch_gemm(const Conv2dParams& p, ConvOp op, const Geom& g, const TileShap
     }
   }
   const bool vec = conv2d_vector_operands(g.C, g.K, a16, b16);
-  // Version 2 (conv2d_mma.cuh) for the 16-byte case unless version 1 is asked for.
-  if (vec && p.bf16_kernel == 3) return launch_wgmma(op, g, t, grid, o, a16, b16, name, stream);
-  const bool v2 = vec && p.bf16_kernel != 1;
-  // The statistics epilogue (forward with stat_partials; check_conv2d_params admits it on version 2 only).
+  // The statistics epilogue (forward with stat_partials; check_conv2d_params admits it on versions
+  // 2 and 3 only).
   double* stats = op == ConvOp::forward ? p.stat_partials : nullptr;
+  // Version 2 (conv2d_mma.cuh) for the 16-byte case unless version 1 is asked for.
+  if (vec && p.bf16_kernel == 3) return launch_wgmma(op, g, t, grid, o, a16, b16, stats, name, stream);
+  const bool v2 = vec && p.bf16_kernel != 1;
   auto mma = [&](auto kernel, std::size_t shared) {
     launch_with_shared(kernel, grid, shared, stream, name, g, a16, b16, o, stats);
   };
@@ -615,7 +626,7 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
       gemms.push_back(e);
     }
   }
-  // stat_partials: check_conv2d_params admitted it on version 2 with split_k = 1 only, so the
+  // stat_partials: check_conv2d_params admitted it on versions 2 and 3 with split_k = 1 only, so the
   // forward GEMM runs unsplit and launch_gemm writes one partial pair per row tile.
   // Split slices atomicAdd into the fp32 output: zero all of it first unless accumulating.
   if (any_split && !o.accumulate) {
@@ -635,10 +646,11 @@ void run(const Conv2dParams& p, ConvOp op, const char* name, void* stream) {
 }  // namespace
 
 int conv2d_stat_row_tiles(const Conv2dParams& p) {
-  // The dispatcher admits version 2 only (vector operands, bf16_kernel 0 or 2, split_k = 1), so the
-  // tile is run()'s choice for version 2 on the forward GEMM.
+  // The dispatcher admits versions 2 and 3 only (vector operands, bf16_kernel 0, 2 or 3, split_k =
+  // 1), so the tile is run()'s choice for that version on the forward GEMM.
   const Geom g = make_geom(p.shape, ConvOp::forward);
-  const TileShape t = mma_tile_shape(g, p.mma_tile, p.split_k, p.y_bf16 != nullptr);
+  const TileShape t =
+      p.bf16_kernel == 3 ? wgmma_tile_shape(g) : mma_tile_shape(g, p.mma_tile, p.split_k, p.y_bf16 != nullptr);
   return static_cast<int>((static_cast<std::int64_t>(g.M) + t.bm - 1) / t.bm);
 }
 

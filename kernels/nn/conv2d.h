@@ -39,7 +39,7 @@
 // the K_gemm range is divided among grid.z blocks that add into the fp32 output with atomicAdd
 // (zeroed first unless accumulate), so such results are not bit-reproducible; split_k = 1 is.
 //
-// BN statistics in the epilogue (Conv2dParams::stat_partials; forward, version 2 only): each block
+// BN statistics in the epilogue (Conv2dParams::stat_partials; forward, versions 2 and 3): each block
 // also reduces the fp32 values it stores, per output column n over its tile's valid rows (m < M),
 // to Σy and Σy² in fp64 (per thread in fp64, then across the 8 lanes sharing a column with shuffles
 // and across the warps of a column through shared memory, in a fixed order: deterministic, no
@@ -130,7 +130,7 @@ struct Conv2dParams {
   ConvTile mma_tile = ConvTile::automatic;
   // Optional (forward only): fp64 per-row-tile column sums Σy and Σy² of the fp32 output y (see
   // "BN statistics in the epilogue" above), 2 * conv2d_stat_row_tiles(device, p) * K doubles,
-  // 8-byte aligned. Needs math wmma_bf16 on version 2 (bf16_kernel 0 or 2 with vector operands),
+  // 8-byte aligned. Needs math wmma_bf16 on version 2 or 3 (bf16_kernel 0, 2 or 3, vector operands),
   // the cuda or emu backend, an fp32 output y, no accumulate and split_k = 1; anything else is an
   // error.
   double* stat_partials = nullptr;
@@ -156,7 +156,7 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op);
 
 // The number of GEMM row tiles (blocks along M) of the forward conv p on `device`, i.e. the
 // `splits` of its stat_partials; 0 where the epilogue statistics cannot run for p (cpu backend,
-// simt_f32, bf16 kernel version 1 or 3, operands that are not vector operands, accumulate, split_k
+// simt_f32, bf16 kernel version 1, operands that are not vector operands, accumulate, split_k
 // != 1): the caller then uses batchnorm_stats on y. Does not look at p.stat_partials or y.
 int conv2d_stat_row_tiles(const Device& device, const Conv2dParams& p);
 // An upper bound of conv2d_stat_row_tiles for any tile version 2 can choose (its shortest tile has

@@ -131,9 +131,9 @@ void check_conv2d_params(const Conv2dParams& p, ConvOp op) {
                  what);
     DEEPER_CHECK(p.split_k == 1, "{}: stat_partials needs split_k = 1 (got {}): a tile's sums need its whole K range",
                  what, p.split_k);
-    DEEPER_CHECK(bf16 && p.bf16_kernel != 1 && p.bf16_kernel != 3 && conv2d_vector_operands(p, op),
-                 "{}: stat_partials is written by bf16 kernel version 2 only (math wmma_bf16, bf16_kernel 0 or 2, C "
-                 "({}) and K ({}) multiples of 8, 16-byte aligned operands); use batchnorm_stats otherwise",
+    DEEPER_CHECK(bf16 && p.bf16_kernel != 1 && conv2d_vector_operands(p, op),
+                 "{}: stat_partials is written by bf16 kernel versions 2 and 3 only (math wmma_bf16, bf16_kernel 0, "
+                 "2 or 3, C ({}) and K ({}) multiples of 8, 16-byte aligned operands); use batchnorm_stats otherwise",
                  what, sh.in_channels, sh.out_channels);
     DEEPER_CHECK(reinterpret_cast<std::uintptr_t>(p.stat_partials) % alignof(double) == 0,
                  "{}: stat_partials must be 8-byte aligned", what);
@@ -334,7 +334,7 @@ void check_cuda_kernel_built(const Conv2dParams& p, const char* what) {
 std::int64_t conv2d_stat_row_tiles_bound(std::int64_t rows) { return rows > 0 ? (rows + 63) / 64 : 0; }
 
 int conv2d_stat_row_tiles(const Device& device, const Conv2dParams& p) {
-  if (device.backend == Backend::cpu || p.math != ConvMath::wmma_bf16 || p.bf16_kernel == 1 || p.bf16_kernel == 3 ||
+  if (device.backend == Backend::cpu || p.math != ConvMath::wmma_bf16 || p.bf16_kernel == 1 ||
       !conv2d_vector_operands(p, ConvOp::forward) || p.accumulate || p.split_k != 1) {
     return 0;
   }
@@ -350,7 +350,7 @@ void conv2d_forward(const Device& device, const Conv2dParams& p, void* stream) {
   switch (device.backend) {
     case Backend::cpu:
       DEEPER_CHECK(p.stat_partials == nullptr,
-                   "conv2d_forward: stat_partials needs the cuda or emu backend (bf16 kernel version 2); on the cpu "
+                   "conv2d_forward: stat_partials needs the cuda or emu backend (bf16 kernel version 2 or 3); on the cpu "
                    "use batchnorm_stats");
       return cpu_impl::conv2d_forward(p);
     case Backend::emu:

@@ -45,7 +45,9 @@
 // tensor cores idle only when a block's barrier and copy issue outlast the other block's work and
 // its own group in flight; 550-700 TF/s on the 3 x 3 convs (with a wait for all per step: 500-650).
 // ptxas -v (sm_90a, CUDA 13.0; the 9 instantiations): 88-127 registers, no spills, no wgmma
-// serialisation warning; __launch_bounds__(256, 2) and 108 KiB each: two blocks per SM.
+// serialisation warning; __launch_bounds__(256, 2) and 108 KiB each: two blocks per SM. The 3
+// forward instantiations with the BN statistics epilogue (Stats): 121 / 93 / 89 registers (128 x
+// 128, 128 x 64, 64 x 128; the plain forward 123 / 93 / 88), no spills, two blocks per SM.
 //
 // Needs sm_90a (DEEPER_CUDA_SM90A); under the emulator it runs everywhere (kernels/emu/wgmma.h).
 #pragma once
@@ -101,11 +103,19 @@ struct WgmmaLayout {
   }
 };
 
-template <ConvOp Op, int BM, int BN>
+// Stats (forward only): the BN statistics epilogue, as version 2's (conv2d.h, "BN statistics in the
+// epilogue"): per thread fp64 Σ, Σ² of its stored values per column, a butterfly over the 8 lanes of
+// a column, then the block's 16-row slices (8 with split_m, else 4 per warpgroup's 64 columns) in
+// order through red[slice][BN][2] in the drained pipeline memory (at most 16 KiB), one store per
+// (row tile, column) into stats.
+template <ConvOp Op, int BM, int BN, bool Stats = false>
 __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const __nv_bfloat16* a,
-                                                                  const __nv_bfloat16* b, Out o) {
+                                                                  const __nv_bfloat16* b, Out o, double* stats) {
   using L = WgmmaLayout<Op, BM, BN>;
   constexpr int WN = L::wg_n;
+  constexpr int kSlices = L::split_m ? 8 : 4;  // 16-row slices of the block tile
+  static_assert(!Stats || Op == ConvOp::forward, "the statistics epilogue is the forward op's");
+  static_assert(!Stats || std::size_t{kSlices} * BN * 2 * sizeof(double) <= L::shared_bytes);
   DEEPER_DYNAMIC_SHARED(unsigned char, smem);
   const int tid = static_cast<int>(threadIdx.x), wg = tid / 128, warp = tid / 32 % 4, lane = tid % 32;
   const int m0 = static_cast<int>(blockIdx.x) * L::kBM, n0 = static_cast<int>(blockIdx.y) * BN;
@@ -189,10 +199,65 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
   // the warpgroup's 64 x WN tile.
   const int er = m0 + (L::split_m ? 64 * wg : 0) + 16 * warp + lane / 4;
   const int ec = n0 + (L::split_m ? 0 : 64 * wg) + 2 * (lane % 4);
-  CONV_UNROLL
-  for (int j = 0; j < WN / 8; ++j) {
-    store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
-    store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
+  if constexpr (!Stats) {
+    CONV_UNROLL
+    for (int j = 0; j < WN / 8; ++j) {
+      store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
+      store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
+    }
+  } else {
+    __syncthreads();  // every warpgroup's wgmmas and copies are done: the stages become red
+    double* red = reinterpret_cast<double*>(smem);
+    const int slice = L::split_m ? 4 * wg + warp : warp;
+    CONV_UNROLL
+    for (int j = 0; j < WN / 8; ++j) {
+      store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
+      store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
+      double sum[2][2] = {{0.0, 0.0}, {0.0, 0.0}};  // [column, column + 1][Σ, Σ²]
+      CONV_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        if (er + 8 * h < g.M) {  // rows past M are not stored, so not counted
+          CONV_UNROLL
+          for (int e = 0; e < 2; ++e) {
+            const double v = acc[4 * j + 2 * h + e];
+            sum[e][0] += v;
+            sum[e][1] += v * v;
+          }
+        }
+      }
+      CONV_UNROLL
+      for (int d = 4; d < 32; d *= 2) {
+        CONV_UNROLL
+        for (int e = 0; e < 2; ++e) {
+          sum[e][0] += __shfl_xor_sync(0xffffffffu, sum[e][0], d);
+          sum[e][1] += __shfl_xor_sync(0xffffffffu, sum[e][1], d);
+        }
+      }
+      if (lane < 4) {
+        const int c = ec - n0 + 8 * j;  // column within the tile
+        CONV_UNROLL
+        for (int e = 0; e < 2; ++e) {
+          red[(slice * BN + c + e) * 2] = sum[e][0];
+          red[(slice * BN + c + e) * 2 + 1] = sum[e][1];
+        }
+      }
+    }
+    __syncthreads();
+    for (int c = tid; c < BN; c += kThreads) {
+      const int n = n0 + c;
+      if (n >= g.N) continue;
+      // split_m: 8 slices of 16 rows, each over all BN columns; else the 4 slices of 16 rows of
+      // the column's warpgroup (the warpgroups' columns are disjoint, so they share the slice rows).
+      double s1 = 0.0, s2 = 0.0;
+      CONV_UNROLL
+      for (int w = 0; w < kSlices; ++w) {
+        s1 += red[(w * BN + c) * 2];
+        s2 += red[(w * BN + c) * 2 + 1];
+      }
+      const std::int64_t t = blockIdx.x;
+      stats[(2 * t) * g.N + n] = s1;
+      stats[(2 * t + 1) * g.N + n] = s2;
+    }
   }
 }
 

@@ -44,6 +44,28 @@ TEST(GpuConvWgmma, Version3MatchesTheCpuOnResNet10ShapesAt112) {
   EXPECT_EQ(checked, 36);
 }
 
+// Version 3's BN statistics epilogue (Conv2dParams::stat_partials) on every vector layer at batch
+// 8, 112 px: each (row tile, column) pair of partials is the fp64 Σ y and Σ y² of the kernel's own
+// output (1e-12), and the output is bit for bit the kernel's without the epilogue.
+TEST(GpuConvWgmma, Version3StatisticsEpilogueMatchesTheSumsOfItsOutput) {
+  DEEPER_REQUIRE_CUDA();
+#if !DEEPER_CUDA_SM90A
+  GTEST_SKIP() << "this build has no sm_90a code (CMAKE_CUDA_ARCHITECTURES does not list 90a)";
+#endif
+  for (const auto& layer : dk::resnet10_conv_shapes(8, 112)) {
+    const auto& s = layer.shape;
+    if (!vector_shape(s)) continue;
+    const auto x = bf16_values(s.x_elements(), 21), w = bf16_values(s.w_elements(), 22);
+    const std::int64_t M = s.batch * s.out_height() * s.out_width();
+    const StatRun plain = run_forward_stats(Device::cuda(0), s, x, w, dk::ConvTile::automatic, false, false, 3);
+    const StatRun r = run_forward_stats(Device::cuda(0), s, x, w, dk::ConvTile::automatic, true, false, 3);
+    const int rows = M <= 64 && s.out_channels > 64 ? 64 : 128;  // version 3's tile rule
+    EXPECT_EQ(r.tiles, (M + rows - 1) / rows) << layer.name;
+    EXPECT_EQ(r.y, plain.y) << layer.name << ": the epilogue changed the output";
+    EXPECT_TRUE(partials_match(r.y, r.partials, M, s.out_channels, rows, r.tiles)) << layer.name;
+  }
+}
+
 TEST(GpuConvWgmma, Version3Bf16Output) {
   DEEPER_REQUIRE_CUDA();
 #if !DEEPER_CUDA_SM90A

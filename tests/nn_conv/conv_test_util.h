@@ -263,7 +263,7 @@ inline RunResult run_op(const deeper::Device& device, dk::ConvOp op, dk::ConvMat
 // The forward conv with the BN statistics epilogue (Conv2dParams::stat_partials) on `device`, bf16
 // operands rounded from (x, w), split_k = 1, version 2 tile `tile`: its fp32 output (NaN before),
 // its partials (NaN before: 2 * tiles * K) and conv2d_stat_row_tiles' count. With stats = false
-// the same conv without the epilogue (partials empty).
+// the same conv without the epilogue (partials empty). bf16_kernel 3: version 3 (tile automatic).
 struct StatRun {
   std::vector<float> y;
   std::vector<__nv_bfloat16> y_bf16;
@@ -272,7 +272,7 @@ struct StatRun {
 };
 inline StatRun run_forward_stats(const deeper::Device& device, const dk::Conv2dShape& s, const std::vector<float>& x,
                                  const std::vector<float>& w, dk::ConvTile tile, bool stats = true,
-                                 bool bf16_out = false) {
+                                 bool bf16_out = false, int bf16_kernel = 0) {
   const deeper::DeviceBuffer xb = upload(device, to_bf16(x)), wb = upload(device, to_bf16(w));
   const std::vector<float> nan(static_cast<std::size_t>(s.y_elements()), std::numeric_limits<float>::quiet_NaN());
   deeper::DeviceBuffer y = upload(device, nan), y16 = upload(device, to_bf16(nan));
@@ -285,6 +285,7 @@ inline StatRun run_forward_stats(const deeper::Device& device, const dk::Conv2dS
   p.y_bf16 = bf16_out ? static_cast<__nv_bfloat16*>(y16.data()) : nullptr;
   p.split_k = 1;
   p.mma_tile = tile;
+  p.bf16_kernel = bf16_kernel;
   StatRun r;
   r.tiles = dk::conv2d_stat_row_tiles(device, p);
   const std::vector<double> nan_partials(

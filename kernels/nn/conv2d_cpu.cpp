@@ -6,6 +6,7 @@
 // dgrad    per input pixel (gather form): acc[C] += dy[k] * w[k,r,s,C] over the taps that reach it;
 // wgrad    per output channel k: dw[k,r,s,C] += dy[n,p,q,k] * x[n,h,w,C] over every output pixel.
 #include "kernels/nn/conv2d.h"
+#include "kernels/nn/conv2d_cpu_gemm.h"
 
 #include "core/error.h"
 #include "kernels/common/dispatch.h"
@@ -296,9 +297,9 @@ void conv2d_forward(const Conv2dParams& p) {
   check_conv2d_params(p, ConvOp::forward);
   const auto& s = p.shape;
   with_outputs(p.y, p.y_bf16, s.y_elements(), p.accumulate, [&](float* out, bool acc) {
-    if (p.math == ConvMath::simt_f32) return conv2d_forward_ref<float>(s, p.x, p.w, out, acc);
+    if (p.math == ConvMath::simt_f32) return conv2d_forward_gemm(s, p.x, p.w, out, acc);
     const auto x = widen(p.x_bf16, s.x_elements()), w = widen(p.w_bf16, s.w_elements());
-    conv2d_forward_ref<float>(s, x.data(), w.data(), out, acc);
+    conv2d_forward_gemm(s, x.data(), w.data(), out, acc);
   });
 }
 
@@ -306,18 +307,18 @@ void conv2d_dgrad(const Conv2dParams& p) {
   check_conv2d_params(p, ConvOp::dgrad);
   const auto& s = p.shape;
   with_outputs(p.dx, p.dx_bf16, s.x_elements(), p.accumulate, [&](float* out, bool acc) {
-    if (p.math == ConvMath::simt_f32) return conv2d_dgrad_ref<float>(s, p.dy, p.w, out, acc);
+    if (p.math == ConvMath::simt_f32) return conv2d_dgrad_gemm(s, p.dy, p.w, out, acc);
     const auto dy = widen(p.dy_bf16, s.y_elements()), w = widen(p.w_bf16, s.w_elements());
-    conv2d_dgrad_ref<float>(s, dy.data(), w.data(), out, acc);
+    conv2d_dgrad_gemm(s, dy.data(), w.data(), out, acc);
   });
 }
 
 void conv2d_wgrad(const Conv2dParams& p) {
   check_conv2d_params(p, ConvOp::wgrad);
   const auto& s = p.shape;
-  if (p.math == ConvMath::simt_f32) return conv2d_wgrad_ref<float>(s, p.x, p.dy, p.dw, p.accumulate);
+  if (p.math == ConvMath::simt_f32) return conv2d_wgrad_gemm(s, p.x, p.dy, p.dw, p.accumulate);
   const auto x = widen(p.x_bf16, s.x_elements()), dy = widen(p.dy_bf16, s.y_elements());
-  conv2d_wgrad_ref<float>(s, x.data(), dy.data(), p.dw, p.accumulate);
+  conv2d_wgrad_gemm(s, x.data(), dy.data(), p.dw, p.accumulate);
 }
 
 }  // namespace cpu_impl

@@ -199,5 +199,59 @@ struct VecGather {
   }
 };
 
+// The BN-statistics epilogue (Conv2dParams::stat_partials), shared by versions 2 and 3. A lane
+// holds, per pair of adjacent columns, fp64 sums sum[column][Σ, Σ²] over its rows; lanes with equal
+// lane % 4 hold the same columns (the mma / wgmma accumulator layouts).
+
+// Adds row values v0 (column c) and v1 (column c + 1) when the row is one of the M stored ones.
+__device__ __forceinline__ void stat_add(double (&sum)[2][2], float v0, float v1, bool row_stored) {
+  if (!row_stored) return;
+  const double v[2] = {v0, v1};
+  CONV_UNROLL
+  for (int e = 0; e < 2; ++e) {
+    sum[e][0] += v[e];
+    sum[e][1] += v[e] * v[e];
+  }
+}
+
+// The 8 lanes of a column pair (equal lane % 4) add their sums: a butterfly over lane / 4, in a
+// fixed order, so every lane ends with the warp's sums.
+__device__ __forceinline__ void stat_warp_sum(double (&sum)[2][2]) {
+  CONV_UNROLL
+  for (int d = 4; d < 32; d *= 2) {
+    CONV_UNROLL
+    for (int e = 0; e < 2; ++e) {
+      sum[e][0] += __shfl_xor_sync(0xffffffffu, sum[e][0], d);
+      sum[e][1] += __shfl_xor_sync(0xffffffffu, sum[e][1], d);
+    }
+  }
+}
+
+// Stages a warp's sums of tile columns c, c + 1 as row slice `slice` of red[slices][bn][2].
+__device__ __forceinline__ void stat_stage(double* red, int slice, int bn, int c, const double (&sum)[2][2]) {
+  CONV_UNROLL
+  for (int e = 0; e < 2; ++e) {
+    red[(slice * bn + c + e) * 2] = sum[e][0];
+    red[(slice * bn + c + e) * 2 + 1] = sum[e][1];
+  }
+}
+
+// After a barrier: one thread per tile column adds the `slices` row slices of red in order and
+// stores row tile `tile`'s two partials, stats[(2 tile) N + n] and stats[(2 tile + 1) N + n].
+__device__ __forceinline__ void stat_store_tile(const double* red, int slices, int bn, int n0, int tid, const Geom& g,
+                                                std::int64_t tile, double* stats) {
+  for (int c = tid; c < bn; c += kThreads) {
+    const int n = n0 + c;
+    if (n >= g.N) continue;
+    double s1 = 0.0, s2 = 0.0;
+    for (int w = 0; w < slices; ++w) {
+      s1 += red[(w * bn + c) * 2];
+      s2 += red[(w * bn + c) * 2 + 1];
+    }
+    stats[(2 * tile) * g.N + n] = s1;
+    stats[(2 * tile + 1) * g.N + n] = s2;
+  }
+}
+
 }  // namespace
 }  // namespace deeper::kernels::DEEPER_KERNEL_NS

@@ -266,51 +266,14 @@ __global__ void __launch_bounds__(kThreads) conv_mma_kernel(Geom g, const __nv_b
         const int m = m0 + wm0 + 16 * i + er;
         store_pair(o, g, m, n, acc[i][j][0], acc[i][j][1]);
         store_pair(o, g, m + 8, n, acc[i][j][2], acc[i][j][3]);
-        CONV_UNROLL
-        for (int h = 0; h < 2; ++h) {
-          if (m + 8 * h < g.M) {  // rows past M are not stored, so not counted
-            CONV_UNROLL
-            for (int e = 0; e < 2; ++e) {
-              const double v = acc[i][j][2 * h + e];
-              sum[e][0] += v;
-              sum[e][1] += v * v;
-            }
-          }
-        }
+        stat_add(sum, acc[i][j][0], acc[i][j][1], m < g.M);  // rows past M are not stored, so not counted
+        stat_add(sum, acc[i][j][2], acc[i][j][3], m + 8 < g.M);
       }
-      // The 8 lanes of a column (equal lane % 4) hold its 8 row slices: a butterfly over lane / 4.
-      CONV_UNROLL
-      for (int d = 4; d < 32; d *= 2) {
-        CONV_UNROLL
-        for (int e = 0; e < 2; ++e) {
-          sum[e][0] += __shfl_xor_sync(0xffffffffu, sum[e][0], d);
-          sum[e][1] += __shfl_xor_sync(0xffffffffu, sum[e][1], d);
-        }
-      }
-      if (er == 0) {
-        const int c = wn0 + 8 * j + ec;  // column within the tile
-        CONV_UNROLL
-        for (int e = 0; e < 2; ++e) {
-          red[(warp_m * BN + c + e) * 2] = sum[e][0];
-          red[(warp_m * BN + c + e) * 2 + 1] = sum[e][1];
-        }
-      }
+      stat_warp_sum(sum);
+      if (er == 0) stat_stage(red, warp_m, BN, wn0 + 8 * j + ec, sum);
     }
     __syncthreads();
-    // One thread per column adds the warp rows in order and stores the tile's two partials.
-    for (int c = tid; c < BN; c += kThreads) {
-      const int n = n0 + c;
-      if (n >= g.N) continue;
-      double s1 = 0.0, s2 = 0.0;
-      CONV_UNROLL
-      for (int w = 0; w < L::warps_m; ++w) {
-        s1 += red[(w * BN + c) * 2];
-        s2 += red[(w * BN + c) * 2 + 1];
-      }
-      const std::int64_t t = blockIdx.x;
-      stats[(2 * t) * g.N + n] = s1;
-      stats[(2 * t + 1) * g.N + n] = s2;
-    }
+    stat_store_tile(red, L::warps_m, BN, n0, tid, g, blockIdx.x, stats);
   }
 }
 

@@ -214,50 +214,15 @@ __global__ void __launch_bounds__(kThreads, 2) conv_wgmma_kernel(Geom g, const _
       store_pair(o, g, er, ec + 8 * j, acc[4 * j], acc[4 * j + 1]);
       store_pair(o, g, er + 8, ec + 8 * j, acc[4 * j + 2], acc[4 * j + 3]);
       double sum[2][2] = {{0.0, 0.0}, {0.0, 0.0}};  // [column, column + 1][Σ, Σ²]
-      CONV_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        if (er + 8 * h < g.M) {  // rows past M are not stored, so not counted
-          CONV_UNROLL
-          for (int e = 0; e < 2; ++e) {
-            const double v = acc[4 * j + 2 * h + e];
-            sum[e][0] += v;
-            sum[e][1] += v * v;
-          }
-        }
-      }
-      CONV_UNROLL
-      for (int d = 4; d < 32; d *= 2) {
-        CONV_UNROLL
-        for (int e = 0; e < 2; ++e) {
-          sum[e][0] += __shfl_xor_sync(0xffffffffu, sum[e][0], d);
-          sum[e][1] += __shfl_xor_sync(0xffffffffu, sum[e][1], d);
-        }
-      }
-      if (lane < 4) {
-        const int c = ec - n0 + 8 * j;  // column within the tile
-        CONV_UNROLL
-        for (int e = 0; e < 2; ++e) {
-          red[(slice * BN + c + e) * 2] = sum[e][0];
-          red[(slice * BN + c + e) * 2 + 1] = sum[e][1];
-        }
-      }
+      stat_add(sum, acc[4 * j], acc[4 * j + 1], er < g.M);  // rows past M are not stored, so not counted
+      stat_add(sum, acc[4 * j + 2], acc[4 * j + 3], er + 8 < g.M);
+      stat_warp_sum(sum);
+      if (lane < 4) stat_stage(red, slice, BN, ec - n0 + 8 * j, sum);
     }
     __syncthreads();
-    for (int c = tid; c < BN; c += kThreads) {
-      const int n = n0 + c;
-      if (n >= g.N) continue;
-      // split_m: 8 slices of 16 rows, each over all BN columns; else the 4 slices of 16 rows of
-      // the column's warpgroup (the warpgroups' columns are disjoint, so they share the slice rows).
-      double s1 = 0.0, s2 = 0.0;
-      CONV_UNROLL
-      for (int w = 0; w < kSlices; ++w) {
-        s1 += red[(w * BN + c) * 2];
-        s2 += red[(w * BN + c) * 2 + 1];
-      }
-      const std::int64_t t = blockIdx.x;
-      stats[(2 * t) * g.N + n] = s1;
-      stats[(2 * t + 1) * g.N + n] = s2;
-    }
+    // split_m: 8 slices of 16 rows, each over all BN columns; else the 4 slices of 16 rows of the
+    // column's warpgroup (the warpgroups' columns are disjoint, so they share the slice rows).
+    stat_store_tile(red, kSlices, BN, n0, tid, g, blockIdx.x, stats);
   }
 }
 

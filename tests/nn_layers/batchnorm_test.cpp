@@ -283,6 +283,36 @@ TEST(BatchNormParity, ReductionsAreBitReproducibleAcrossThreadInterleavings) {
   EXPECT_EQ(a.dr, b.dr);
 }
 
+// The outputs and workspace of one batchnorm_stats call on rows x C values, the running statistics
+// starting at (mean0, var0); params() points a BatchNormStatsParams at them (x may be null for
+// batchnorm_stats_from_partials).
+struct StatsOutputs {
+  std::vector<float> mean, invstd, run_mean, run_var;
+  std::vector<double> ws;
+  StatsOutputs(std::int64_t rows, std::int64_t C, std::vector<float> mean0, std::vector<float> var0)
+      : mean(poisoned(static_cast<std::size_t>(C))),
+        invstd(poisoned(static_cast<std::size_t>(C))),
+        run_mean(std::move(mean0)),
+        run_var(std::move(var0)),
+        ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8) {}
+  dk::BatchNormStatsParams params(const float* x, std::int64_t rows, std::int64_t C, float momentum,
+                                  const float* x_bias = nullptr) {
+    dk::BatchNormStatsParams s;
+    s.x = x;
+    s.rows = rows;
+    s.channels = C;
+    s.eps = 1e-3f;
+    s.momentum = momentum;
+    s.running_mean = run_mean.data();
+    s.running_var = run_var.data();
+    s.x_bias = x_bias;
+    s.save_mean = mean.data();
+    s.save_invstd = invstd.data();
+    s.workspace = ws.data();
+    return s;
+  }
+};
+
 TEST(BatchNormStats, RunningStatisticsFollowPyTorch) {
   // x = per channel c: values c + {0, 1, 2, 3} (mean c + 1.5, biased var 1.25, unbiased 5/3).
   const std::int64_t rows = 4, C = 3;
@@ -291,25 +321,13 @@ TEST(BatchNormStats, RunningStatisticsFollowPyTorch) {
     for (std::int64_t c = 0; c < C; ++c) x[r * C + c] = static_cast<float>(c + r);
   }
   for (const Device& device : {kCpu, kEmu}) {
-    std::vector<float> run_mean(C, 1.0f), run_var(C, 1.0f), mean(C), invstd(C);
-    std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
-    dk::BatchNormStatsParams s;
-    s.x = x.data();
-    s.rows = rows;
-    s.channels = C;
-    s.eps = 1e-3f;
-    s.momentum = 0.01f;
-    s.running_mean = run_mean.data();
-    s.running_var = run_var.data();
-    s.save_mean = mean.data();
-    s.save_invstd = invstd.data();
-    s.workspace = ws.data();
-    dk::batchnorm_stats(device, s);
+    StatsOutputs o(rows, C, std::vector<float>(C, 1.0f), std::vector<float>(C, 1.0f));
+    dk::batchnorm_stats(device, o.params(x.data(), rows, C, 0.01f));
     for (std::int64_t c = 0; c < C; ++c) {
-      EXPECT_NEAR(mean[c], c + 1.5, 1e-6);
-      EXPECT_NEAR(invstd[c], 1.0 / std::sqrt(1.25 + 1e-3), 1e-6);
-      EXPECT_NEAR(run_mean[c], 0.99 * 1.0 + 0.01 * (c + 1.5), 1e-6);
-      EXPECT_NEAR(run_var[c], 0.99 * 1.0 + 0.01 * (5.0 / 3.0), 1e-6);
+      EXPECT_NEAR(o.mean[c], c + 1.5, 1e-6);
+      EXPECT_NEAR(o.invstd[c], 1.0 / std::sqrt(1.25 + 1e-3), 1e-6);
+      EXPECT_NEAR(o.run_mean[c], 0.99 * 1.0 + 0.01 * (c + 1.5), 1e-6);
+      EXPECT_NEAR(o.run_var[c], 0.99 * 1.0 + 0.01 * (5.0 / 3.0), 1e-6);
     }
   }
 }
@@ -354,27 +372,14 @@ TEST(BatchNormInputBias, StatisticsAndApplyTreatTheInputAsXPlusTheBias) {
     for (const Device& device : {kCpu, kEmu}) {
       const std::string where = std::string(device.backend == deeper::Backend::cpu ? "cpu" : "emu") + ", C " +
                                 std::to_string(C);
-      std::vector<float> run_mean(C, 0.5f), run_var(C, 1.0f), save_mean(C), invstd(C);
-      std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
-      dk::BatchNormStatsParams s;
-      s.x = x.data();
-      s.rows = rows;
-      s.channels = C;
-      s.eps = 1e-3f;
-      s.momentum = 0.25f;
-      s.running_mean = run_mean.data();
-      s.running_var = run_var.data();
-      s.x_bias = bias.data();
-      s.save_mean = save_mean.data();
-      s.save_invstd = invstd.data();
-      s.workspace = ws.data();
-      dk::batchnorm_stats(device, s);
+      StatsOutputs o(rows, C, std::vector<float>(C, 0.5f), std::vector<float>(C, 1.0f));
+      dk::batchnorm_stats(device, o.params(x.data(), rows, C, 0.25f, bias.data()));
       for (std::int64_t c = 0; c < C; ++c) {
         double m = 0;
         for (std::int64_t i = 0; i < rows; ++i) m += x[i * C + c];
         m /= static_cast<double>(rows);
-        EXPECT_NEAR(save_mean[c], m, 1e-6) << where;
-        EXPECT_NEAR(run_mean[c], 0.75 * 0.5 + 0.25 * (m + bias[c]), 1e-6) << where;
+        EXPECT_NEAR(o.mean[c], m, 1e-6) << where;
+        EXPECT_NEAR(o.run_mean[c], 0.75 * 0.5 + 0.25 * (m + bias[c]), 1e-6) << where;
       }
       auto y = poisoned(rows * C);
       dk::BatchNormApplyParams a;
@@ -436,23 +441,9 @@ TEST(BatchNormStatsFromPartials, MatchesBatchnormStatsAndTheCpuLoopBitForBit) {
   const auto bias = random_vector(static_cast<std::size_t>(C), 42);
   const auto rm0 = random_vector(static_cast<std::size_t>(C), 43);
   const std::vector<float> rv0(static_cast<std::size_t>(C), 0.75f);
-  struct Out {
-    std::vector<float> mean, invstd, rm, rv;
-  };
   auto run = [&](const Device& d, const std::vector<double>* partials, int splits) {
-    Out o{poisoned(C), poisoned(C), rm0, rv0};
-    std::vector<double> ws((dk::batchnorm_workspace_bytes(rows, C) + 7) / 8);
-    dk::BatchNormStatsParams s;
-    s.x = partials != nullptr ? nullptr : x.data();
-    s.rows = rows;
-    s.channels = C;
-    s.momentum = 0.3f;
-    s.running_mean = o.rm.data();
-    s.running_var = o.rv.data();
-    s.x_bias = bias.data();
-    s.save_mean = o.mean.data();
-    s.save_invstd = o.invstd.data();
-    s.workspace = ws.data();
+    StatsOutputs o(rows, C, rm0, rv0);
+    const dk::BatchNormStatsParams s = o.params(partials != nullptr ? nullptr : x.data(), rows, C, 0.3f, bias.data());
     if (partials != nullptr) {
       dk::batchnorm_stats_from_partials(d, s, partials->data(), splits);
     } else {
@@ -460,7 +451,7 @@ TEST(BatchNormStatsFromPartials, MatchesBatchnormStatsAndTheCpuLoopBitForBit) {
     }
     return o;
   };
-  const Out want = run(kCpu, nullptr, 0);
+  const StatsOutputs want = run(kCpu, nullptr, 0);
   for (const int splits : {1, 5, 13}) {
     SCOPED_TRACE(::testing::Message() << splits << " splits");
     std::vector<double> partials(static_cast<std::size_t>(2 * splits * C), 0.0);
@@ -472,14 +463,14 @@ TEST(BatchNormStatsFromPartials, MatchesBatchnormStatsAndTheCpuLoopBitForBit) {
         partials[static_cast<std::size_t>((2 * (r / per) + 1) * C + c)] += v * v;
       }
     }
-    const Out emu = run(kEmu, &partials, splits), cpu = run(kCpu, &partials, splits);
+    const StatsOutputs emu = run(kEmu, &partials, splits), cpu = run(kCpu, &partials, splits);
     EXPECT_EQ(0, std::memcmp(emu.mean.data(), cpu.mean.data(), C * sizeof(float)));
     EXPECT_EQ(0, std::memcmp(emu.invstd.data(), cpu.invstd.data(), C * sizeof(float)));
-    EXPECT_EQ(0, std::memcmp(emu.rm.data(), cpu.rm.data(), C * sizeof(float)));
-    EXPECT_EQ(0, std::memcmp(emu.rv.data(), cpu.rv.data(), C * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(emu.run_mean.data(), cpu.run_mean.data(), C * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(emu.run_var.data(), cpu.run_var.data(), C * sizeof(float)));
     expect_close(cpu.mean, want.mean, 1e-7, 1e-6, "save_mean");
     expect_close(cpu.invstd, want.invstd, 0, 1e-6, "save_invstd");
-    expect_close(cpu.rm, want.rm, 1e-7, 1e-6, "running_mean");
-    expect_close(cpu.rv, want.rv, 0, 1e-6, "running_var");
+    expect_close(cpu.run_mean, want.run_mean, 1e-7, 1e-6, "running_mean");
+    expect_close(cpu.run_var, want.run_var, 0, 1e-6, "running_var");
   }
 }

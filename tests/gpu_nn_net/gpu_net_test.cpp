@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if DEEPER_HAVE_CUDA_KERNELS
@@ -223,26 +224,35 @@ TEST(GpuNetwork, InferenceMatchesTheCpu) {
   }
 }
 
-TEST(GpuTrainer, AFewStepsOnRenderedFacesLowerTheLoss) {
-  DEEPER_REQUIRE_CUDA();
-  const auto dir = std::filesystem::temp_directory_path() / "deeper_gpu_nn_net_train";
+// The tiny preset (its narrow factor ranges, 64 px, widths 16-128) on 8 identities, batch 64, for
+// `steps` steps in a fresh folder `name` under the temp directory, and wmma_bf16 trainer options on
+// the GPU.
+std::pair<deeper::nn::TrainConfig, deeper::nn::TrainerOptions> gpu_tiny_run(const std::string& name, std::int64_t steps) {
+  const auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);
-  deeper::nn::TrainConfig c = deeper::nn::load_preset("tiny");  // its narrow factor ranges, 64 px, widths 16-128
+  deeper::nn::TrainConfig c = deeper::nn::load_preset("tiny");
   c.model.classes = 8;
-  c.model.bn_momentum = 0.9;  // running statistics settle within 30 steps
   c.train.batch = 64;
-  c.train.steps = 30;
-  c.train.log_every = 10;
-  c.schedule.kind = deeper::nn::ScheduleKind::constant;
-  c.schedule.lr = 0.05;
-  c.eval.images = 128;
-  c.eval.every = 1000;
+  c.train.steps = steps;
+  c.eval.images = 0;
   c.checkpoint.every = 0;
   c.output.dir = dir.string();
   deeper::nn::TrainerOptions o;
   o.device = Device::cuda(0);
   o.math = dk::ConvMath::wmma_bf16;
   o.progress.mode = deeper::ProgressMode::lines;
+  return {c, o};
+}
+
+TEST(GpuTrainer, AFewStepsOnRenderedFacesLowerTheLoss) {
+  DEEPER_REQUIRE_CUDA();
+  auto [c, o] = gpu_tiny_run("deeper_gpu_nn_net_train", 30);
+  c.model.bn_momentum = 0.9;  // running statistics settle within 30 steps
+  c.train.log_every = 10;
+  c.schedule.kind = deeper::nn::ScheduleKind::constant;
+  c.schedule.lr = 0.05;
+  c.eval.images = 128;
+  c.eval.every = 1000;
   deeper::nn::Trainer t(c, o);
   const deeper::nn::LossResult first = t.step();
   const auto s = t.run();
@@ -251,7 +261,7 @@ TEST(GpuTrainer, AFewStepsOnRenderedFacesLowerTheLoss) {
   EXPECT_LT(s.last_loss, first.loss);
   ASSERT_TRUE(s.last_eval.has_value());
   EXPECT_GT(s.last_eval->accuracy, 1.0 / 8.0);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(c.output.dir);
 }
 
 std::vector<float> images_of(const deeper::nn::FaceData& d, std::int64_t batch) {
@@ -294,27 +304,14 @@ TEST(GpuTrainer, PrefetchedStepsFollowTheSerialSteps) {
   std::vector<std::vector<float>> params;
   std::vector<std::vector<double>> losses;
   for (const auto mode : {deeper::nn::RenderPrefetch::off, deeper::nn::RenderPrefetch::on}) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     (std::string("deeper_gpu_nn_net_prefetch_") + deeper::nn::render_prefetch_name(mode));
-    std::filesystem::remove_all(dir);
-    deeper::nn::TrainConfig c = deeper::nn::load_preset("tiny");
-    c.model.classes = 8;
-    c.train.batch = 64;
-    c.train.steps = 6;
-    c.eval.images = 0;
-    c.checkpoint.every = 0;
-    c.output.dir = dir.string();
-    deeper::nn::TrainerOptions o;
-    o.device = Device::cuda(0);
-    o.math = dk::ConvMath::wmma_bf16;
+    auto [c, o] = gpu_tiny_run(std::string("deeper_gpu_nn_net_prefetch_") + deeper::nn::render_prefetch_name(mode), 6);
     o.prefetch = mode;
-    o.progress.mode = deeper::ProgressMode::lines;
     deeper::nn::Trainer t(c, o);
     losses.emplace_back();
     for (int i = 0; i < 6; ++i) losses.back().push_back(t.step().loss);
     EXPECT_EQ(t.data().prefetch_hits(), mode == deeper::nn::RenderPrefetch::on ? 5 : 0);
     params.push_back(t.store().download_params());
-    std::filesystem::remove_all(dir);
+    std::filesystem::remove_all(c.output.dir);
   }
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(losses[1][i], losses[0][i], 1e-3 * std::abs(losses[0][i])) << "step " << i + 1;
   net_test::expect_close(params[1], params[0], 1e-3, 1e-3, "weights after 6 steps");

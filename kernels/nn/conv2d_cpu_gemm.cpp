@@ -68,25 +68,29 @@ bool cols_are_x(const Conv2dShape& s) {
 }
 
 // Rows [m0, m1) of the column matrix: row m = (n, p, q) holds, for each tap (r, s), the C input
-// values under it (zeros in the padding). Runs on the calling thread.
+// values under it (zeros in the padding). The taps of one kernel row read consecutive input pixels,
+// so each kernel row is one copy of its in-image taps (S·C values) plus zeros for the rest. Runs on
+// the calling thread.
 void im2col(const Conv2dShape& s, const Gemm& g, const float* x, std::int64_t m0, std::int64_t m1, float* cols) {
-  const int C = s.in_channels;
-  const std::size_t bytes = static_cast<std::size_t>(C) * sizeof(float);
+  const int C = s.in_channels, S = s.kernel_w;
+  const std::int64_t tap_row = static_cast<std::int64_t>(S) * C;  // one kernel row's values
   for (std::int64_t m = m0; m < m1; ++m) {
     const std::int64_t n = m / g.pq, pq = m % g.pq;
     const int p = static_cast<int>(pq / g.Q), q = static_cast<int>(pq % g.Q);
+    const int w0 = q * s.stride_w - s.pad_left;  // input column of tap t = 0
+    const int t_lo = std::max(0, -w0), t_hi = std::min(S, s.width - w0);  // taps inside the image
     float* row = cols + (m - m0) * g.rsc;
     for (int r = 0; r < s.kernel_h; ++r) {
       const int h = p * s.stride_h - s.pad_top + r;
-      for (int t = 0; t < s.kernel_w; ++t) {
-        const int wi = q * s.stride_w - s.pad_left + t;
-        float* dst = row + (static_cast<std::int64_t>(r) * s.kernel_w + t) * C;
-        if (h < 0 || h >= s.height || wi < 0 || wi >= s.width) {
-          std::memset(dst, 0, bytes);
-        } else {
-          std::memcpy(dst, x + ((n * s.height + h) * s.width + wi) * C, bytes);
-        }
+      float* dst = row + r * tap_row;
+      if (h < 0 || h >= s.height || t_lo >= t_hi) {
+        std::fill(dst, dst + tap_row, 0.0f);
+        continue;
       }
+      std::fill(dst, dst + static_cast<std::int64_t>(t_lo) * C, 0.0f);
+      std::memcpy(dst + static_cast<std::int64_t>(t_lo) * C, x + ((n * s.height + h) * s.width + w0 + t_lo) * C,
+                  static_cast<std::size_t>(t_hi - t_lo) * C * sizeof(float));
+      std::fill(dst + static_cast<std::int64_t>(t_hi) * C, dst + tap_row, 0.0f);
     }
   }
 }

@@ -51,6 +51,18 @@ void check_channels(const char* op, const char* which, const BatchNormChannelsT<
   }
 }
 
+// The running statistics and hyper-parameters of a statistics call (batchnorm_stats and
+// batchnorm_stats_from_partials).
+template <typename T>
+void check_running_statistics(const char* op, const BatchNormStatsParamsT<T>& p) {
+  DEEPER_CHECK((p.running_mean == nullptr) == (p.running_var == nullptr),
+               "{}: give both running_mean and running_var, or neither", op);
+  DEEPER_CHECK(p.eps > T(0) && std::isfinite(static_cast<double>(p.eps)), "{}: eps {} must be positive", op,
+               static_cast<double>(p.eps));
+  DEEPER_CHECK(p.momentum >= T(0) && p.momentum <= T(1), "{}: momentum {} is outside [0, 1]", op,
+               static_cast<double>(p.momentum));
+}
+
 }  // namespace
 
 template <typename T>
@@ -58,12 +70,7 @@ void check_batchnorm_stats_params(const BatchNormStatsParamsT<T>& p, bool device
   check_sizes("batchnorm_stats", p.rows, p.channels, 2);
   DEEPER_CHECK(p.x != nullptr && p.save_mean != nullptr && p.save_invstd != nullptr,
                "batchnorm_stats: null input, save_mean or save_invstd");
-  DEEPER_CHECK((p.running_mean == nullptr) == (p.running_var == nullptr),
-               "batchnorm_stats: give both running_mean and running_var, or neither");
-  DEEPER_CHECK(p.eps > T(0) && std::isfinite(static_cast<double>(p.eps)), "batchnorm_stats: eps {} must be positive",
-               static_cast<double>(p.eps));
-  DEEPER_CHECK(p.momentum >= T(0) && p.momentum <= T(1), "batchnorm_stats: momentum {} is outside [0, 1]",
-               static_cast<double>(p.momentum));
+  check_running_statistics("batchnorm_stats", p);
   DEEPER_CHECK(!device_side || p.workspace != nullptr,
                "batchnorm_stats: null workspace (batchnorm_workspace_bytes(rows, channels) bytes)");
   DEEPER_CHECK(!device_side || reinterpret_cast<std::uintptr_t>(p.workspace) % 16 == 0,
@@ -75,10 +82,7 @@ void check_batchnorm_stats_from_partials_params(const BatchNormStatsParamsT<floa
   const char* op = "batchnorm_stats_from_partials";
   check_sizes(op, p.rows, p.channels, 2);
   DEEPER_CHECK(p.save_mean != nullptr && p.save_invstd != nullptr, "{}: null save_mean or save_invstd", op);
-  DEEPER_CHECK((p.running_mean == nullptr) == (p.running_var == nullptr),
-               "{}: give both running_mean and running_var, or neither", op);
-  DEEPER_CHECK(p.eps > 0.0f && std::isfinite(p.eps), "{}: eps {} must be positive", op, p.eps);
-  DEEPER_CHECK(p.momentum >= 0.0f && p.momentum <= 1.0f, "{}: momentum {} is outside [0, 1]", op, p.momentum);
+  check_running_statistics(op, p);
   DEEPER_CHECK(partials != nullptr, "{}: null partials", op);
   DEEPER_CHECK(reinterpret_cast<std::uintptr_t>(partials) % alignof(double) == 0, "{}: partials must be 8-byte aligned",
                op);
@@ -144,6 +148,26 @@ std::vector<double> channel_sums(std::int64_t rows, std::int64_t C, F&& term) {
 
 }  // namespace
 
+namespace {
+
+// Channel c's outputs from its batch mean and biased variance (which normalises): save_mean,
+// save_invstd, and the running statistics moved by momentum m, the mean towards mean + x_bias and
+// the variance by `var_step` = m · the unbiased variance (rounded as the caller's arithmetic does:
+// each caller matches a different reference bit for bit).
+template <typename T>
+void store_channel_statistics(const BatchNormStatsParamsT<T>& p, std::int64_t c, double mean, double var,
+                              double var_step) {
+  p.save_mean[c] = static_cast<T>(mean);
+  p.save_invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
+  if (p.running_mean == nullptr) return;
+  const double m = static_cast<double>(p.momentum);
+  const double biased_mean = mean + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
+  p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * biased_mean);
+  p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + var_step);
+}
+
+}  // namespace
+
 template <typename T>
 void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
   check_batchnorm_stats_params(p, false);
@@ -157,18 +181,8 @@ void batchnorm_stats(const BatchNormStatsParamsT<T>& p) {
     const double d = static_cast<double>(p.x[i]) - mean[c];
     t[0] = d * d;
   });
-  for (std::int64_t c = 0; c < C; ++c) {
-    const double var = squares[c] / n;
-    p.save_mean[c] = static_cast<T>(mean[c]);
-    p.save_invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
-    if (p.running_mean != nullptr) {
-      const double m = static_cast<double>(p.momentum);
-      const double unbiased = squares[c] / (n - 1);
-      const double biased_mean = mean[c] + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
-      p.running_mean[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_mean[c]) + m * biased_mean);
-      p.running_var[c] = static_cast<T>((1 - m) * static_cast<double>(p.running_var[c]) + m * unbiased);
-    }
-  }
+  const double m = static_cast<double>(p.momentum);
+  for (std::int64_t c = 0; c < C; ++c) store_channel_statistics(p, c, mean[c], squares[c] / n, m * (squares[c] / (n - 1)));
 }
 
 void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* partials, int splits) {
@@ -190,14 +204,7 @@ void batchnorm_stats_from_partials(const BatchNormStatsParams& p, const double* 
     const double mean = total[0] / n;
     double var = total[1] / n - mean * mean;
     var = var > 0.0 ? var : 0.0;
-    p.save_mean[c] = static_cast<float>(mean);
-    p.save_invstd[c] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
-    if (p.running_mean != nullptr) {
-      const double m = p.momentum;
-      const double biased_mean = mean + (p.x_bias != nullptr ? static_cast<double>(p.x_bias[c]) : 0.0);
-      p.running_mean[c] = static_cast<float>((1.0 - m) * p.running_mean[c] + m * biased_mean);
-      p.running_var[c] = static_cast<float>((1.0 - m) * p.running_var[c] + m * var * n / (n - 1.0));
-    }
+    store_channel_statistics(p, c, mean, var, p.momentum * var * n / (n - 1.0));  // bn_stats_final_kernel's rounding
   }
 }
 

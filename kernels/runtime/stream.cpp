@@ -91,26 +91,19 @@ void Event::release() noexcept {
   }
 }
 
-void Event::record(Stream& stream) {
-  DEEPER_CHECK(stream.device() == device_, "cannot record an event of {} on a stream of {}", device_.name(),
-               stream.device().name());
-  if (device_.backend == Backend::cuda) {
-    DEEPER_CHECK(native_ != nullptr && stream.native() != nullptr, "event or stream on {} was moved from",
-                 device_.name());
-    DEEPER_CUDA_CHECK(
-        cudaEventRecord(static_cast<cudaEvent_t>(native_), static_cast<cudaStream_t>(stream.native())));
-  } else {
-    host_time_ = std::chrono::steady_clock::now();
-  }
-  recorded_ = true;
-}
+void Event::record(Stream& stream) { record(&stream); }
 
 void Event::record(Stream* stream) {
-  if (stream != nullptr) return record(*stream);
+  if (stream != nullptr) {
+    DEEPER_CHECK(stream->device() == device_, "cannot record an event of {} on a stream of {}", device_.name(),
+                 stream->device().name());
+  }
   if (device_.backend == Backend::cuda) {
-    DEEPER_CHECK(native_ != nullptr, "event on {} was moved from", device_.name());
-    const CudaDeviceScope scope(device_);
-    DEEPER_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(native_), nullptr));
+    DEEPER_CHECK(native_ != nullptr && (stream == nullptr || stream->native() != nullptr),
+                 "event or stream on {} was moved from", device_.name());
+    const CudaDeviceScope scope(device_);  // the default stream is the current device's
+    DEEPER_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(native_),
+                                      stream != nullptr ? static_cast<cudaStream_t>(stream->native()) : nullptr));
   } else {
     host_time_ = std::chrono::steady_clock::now();
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace deeper::kernels::cpu_impl {
@@ -97,6 +98,15 @@ void im2col(const Conv2dShape& s, const Gemm& g, const float* x, std::int64_t m0
 
 int as_int(std::int64_t v) { return static_cast<int>(v); }
 
+// The calling thread's column buffer, at least `values` floats. Kept across calls (OpenMP's worker
+// threads persist), so a step's convolutions neither allocate nor zero-fill it; every value a block
+// reads is written by its im2col or sgemm first.
+float* thread_columns(std::int64_t values) {
+  thread_local std::vector<float> columns;
+  if (columns.size() < static_cast<std::size_t>(values)) columns.resize(static_cast<std::size_t>(values));
+  return columns.data();
+}
+
 // Minimum rows (or images' rows) per block: below this a block's GEMM is too thin to be worth a thread.
 constexpr std::int64_t kMinBlockRows = 64;
 
@@ -113,14 +123,14 @@ void conv2d_forward_gemm(const Conv2dShape& s, const float* x, const float* w, f
   // Each block: its rows' columns, then y[rows] = cols · w^T; the blocks write disjoint rows of y.
 #pragma omp parallel
   {
-    std::vector<float> cols(direct ? 0 : static_cast<std::size_t>(blocks.size * g.rsc));
+    float* const cols = direct ? nullptr : thread_columns(blocks.size * g.rsc);
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < blocks.count; ++b) {
       const std::int64_t m0 = b * blocks.size, m1 = std::min(g.rows, m0 + blocks.size);
       const float* a = x + m0 * g.rsc;
       if (!direct) {
-        im2col(s, g, x, m0, m1, cols.data());
-        a = cols.data();
+        im2col(s, g, x, m0, m1, cols);
+        a = cols;
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, as_int(m1 - m0), K, as_int(g.rsc), 1.0f, a, as_int(g.rsc), w,
                   as_int(g.rsc), beta, y + m0 * K, K);
@@ -149,16 +159,16 @@ void conv2d_dgrad_gemm(const Conv2dShape& s, const float* dy, const float* w, fl
   const std::int64_t image_values = static_cast<std::int64_t>(s.height) * s.width * C;
 #pragma omp parallel
   {
-    std::vector<float> cols(static_cast<std::size_t>(blocks.size * per_image));
+    float* const cols = thread_columns(blocks.size * per_image);
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < blocks.count; ++b) {
       const std::int64_t n0 = b * blocks.size, n1 = std::min(s.batch, n0 + blocks.size);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, as_int((n1 - n0) * g.pq), as_int(g.rsc), K, 1.0f,
-                  dy + n0 * g.pq * K, K, w, as_int(g.rsc), 0.0f, cols.data(), as_int(g.rsc));
+                  dy + n0 * g.pq * K, K, w, as_int(g.rsc), 0.0f, cols, as_int(g.rsc));
       for (std::int64_t n = n0; n < n1; ++n) {
         float* dxn = dx + n * image_values;
         if (!accumulate) std::fill(dxn, dxn + image_values, 0.0f);
-        const float* rows = cols.data() + (n - n0) * per_image;
+        const float* rows = cols + (n - n0) * per_image;
         for (int p = 0; p < g.P; ++p) {
           for (int q = 0; q < g.Q; ++q) {
             const float* row = rows + (static_cast<std::int64_t>(p) * g.Q + q) * g.rsc;
@@ -190,21 +200,22 @@ void conv2d_wgrad_gemm(const Conv2dShape& s, const float* x, const float* dy, fl
   // are then added in block order.
   const std::int64_t chunk = std::max<std::int64_t>(chunk_values / g.rsc, 1);
   const Blocks blocks = blocks_of(g.rows, std::max(g.rows / kMinBlocks, chunk), kMinBlockRows);
-  std::vector<float> partials(static_cast<std::size_t>(blocks.count * dw_values));
+  // Every partial is set by its block's first sgemm (beta 0), so it needs no zero-fill.
+  const std::unique_ptr<float[]> partials(new float[static_cast<std::size_t>(blocks.count * dw_values)]);
   const SingleThreadedBlas blas;
 #pragma omp parallel
   {
-    std::vector<float> cols(direct ? 0 : static_cast<std::size_t>(std::min(chunk, blocks.size) * g.rsc));
+    float* const cols = direct ? nullptr : thread_columns(std::min(chunk, blocks.size) * g.rsc);
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < blocks.count; ++b) {
       const std::int64_t b0 = b * blocks.size, b1 = std::min(g.rows, b0 + blocks.size);
-      float* partial = partials.data() + b * dw_values;
+      float* partial = partials.get() + b * dw_values;
       for (std::int64_t m0 = b0; m0 < b1; m0 += chunk) {
         const std::int64_t m1 = std::min(b1, m0 + chunk);
         const float* a = x + m0 * g.rsc;
         if (!direct) {
-          im2col(s, g, x, m0, m1, cols.data());
-          a = cols.data();
+          im2col(s, g, x, m0, m1, cols);
+          a = cols;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, as_int(g.rsc), as_int(m1 - m0), 1.0f, dy + m0 * K, K, a,
                     as_int(g.rsc), m0 == b0 ? 0.0f : 1.0f, partial, as_int(g.rsc));

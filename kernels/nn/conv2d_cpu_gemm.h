@@ -10,9 +10,10 @@
 // instead of the reference loops' few.
 //
 // Threads: the rows (whole images for dgrad) are cut into blocks, at least 16 when there are enough
-// rows and each at most kConvGemmChunkValues values of columns (16 MiB), and OpenMP's threads take
-// the blocks, each running its own im2col and a single-threaded sgemm (OpenBLAS's own thread pool is
-// turned off for the call: competing with OpenMP's threads for the cores, it made the step slower).
+// rows and each at most kConvGemmChunkValues values of columns (16 MiB, in a buffer each thread keeps
+// between calls), and OpenMP's threads take the blocks, each running its own im2col and a
+// single-threaded sgemm (OpenBLAS's own thread pool is turned off for the call: competing with
+// OpenMP's threads for the cores, it made the step slower).
 // Blocks write disjoint rows of y / images of dx; wgrad sums each block into its own partial dw and
 // adds the partials in block order. The blocks depend on the shape only, never on the thread count,
 // so the results are the same bits for any number of threads and any run (resume is bit-identical
